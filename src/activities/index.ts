@@ -1,0 +1,2 @@
+export * from './failures';
+export * from './outreach';

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ConfigError } from '../hero/config';
+import { HeroFlowClient, InvalidOutreachRequestError } from './outreach-client';
+import { WorkflowIdError } from './workflow-id';
+
+const USAGE = `Usage: hero-flow <command> [options]
+
+Commands:
+  worker                                   run a worker (env: HERO_API_KEY, HERO_PRACTICE_GROUP_ID, ...)
+  start --input FILE [--workflow-id ID] [--wait]
+                                           start an outreach run (FILE "-" reads stdin); prints {workflowId, runId}
+  status ID                                print the run's status query
+  verify ID                                send the verificationCompleted signal
+  result ID                                wait for the run and print its result
+  cancel ID                                request cancellation of the run
+
+Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*; task queue: HERO_TASK_QUEUE.`;
+
+class UsageError extends Error {}
+
+function print(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+function readInput(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new UsageError(
+      `cannot read --input ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`--input ${file} is not valid JSON`);
+  }
+}
+
+async function withClient<T>(fn: (client: HeroFlowClient) => Promise<T>): Promise<T> {
+  const client = await HeroFlowClient.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      input: { type: 'string', short: 'i' },
+      'workflow-id': { type: 'string' },
+      wait: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const id = () => {
+    if (positionals.length !== 1) throw new UsageError(`${command} needs exactly one workflow ID`);
+    return positionals[0]!;
+  };
+
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      return command === undefined ? 2 : 0;
+    case 'worker': {
+      const { runWorker } = await import('../worker/run');
+      await runWorker();
+      return 0;
+    }
+    case 'start': {
+      if (!values.input) throw new UsageError('start needs --input FILE (a JSON outreach request)');
+      const request = readInput(values.input);
+      HeroFlowClient.validate(request); // fail before connecting
+      return withClient(async (client) => {
+        const started = await client.start(request as never, { workflowId: values['workflow-id'] });
+        print(values.wait ? { ...started, result: await client.result(started.workflowId) } : started);
+        return 0;
+      });
+    }
+    case 'status':
+      return withClient(async (c) => (print(await c.status(id())), 0));
+    case 'verify':
+      return withClient(async (c) => {
+        const workflowId = id();
+        await c.signalVerification(workflowId);
+        print({ workflowId, signalled: 'verificationCompleted' });
+        return 0;
+      });
+    case 'result':
+      return withClient(async (c) => (print(await c.result(id())), 0));
+    case 'cancel':
+      return withClient(async (c) => {
+        const workflowId = id();
+        await c.cancel(workflowId);
+        print({ workflowId, cancelRequested: true });
+        return 0;
+      });
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/** One clear line (or list) on stderr per failure; never a stack trace for expected errors. */
+export function describeError(err: unknown): { message: string; code: number } {
+  if (err instanceof UsageError) return { message: `${err.message}\n\n${USAGE}`, code: 2 };
+  if (err instanceof InvalidOutreachRequestError || err instanceof ConfigError || err instanceof WorkflowIdError) {
+    return { message: err.message, code: 2 };
+  }
+  if (err instanceof WorkflowNotFoundError) {
+    return { message: `No hero-flow run with that workflow ID: ${err.message}`, code: 1 };
+  }
+  if (err instanceof WorkflowFailedError) {
+    const cause = err.cause as { message?: string; type?: string } | undefined;
+    const detail = cause?.message ? `: ${cause.type ? `[${cause.type}] ` : ''}${cause.message}` : '';
+    return { message: `The run failed${detail}`, code: 1 };
+  }
+  const e = err as Error & { code?: string };
+  if (/ECONNREFUSED|UNAVAILABLE|transport error|Connection refused/i.test(String(e?.message))) {
+    return {
+      message: `Cannot reach Temporal at ${process.env.TEMPORAL_ADDRESS ?? 'localhost:7233'}: is the server running (npm run dev), and is TEMPORAL_ADDRESS right?`,
+      code: 1,
+    };
+  }
+  return { message: e?.message ?? String(err), code: 1 };
+}

@@ -1,0 +1,3 @@
+export * from './outreach-client';
+export * from './workflow-id';
+export type { OutreachRequest, OutreachResult, OutreachStatus } from '../workflows/schemas';

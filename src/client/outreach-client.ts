@@ -1,0 +1,100 @@
+import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
+import { statusQuery, verificationCompletedSignal } from '../workflows/definitions';
+import type { patientOutreachWorkflow } from '../workflows/patient-outreach';
+import {
+  type OutreachInput,
+  type OutreachRequest,
+  type OutreachResult,
+  type OutreachStatus,
+  outreachInputSchema,
+} from '../workflows/schemas';
+import { outreachWorkflowId } from './workflow-id';
+
+export class InvalidOutreachRequestError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid outreach request:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidOutreachRequestError';
+  }
+}
+
+export interface StartedOutreach {
+  workflowId: string;
+  runId: string;
+}
+
+/**
+ * The typed way for other services to start, signal, inspect and cancel outreach runs.
+ * Requests are validated here, before anything reaches Temporal.
+ */
+export class HeroFlowClient {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string,
+    private readonly workflowIdSecret?: string,
+  ) {}
+
+  /** Connects with the Temporal CLI's env names (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS). */
+  static async connect(env: NodeJS.ProcessEnv = process.env): Promise<HeroFlowClient> {
+    const settings: TemporalSettings = loadTemporalSettings(env);
+    const connection = await Connection.connect({
+      address: settings.address,
+      tls: settings.tls,
+      apiKey: settings.apiKey,
+    });
+    const client = new Client({ connection, namespace: settings.namespace });
+    return new HeroFlowClient(client, settings.taskQueue, env.HERO_WORKFLOW_ID_SECRET || undefined);
+  }
+
+  /** Validates a request, naming every problem; values are never echoed (they are patient data). */
+  static validate(request: unknown): OutreachInput {
+    const parsed = outreachInputSchema.safeParse(request);
+    if (!parsed.success) {
+      throw new InvalidOutreachRequestError(
+        parsed.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`),
+      );
+    }
+    return parsed.data;
+  }
+
+  /** Starts a run, or returns the one already running under the same workflow ID. */
+  async start(request: OutreachRequest, opts: { workflowId?: string } = {}): Promise<StartedOutreach> {
+    const input = HeroFlowClient.validate(request);
+    const workflowId = outreachWorkflowId(input, { businessId: opts.workflowId, secret: this.workflowIdSecret });
+    const handle = await this.client.workflow.start<typeof patientOutreachWorkflow>('patientOutreachWorkflow', {
+      taskQueue: this.taskQueue,
+      workflowId,
+      args: [request],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      staticSummary: `Patient outreach: ${input.message.type} with a booking link`,
+      staticDetails:
+        `Trace on NHS PDS via Hero, wait up to ${Math.round(input.verification.timeout / 3600_000)} h for identity ` +
+        `verification (re-check every ${Math.round(input.verification.recheckEvery / 60_000)} min), then create a ` +
+        `booking link (appointment type ${input.booking.appointmentTypeId}, location ${input.booking.locationId}) ` +
+        `and send a ${input.message.type} message.`,
+    });
+    return { workflowId, runId: handle.firstExecutionRunId };
+  }
+
+  /** Tells the run the patient has verified their identity; it re-traces at once. */
+  async signalVerification(workflowId: string): Promise<void> {
+    await this.client.workflow.getHandle(workflowId).signal(verificationCompletedSignal, { source: 'client' });
+  }
+
+  async status(workflowId: string): Promise<OutreachStatus> {
+    return this.client.workflow.getHandle(workflowId).query(statusQuery);
+  }
+
+  /** Waits for the run's outcome; a failed run rejects with the workflow's failure. */
+  async result(workflowId: string): Promise<OutreachResult> {
+    return this.client.workflow.getHandle<typeof patientOutreachWorkflow>(workflowId).result();
+  }
+
+  async cancel(workflowId: string): Promise<void> {
+    await this.client.workflow.getHandle(workflowId).cancel();
+  }
+
+  async close(): Promise<void> {
+    await this.client.connection.close();
+  }
+}

@@ -1,0 +1,168 @@
+import type { z } from 'zod';
+import type { HeroConfig } from './config';
+import {
+  type HeroEndpoint,
+  HeroForbiddenError,
+  HeroInvalidRequestError,
+  HeroNetworkError,
+  HeroNotFoundError,
+  HeroRateLimitedError,
+  HeroServerError,
+  HeroTimeoutError,
+  HeroUnauthorizedError,
+  HeroUnexpectedResponseError,
+  HeroUnexpectedStatusError,
+} from './errors';
+import { CREATE_BOOKING_LINK_PATH, createBookingLinkResponseSchema } from './inferred';
+import { parseRetryAfter } from './retry-after';
+import {
+  type BookingLink,
+  type CreateBookingLinkRequest,
+  createBookingLinkRequestSchema,
+  registerPdsResponseSchema,
+  type SendMessageRequest,
+  sendMessageRequestSchema,
+  sendMessageResponseSchema,
+  type SentMessage,
+  type TraceRequest,
+  traceRequestSchema,
+  type TraceResult,
+  validationErrorBodySchema,
+} from './schemas';
+
+export interface CallOptions {
+  /** Aborts the request, e.g. when the Temporal activity is cancelled. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Hero Health partner API over HTTP. Validates inputs before any request and every response
+ * body after; turns each status of Hero's table into a typed error. Knows nothing of Temporal.
+ */
+export class HeroClient {
+  readonly #apiKey: string;
+  readonly baseUrl: string;
+  readonly practiceGroupId: string;
+  readonly timeoutMs: number;
+
+  constructor(config: HeroConfig) {
+    this.#apiKey = config.apiKey;
+    this.baseUrl = config.baseUrl.replace(/\/+$/, '');
+    this.practiceGroupId = config.practiceGroupId;
+    this.timeoutMs = config.timeoutMs;
+  }
+
+  /** POST /v1/patients/register_pds: a patient id, or a login URL when identity must be verified. */
+  async registerPds(input: TraceRequest, opts: CallOptions = {}): Promise<TraceResult> {
+    const req = traceRequestSchema.parse(input);
+    return this.#call(
+      'register_pds',
+      '/v1/patients/register_pds',
+      { nhs_number: req.nhsNumber, dob: req.dob },
+      registerPdsResponseSchema,
+      opts,
+    );
+  }
+
+  /** CreateBookingLink (path INFERRED, see inferred.ts) for one patient. */
+  async createBookingLink(input: CreateBookingLinkRequest, opts: CallOptions = {}): Promise<BookingLink> {
+    const req = createBookingLinkRequestSchema.parse(input);
+    const body = {
+      appointment_type_id: req.appointmentTypeId,
+      location_id: req.locationId,
+      patient_id: req.patientId,
+      practitioner_id: req.practitionerId,
+      from_date: req.fromDate,
+      to_date: req.toDate,
+      expiry_date: req.expiryDate,
+      maximum_use_count: req.maximumUseCount,
+    };
+    return this.#call('create_booking_link', CREATE_BOOKING_LINK_PATH, body, createBookingLinkResponseSchema, opts);
+  }
+
+  /** POST /v1/messages/send. */
+  async sendMessage(input: SendMessageRequest, opts: CallOptions = {}): Promise<SentMessage> {
+    const req = sendMessageRequestSchema.parse(input);
+    const body = {
+      patient_id: req.patientId,
+      message_type: req.messageType,
+      message_string: req.text,
+      short_link_id: req.shortLinkId,
+    };
+    return this.#call('send_message', '/v1/messages/send', body, sendMessageResponseSchema, opts);
+  }
+
+  async #call<S extends z.ZodType>(
+    endpoint: HeroEndpoint,
+    path: string,
+    body: unknown,
+    schema: S,
+    opts: CallOptions,
+  ): Promise<z.output<S>> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let status: number;
+    let text: string;
+    let retryAfter: string | null;
+    try {
+      const res = await fetch(this.baseUrl + path, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'x-api-key': this.#apiKey,
+          'x-practice-group-id': this.practiceGroupId,
+        },
+        body: JSON.stringify(body),
+        signal,
+      });
+      status = res.status;
+      retryAfter = res.headers.get('retry-after');
+      text = await res.text();
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? err;
+      if (timeout.aborted) throw new HeroTimeoutError(endpoint, this.timeoutMs);
+      throw new HeroNetworkError(endpoint, err);
+    }
+
+    if (status >= 200 && status < 300) {
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new HeroUnexpectedResponseError(endpoint, status, 'not JSON');
+      }
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) {
+        const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+        throw new HeroUnexpectedResponseError(endpoint, status, where);
+      }
+      return parsed.data;
+    }
+    switch (status) {
+      case 400:
+        throw new HeroInvalidRequestError(endpoint, validationIssues(text));
+      case 401:
+        throw new HeroUnauthorizedError(endpoint);
+      case 403:
+        throw new HeroForbiddenError(endpoint);
+      case 404:
+        throw new HeroNotFoundError(endpoint);
+      case 429:
+        throw new HeroRateLimitedError(endpoint, parseRetryAfter(retryAfter));
+    }
+    if (status >= 500) throw new HeroServerError(endpoint, status);
+    throw new HeroUnexpectedStatusError(endpoint, status);
+  }
+}
+
+/** Field paths and codes from a §6.4 body; values are left out since Hero may echo them. */
+function validationIssues(text: string) {
+  try {
+    const parsed = validationErrorBodySchema.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data.message.map((m) => ({ path: m.path.join('.'), code: m.code }));
+  } catch {
+    // A 400 without the documented body is still a 400.
+  }
+  return [];
+}

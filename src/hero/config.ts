@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+export const HERO_STAGING_URL = 'https://api.staging.htech.app';
+export const HERO_PRODUCTION_URL = 'https://api.herohealth.net';
+
+const heroEnvSchema = z.object({
+  HERO_API_KEY: z.string({ error: 'is required' }).trim().min(1, 'must not be empty'),
+  HERO_PRACTICE_GROUP_ID: z.string({ error: 'is required' }).trim().min(1, 'must not be empty'),
+  HERO_API_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default(HERO_STAGING_URL)
+    .transform((u) => u.replace(/\/+$/, '')),
+  HERO_HTTP_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .positive('must be positive')
+    .max(300_000, 'must be at most 300000')
+    .default(10_000),
+});
+
+export interface HeroConfig {
+  apiKey: string;
+  practiceGroupId: string;
+  baseUrl: string;
+  timeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly problems: string[],
+    what = 'configuration',
+  ) {
+    super(`Invalid ${what}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads Hero settings from env, reporting every problem at once. Never echoes values. */
+export function loadHeroConfig(env: NodeJS.ProcessEnv = process.env): HeroConfig {
+  const raw = Object.fromEntries(Object.keys(heroEnvSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const parsed = heroEnvSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`),
+      'Hero API configuration',
+    );
+  }
+  const c = parsed.data;
+  return {
+    apiKey: c.HERO_API_KEY,
+    practiceGroupId: c.HERO_PRACTICE_GROUP_ID,
+    baseUrl: c.HERO_API_BASE_URL,
+    timeoutMs: c.HERO_HTTP_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * One class per row of Hero's status table. Messages name the endpoint and the problem,
+ * never request values (NHS numbers, dates of birth) nor the API key.
+ */
+export type HeroEndpoint = 'register_pds' | 'create_booking_link' | 'send_message';
+
+export abstract class HeroApiError extends Error {
+  abstract readonly kind: string;
+  /** Whether repeating the same call later may succeed. */
+  abstract readonly transient: boolean;
+  constructor(
+    readonly endpoint: HeroEndpoint,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(`Hero ${endpoint}: ${message}`);
+    this.name = new.target.name;
+  }
+}
+
+export interface ValidationIssue {
+  path: string;
+  code: string;
+}
+
+export class HeroInvalidRequestError extends HeroApiError {
+  readonly kind = 'invalid_request';
+  readonly transient = false;
+  constructor(
+    endpoint: HeroEndpoint,
+    readonly issues: ValidationIssue[],
+  ) {
+    const detail = issues.length ? issues.map((i) => `${i.path || '(body)'}: ${i.code}`).join('; ') : 'no details';
+    super(endpoint, `400 invalid request (${detail})`, 400);
+  }
+}
+
+export class HeroUnauthorizedError extends HeroApiError {
+  readonly kind = 'unauthorized';
+  readonly transient = false;
+  constructor(endpoint: HeroEndpoint) {
+    super(endpoint, '401 unauthorised: check HERO_API_KEY (staging and production keys differ)', 401);
+  }
+}
+
+export class HeroForbiddenError extends HeroApiError {
+  readonly kind = 'forbidden';
+  readonly transient = false;
+  constructor(endpoint: HeroEndpoint) {
+    super(
+      endpoint,
+      '403 forbidden: the API key has no access to HERO_PRACTICE_GROUP_ID, or lacks the scope for this call',
+      403,
+    );
+  }
+}
+
+export class HeroNotFoundError extends HeroApiError {
+  readonly kind = 'not_found';
+  readonly transient = false;
+  constructor(endpoint: HeroEndpoint) {
+    super(endpoint, endpoint === 'register_pds' ? '404 no patient found in PDS' : '404 not found', 404);
+  }
+}
+
+export class HeroRateLimitedError extends HeroApiError {
+  readonly kind = 'rate_limited';
+  readonly transient = true;
+  /** From `Retry-After`; undefined means "use the retry policy's backoff". */
+  constructor(
+    endpoint: HeroEndpoint,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(
+      endpoint,
+      `429 rate limited${retryAfterMs === undefined ? ' (no Retry-After)' : `, retry after ${retryAfterMs} ms`}`,
+      429,
+    );
+  }
+}
+
+export class HeroServerError extends HeroApiError {
+  readonly kind = 'server_error';
+  readonly transient = true;
+  constructor(endpoint: HeroEndpoint, status: number) {
+    super(endpoint, `${status} server error`, status);
+  }
+}
+
+export class HeroUnexpectedStatusError extends HeroApiError {
+  readonly kind = 'unexpected_status';
+  readonly transient = false;
+  constructor(endpoint: HeroEndpoint, status: number) {
+    super(endpoint, `unexpected HTTP status ${status}`, status);
+  }
+}
+
+export class HeroNetworkError extends HeroApiError {
+  readonly kind = 'network';
+  readonly transient = true;
+  constructor(endpoint: HeroEndpoint, cause: unknown) {
+    super(endpoint, `network error: ${describeCause(cause)}`);
+  }
+}
+
+export class HeroTimeoutError extends HeroApiError {
+  readonly kind = 'timeout';
+  readonly transient = true;
+  constructor(
+    endpoint: HeroEndpoint,
+    readonly timeoutMs: number,
+  ) {
+    super(endpoint, `no response within ${timeoutMs} ms`);
+  }
+}
+
+/** A 2xx whose body is not JSON or does not match the schema: typed here, not a crash later. */
+export class HeroUnexpectedResponseError extends HeroApiError {
+  readonly kind = 'unexpected_response';
+  readonly transient = true;
+  constructor(
+    endpoint: HeroEndpoint,
+    status: number,
+    readonly problem: string,
+  ) {
+    super(endpoint, `unexpected ${status} response body: ${problem}`, status);
+  }
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code ?? (cause.cause as { code?: unknown } | undefined)?.code;
+    return typeof code === 'string' ? code : cause.message;
+  }
+  return String(cause);
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { dobSchema, isoDateSchema } from './dob';
+import { heroId } from './inferred';
+import { nhsNumberSchema } from './nhs-number';
+
+/** The patient identity a trace needs (REFERENCE §1, variant A). */
+export const traceRequestSchema = z.object({ nhsNumber: nhsNumberSchema, dob: dobSchema });
+export type TraceRequest = z.infer<typeof traceRequestSchema>;
+
+/** REFERENCE §1: 200 is either `{patient_id}` or `{message, login_url}` (no patient_id). */
+export const registerPdsResponseSchema = z.union([
+  z.object({ patient_id: heroId }).transform((b) => ({ kind: 'patient' as const, patientId: b.patient_id })),
+  z
+    .object({ login_url: z.url(), message: z.string().optional() })
+    .transform((b) => ({ kind: 'verification_required' as const, loginUrl: b.login_url, message: b.message })),
+]);
+export type TraceResult = z.infer<typeof registerPdsResponseSchema>;
+
+const numericId = z.string().regex(/^\d+$/, 'must be a numeric id string');
+
+/** REFERENCE §2.2 body fields (DOC); which are required is partly INFERRED. */
+export const bookingLinkOptionsSchema = z.object({
+  appointmentTypeId: numericId,
+  locationId: numericId,
+  practitionerId: numericId.optional(),
+  fromDate: isoDateSchema.optional(),
+  toDate: isoDateSchema.optional(),
+  expiryDate: isoDateSchema.optional(),
+  maximumUseCount: z.number().int().positive().optional(),
+});
+export type BookingLinkOptions = z.infer<typeof bookingLinkOptionsSchema>;
+
+export const createBookingLinkRequestSchema = bookingLinkOptionsSchema.extend({ patientId: numericId });
+export type CreateBookingLinkRequest = z.infer<typeof createBookingLinkRequestSchema>;
+
+export const bookingLinkSchema = z.object({ id: z.string(), url: z.string() });
+export type BookingLink = z.infer<typeof bookingLinkSchema>;
+
+/** REFERENCE §3.1: message_type enum (the newer spec adds nhs_app). */
+export const messageTypeSchema = z.enum(['hero', 'sms', 'email', 'nhs_app']);
+export type MessageType = z.infer<typeof messageTypeSchema>;
+
+export const sendMessageRequestSchema = z.object({
+  patientId: numericId,
+  messageType: messageTypeSchema,
+  text: z.string().min(1, 'message text must not be empty'),
+  shortLinkId: z.string().optional(),
+});
+export type SendMessageRequest = z.infer<typeof sendMessageRequestSchema>;
+
+/** REFERENCE §3.1: only `message_id` is common to both spec generations' samples. */
+export const sendMessageResponseSchema = z
+  .object({ message_id: heroId })
+  .transform((b) => ({ messageId: b.message_id }));
+export type SentMessage = z.infer<typeof sendMessageResponseSchema>;
+
+/** REFERENCE §6.4: the 400 validation body. */
+export const validationErrorBodySchema = z.object({
+  error: z.literal(true),
+  statusCode: z.literal(400),
+  message: z.array(
+    z.object({ code: z.string(), expected: z.string().optional(), path: z.array(z.union([z.string(), z.number()])) }),
+  ),
+});
+export type ValidationErrorBody = z.infer<typeof validationErrorBodySchema>;

@@ -1,0 +1,22 @@
+/**
+ * `ApplicationFailure.type` values: one stable name per Hero error class. Retry policies
+ * and callers match on these strings, so they never change once released.
+ */
+export const FailureType = {
+  InvalidRequest: 'HeroInvalidRequest',
+  Unauthorized: 'HeroUnauthorized',
+  Forbidden: 'HeroForbidden',
+  PatientNotFound: 'HeroPatientNotFound',
+  NotFound: 'HeroNotFound',
+  RateLimited: 'HeroRateLimited',
+  ServerError: 'HeroServerError',
+  Network: 'HeroNetworkError',
+  Timeout: 'HeroTimeout',
+  UnexpectedResponse: 'HeroUnexpectedResponse',
+  UnexpectedStatus: 'HeroUnexpectedStatus',
+  /** Workflow-level: Hero rejected our credentials or practice; an operator must fix configuration. */
+  Configuration: 'HeroConfiguration',
+  InvalidWorkflowInput: 'InvalidWorkflowInput',
+} as const;
+
+export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];

@@ -1,0 +1,3 @@
+export * from './task-queue';
+export * from './search-attributes';
+export * from './failure-types';

@@ -1,0 +1,27 @@
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { HeroClient } from '../hero/client';
+
+export interface HeroWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  hero: HeroClient;
+  /** A prebuilt bundle (tests build one per suite); otherwise the workflows are bundled now. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+/** The one place that wires workflows and activities into a worker. */
+export function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: createActivities(opts.hero),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+    shutdownGraceTime: opts.shutdownGraceTime ?? '10 seconds',
+  });
+}

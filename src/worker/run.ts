@@ -1,0 +1,53 @@
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { loadTemporalSettings } from '../config/temporal';
+import { loadWorkerSettings } from '../config/worker';
+import { HeroClient } from '../hero/client';
+import { loadHeroConfig } from '../hero/config';
+import { createHeroWorker } from './create-worker';
+import { createRedactingLogger } from './logger';
+import { ensureSearchAttributes } from './search-attributes';
+
+/**
+ * Runs a hero-flow worker until SIGINT/SIGTERM, then lets in-flight activities finish within the
+ * grace time. Every setting comes from env and is validated before anything connects.
+ */
+export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const hero = loadHeroConfig(env);
+  const temporal = loadTemporalSettings(env);
+  const settings = loadWorkerSettings(env);
+
+  const logger = createRedactingLogger(settings.HERO_LOG_LEVEL);
+  Runtime.install({
+    logger,
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    telemetryOptions: settings.HERO_METRICS_PORT
+      ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${settings.HERO_METRICS_PORT}` } } }
+      : undefined,
+  });
+
+  const connection = await NativeConnection.connect({
+    address: temporal.address,
+    tls: temporal.tls,
+    apiKey: temporal.apiKey,
+  });
+  try {
+    const added = await ensureSearchAttributes(connection, temporal.namespace);
+    if (added.length) logger.info(`Registered search attributes: ${added.join(', ')}`);
+    const worker = await createHeroWorker({
+      connection,
+      namespace: temporal.namespace,
+      taskQueue: temporal.taskQueue,
+      hero: new HeroClient(hero),
+      shutdownGraceTime: `${settings.HERO_SHUTDOWN_GRACE_SECONDS} seconds`,
+    });
+    logger.info(
+      `hero-flow worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace "${temporal.namespace}"), ` +
+        `Hero API ${hero.baseUrl}` +
+        (settings.HERO_METRICS_PORT ? `, metrics on http://localhost:${settings.HERO_METRICS_PORT}/metrics` : ''),
+    );
+    await worker.run();
+    logger.info('hero-flow worker stopped');
+  } finally {
+    await connection.close();
+  }
+}

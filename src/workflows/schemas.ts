@@ -1,0 +1,84 @@
+import { msToNumber } from '@temporalio/common/lib/time';
+import { z } from 'zod';
+import { dobSchema } from '../hero/dob';
+import { nhsNumberSchema } from '../hero/nhs-number';
+import { bookingLinkOptionsSchema, messageTypeSchema } from '../hero/schemas';
+
+/** Placeholder in message text that is replaced by the booking link's URL. */
+export const BOOKING_LINK_PLACEHOLDER = '{booking_link}';
+
+/** A Temporal duration string such as "7 days" or "6 hours", or milliseconds. */
+const durationSchema = (min: number, name: string) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    let ms: number;
+    try {
+      ms = msToNumber(value as never);
+    } catch {
+      ms = Number.NaN;
+    }
+    if (!Number.isFinite(ms) || ms < min) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} must be a duration of at least ${min / 1000} s, e.g. "6 hours"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export const outreachInputSchema = z.object({
+  nhsNumber: nhsNumberSchema,
+  dob: dobSchema,
+  booking: bookingLinkOptionsSchema,
+  message: z.object({
+    type: messageTypeSchema,
+    text: z.string().trim().min(1, 'message.text must not be empty').max(2000, 'message.text is over 2000 characters'),
+  }),
+  verification: z
+    .object({
+      timeout: durationSchema(60_000, 'verification.timeout').default(7 * 24 * 3600_000),
+      recheckEvery: durationSchema(10_000, 'verification.recheckEvery').default(6 * 3600_000),
+    })
+    .prefault({}),
+});
+/** What callers pass (durations as strings); the workflow parses it into `OutreachInput`. */
+export type OutreachRequest = z.input<typeof outreachInputSchema>;
+export type OutreachInput = z.output<typeof outreachInputSchema>;
+
+export const outreachStateSchema = z.enum([
+  'tracing',
+  'awaiting_verification',
+  'creating_booking_link',
+  'sending_message',
+  'completed',
+  'verification_expired',
+  'patient_not_found',
+  'failed',
+]);
+export type OutreachState = z.infer<typeof outreachStateSchema>;
+
+export const outreachStatusSchema = z.object({
+  state: outreachStateSchema,
+  /** Only while awaiting verification. */
+  loginUrl: z.string().optional(),
+  /** Trace calls the workflow has made (each may have been retried by Temporal). */
+  attempts: z.number().int(),
+  updatedAt: z.string(),
+});
+export type OutreachStatus = z.infer<typeof outreachStatusSchema>;
+
+export const outreachResultSchema = z.discriminatedUnion('outcome', [
+  z.object({
+    outcome: z.literal('completed'),
+    patientId: z.string(),
+    bookingLink: z.object({ id: z.string(), url: z.string() }),
+    messageId: z.string(),
+  }),
+  z.object({ outcome: z.literal('patient_not_found') }),
+  z.object({ outcome: z.literal('verification_expired'), attempts: z.number().int() }),
+]);
+export type OutreachResult = z.infer<typeof outreachResultSchema>;
+
+/** Signal payload; optional, and an unparseable one is ignored rather than failing the run. */
+export const verificationCompletedSchema = z.object({ source: z.string().max(200).optional() }).optional();
+export type VerificationCompleted = z.infer<typeof verificationCompletedSchema>;
