@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ConfigError } from '../hero/config';
 import { HeroFlowClient, InvalidOutreachRequestError } from './outreach-client';
 import { WorkflowIdError } from './workflow-id';
@@ -119,6 +119,9 @@ export function describeError(err: unknown): { message: string; code: number } {
   }
   if (err instanceof WorkflowNotFoundError) {
     return { message: `No hero-flow run with that workflow ID: ${err.message}`, code: 1 };
+  }
+  if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+    return { message: 'The run was cancelled', code: 1 };
   }
   if (err instanceof WorkflowFailedError) {
     const cause = err.cause as { message?: string; type?: string } | undefined;

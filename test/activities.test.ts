@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../src/activities';
+import { HeroClient } from '../src/hero/client';
+import { startSandbox, type Sandbox } from '../src/sandbox';
+import { FailureType } from '../src/shared/failure-types';
+import { newPatient } from './support/fixtures';
+
+/** The activities against the sandbox over real HTTP, in a mock activity context. */
+describe('activities: Hero errors become typed ApplicationFailures', () => {
+  let sandbox: Sandbox;
+  let activities: ReturnType<typeof createActivities>;
+  const patient = newPatient();
+
+  before(async () => {
+    sandbox = await startSandbox();
+    activities = createActivities(
+      new HeroClient({
+        apiKey: sandbox.apiKey,
+        practiceGroupId: sandbox.practiceGroupId,
+        baseUrl: sandbox.url,
+        timeoutMs: 1_000,
+      }),
+    );
+  });
+  after(() => sandbox.close());
+  beforeEach(() => {
+    sandbox.reset();
+    sandbox.addPatient(patient);
+  });
+
+  /** Runs one activity in a mock activity context (heartbeats and cancellation included). */
+  const run = <A, R>(fn: (a: A) => Promise<R>, input: A, env = new MockActivityEnvironment()): Promise<R> =>
+    env.run(fn, input) as Promise<R>;
+  const trace = (env = new MockActivityEnvironment()) =>
+    run(activities.tracePatient, { nhsNumber: patient.nhsNumber, dob: patient.dob }, env);
+
+  async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
+    const err = await promise.then(
+      () => assert.fail('expected a failure'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ApplicationFailure, `expected ApplicationFailure, got ${String(err)}`);
+    return err;
+  }
+
+  it('returns the patient id, or the login URL when verification is needed', async () => {
+    assert.deepEqual(await trace(), { kind: 'patient', patientId: patient.patientId });
+    const other = newPatient({ needsVerification: true });
+    sandbox.addPatient(other);
+    const result = await run(activities.tracePatient, other);
+    assert.equal(result.kind, 'verification_required');
+  });
+
+  const cases: [string, () => void, string][] = [
+    ['400', () => sandbox.injectFault('register_pds', { kind: 'status', status: 400 }), FailureType.InvalidRequest],
+    ['401', () => sandbox.injectFault('register_pds', { kind: 'status', status: 401 }), FailureType.Unauthorized],
+    ['403', () => sandbox.injectFault('register_pds', { kind: 'status', status: 403 }), FailureType.Forbidden],
+    ['404', () => sandbox.injectFault('register_pds', { kind: 'status', status: 404 }), FailureType.PatientNotFound],
+    ['500', () => sandbox.injectFault('register_pds', { kind: 'status', status: 500 }), FailureType.ServerError],
+    ['418', () => sandbox.injectFault('register_pds', { kind: 'status', status: 418 }), FailureType.UnexpectedStatus],
+    [
+      'malformed JSON',
+      () => sandbox.injectFault('register_pds', { kind: 'malformed_json' }),
+      FailureType.UnexpectedResponse,
+    ],
+    [
+      'schema violation',
+      () => sandbox.injectFault('register_pds', { kind: 'schema_violation' }),
+      FailureType.UnexpectedResponse,
+    ],
+    ['timeout', () => sandbox.injectFault('register_pds', { kind: 'delay', ms: 1_500 }), FailureType.Timeout],
+    ['connection reset', () => sandbox.injectFault('register_pds', { kind: 'reset_before' }), FailureType.Network],
+  ];
+  for (const [name, inject, type] of cases) {
+    it(`maps ${name} to ${type}, leaving the retry decision to the policy`, async () => {
+      inject();
+      const f = await failure(trace());
+      assert.equal(f.type, type);
+      assert.equal(f.nonRetryable, false);
+      assert.equal(f.nextRetryDelay, undefined);
+      assert.match(f.message, /^Hero register_pds: /);
+      assert.ok(!f.message.includes(patient.nhsNumber) && !f.message.includes(sandbox.apiKey));
+    });
+  }
+
+  it('maps a 404 from another endpoint to HeroNotFound, not patient-not-found', async () => {
+    const f = await failure(
+      run(activities.createBookingLink, { appointmentTypeId: '1', locationId: '5', patientId: '999999' }),
+    );
+    assert.equal(f.type, FailureType.NotFound);
+  });
+
+  it('sets nextRetryDelay from Retry-After delta-seconds', async () => {
+    sandbox.injectFault('register_pds', { kind: 'rate_limit', retryAfter: '7' });
+    const f = await failure(trace());
+    assert.equal(f.type, FailureType.RateLimited);
+    assert.equal(f.nextRetryDelay, 7_000);
+  });
+
+  it('sets nextRetryDelay from a Retry-After HTTP-date', async () => {
+    sandbox.injectFault('register_pds', {
+      kind: 'rate_limit',
+      retryAfter: new Date(Date.now() + 20_000).toUTCString(),
+    });
+    const f = await failure(trace());
+    const ms = Number(f.nextRetryDelay);
+    assert.ok(ms > 18_000 && ms <= 20_000, `delay ${ms}`);
+  });
+
+  it('leaves nextRetryDelay unset on a 429 without Retry-After (the policy backs off)', async () => {
+    sandbox.injectFault('register_pds', { kind: 'rate_limit' });
+    const f = await failure(trace());
+    assert.equal(f.type, FailureType.RateLimited);
+    assert.equal(f.nextRetryDelay, undefined);
+  });
+
+  it('rejects bad input as non-retryable before any HTTP call', async () => {
+    const f = await failure(run(activities.tracePatient, { nhsNumber: '123', dob: '1990-01-01' }));
+    assert.equal(f.type, FailureType.InvalidRequest);
+    assert.equal(f.nonRetryable, true);
+    assert.equal(sandbox.requests().length, 0);
+  });
+
+  it('aborts the HTTP request when the activity is cancelled, and heartbeats while waiting', async () => {
+    sandbox.injectFault('register_pds', { kind: 'delay', ms: 900 });
+    const env = new MockActivityEnvironment();
+    let heartbeats = 0;
+    env.on('heartbeat', () => heartbeats++);
+    const running = trace(env);
+    setTimeout(() => env.cancel(), 150);
+    const started = Date.now();
+    const err = await running.then(
+      () => assert.fail('expected cancellation'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof CancelledFailure, `got ${String(err)}`);
+    assert.ok(Date.now() - started < 800, 'returned before the delayed response');
+    assert.ok(heartbeats >= 1);
+  });
+
+  it('creates a booking link and sends a message', async () => {
+    const link = await run(activities.createBookingLink, {
+      appointmentTypeId: '1',
+      locationId: '5',
+      patientId: patient.patientId,
+    });
+    assert.match(link.url, /^http/);
+    const sent = await run(activities.sendMessage, {
+      patientId: patient.patientId,
+      messageType: 'sms' as const,
+      text: `Book: ${link.url}`,
+      shortLinkId: link.id,
+    });
+    assert.equal(sent.messageId, sandbox.messages()[0]!.id);
+  });
+});

@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { DEFAULT_PATIENTS } from '../src/sandbox';
+import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
+import { eventually, outreachRequest, uniqueId } from './support/fixtures';
+import { cli, freePort, Proc, ROOT } from './support/processes';
+
+/**
+ * End to end as a user runs it: `npm run dev` (real Temporal dev server, sandbox, worker as a
+ * child process) and the `hero-flow` CLI, all over the network on loopback.
+ */
+describe('hero-flow end to end on the Temporal dev server', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'hero-flow-e2e-'));
+  const plain = DEFAULT_PATIENTS.find((p) => !p.needsVerification)!;
+  const verifying = DEFAULT_PATIENTS.find((p) => p.needsVerification)!;
+  let dev: Proc;
+  let devEnv: NodeJS.ProcessEnv;
+  let cliEnv: NodeJS.ProcessEnv;
+  let sandboxUrl: string;
+  let client: Client;
+  const devOutputs: string[] = [];
+
+  const startDev = async () => {
+    const proc = Proc.start(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'dev', 'index.ts')], devEnv);
+    await proc.waitFor('[dev] ready.', 120_000);
+    return proc;
+  };
+
+  const requestFile = (name: string, body: unknown) => {
+    const file = join(tmp, name);
+    writeFileSync(file, JSON.stringify(body));
+    return file;
+  };
+
+  const json = (text: string) => JSON.parse(text) as Record<string, unknown>;
+
+  before(async () => {
+    const [temporalPort, uiPort, sandboxPort] = [await freePort(), await freePort(), await freePort()];
+    const { HERO_API_KEY: _k, HERO_WORKFLOW_ID_SECRET: _s, ...base } = process.env;
+    devEnv = {
+      ...base,
+      HERO_DEV_TEMPORAL_PORT: String(temporalPort),
+      HERO_DEV_UI_PORT: String(uiPort),
+      HERO_DEV_SANDBOX_PORT: String(sandboxPort),
+      HERO_DEV_DB_FILE: join(tmp, 'dev.sqlite'),
+    };
+    cliEnv = { ...base, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` };
+    sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+    dev = await startDev();
+    client = new Client({ connection: await Connection.connect({ address: cliEnv.TEMPORAL_ADDRESS }) });
+  });
+
+  after(async () => {
+    await client?.connection.close();
+    if (dev) {
+      await dev.stop();
+      devOutputs.push(dev.output);
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('prints the UI URL and a ready-to-paste start command', () => {
+    assert.match(dev.output, /Temporal UI: http:\/\/localhost:\d+/);
+    assert.match(dev.output, /npx hero-flow start --input examples\/request\.json --workflow-id demo-1 --wait/);
+  });
+
+  it('starts a run with the CLI and waits for the completed result', async () => {
+    const id = uniqueId('e2e-plain');
+    const run = await cli(
+      ['start', '--input', join(ROOT, 'examples', 'request.json'), '--workflow-id', id, '--wait'],
+      cliEnv,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const out = json(run.stdout);
+    assert.equal(out.workflowId, id);
+    assert.equal(typeof out.runId, 'string');
+    const result = out.result as {
+      outcome: string;
+      patientId: string;
+      bookingLink: { url: string };
+      messageId: string;
+    };
+    assert.equal(result.outcome, 'completed');
+    assert.equal(result.patientId, plain.patientId);
+    assert.match(result.bookingLink.url, /^http:\/\/127\.0\.0\.1:\d+\//);
+    const state = (await (await fetch(`${sandboxUrl}/__sandbox/state`)).json()) as {
+      messages: { id: string; text: string }[];
+    };
+    const message = state.messages.find((m) => m.id === result.messageId);
+    assert.ok(message, 'the sandbox received the message');
+    assert.ok(message.text.includes(result.bookingLink.url));
+  });
+
+  it('waits for verification, shows the login URL in status, and completes after `verify`', async () => {
+    const id = uniqueId('e2e-verify');
+    const file = requestFile('verify.json', outreachRequest(verifying));
+    const first = await cli(['start', '--input', file, '--workflow-id', id], cliEnv);
+    assert.equal(first.code, 0, first.stderr);
+    const again = await cli(['start', '--input', file, '--workflow-id', id], cliEnv);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(
+      json(again.stdout).runId,
+      json(first.stdout).runId,
+      'starting the same ID twice returns the existing run',
+    );
+
+    const status = await eventually(
+      async () => {
+        const s = await cli(['status', id], cliEnv);
+        const body = s.code === 0 ? json(s.stdout) : undefined;
+        return body?.state === 'awaiting_verification' && body;
+      },
+      20_000,
+      'awaiting_verification',
+    );
+    assert.equal(typeof status.loginUrl, 'string');
+    assert.equal(status.attempts, 1);
+    assert.ok(!Number.isNaN(Date.parse(String(status.updatedAt))));
+
+    const listed = await eventually(
+      async () => {
+        const ids: string[] = [];
+        for await (const wf of client.workflow.list({ query: `HeroFlowState="awaiting_verification"` }))
+          ids.push(wf.workflowId);
+        return ids.includes(id) && ids;
+      },
+      20_000,
+      'the run to be listed by HeroFlowState',
+    );
+    assert.ok(listed.includes(id));
+
+    const page = await fetch(String(status.loginUrl), { method: 'POST' });
+    assert.equal(page.status, 200);
+    const verify = await cli(['verify', id], cliEnv);
+    assert.equal(verify.code, 0, verify.stderr);
+    const result = await cli(['result', id], cliEnv);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(json(result.stdout).outcome, 'completed');
+
+    const described = await client.workflow.getHandle(id).describe();
+    assert.equal(described.typedSearchAttributes.get(HERO_FLOW_STATE), 'completed');
+    assert.match((await described.staticSummary()) ?? '', /Patient outreach: sms/);
+  });
+
+  it('cancels a waiting run with `cancel`', async () => {
+    const id = uniqueId('e2e-cancel');
+    const file = requestFile('cancel.json', outreachRequest(verifying));
+    assert.equal((await cli(['start', '--input', file, '--workflow-id', id], cliEnv)).code, 0);
+    await eventually(
+      async () => json((await cli(['status', id], cliEnv)).stdout).state === 'awaiting_verification',
+      20_000,
+    );
+    const cancel = await cli(['cancel', id], cliEnv);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    const result = await cli(['result', id], cliEnv);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /cancelled/i);
+  });
+
+  it('derives a keyed, PII-free workflow ID when no business ID is given', async () => {
+    const env = { ...cliEnv, HERO_WORKFLOW_ID_SECRET: 'test-secret-for-ids' };
+    const run = await cli(['start', '--input', join(ROOT, 'examples', 'request.json'), '--wait'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const { workflowId } = json(run.stdout) as { workflowId: string };
+    assert.match(workflowId, /^outreach-[0-9a-f]{32}$/);
+    assert.ok(!workflowId.includes(plain.nhsNumber));
+    const none = await cli(['start', '--input', join(ROOT, 'examples', 'request.json')], cliEnv);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--workflow-id.*HERO_WORKFLOW_ID_SECRET/);
+  });
+
+  it('gives clear CLI errors for bad input and unknown runs, without echoing patient data', async () => {
+    const bad = requestFile('bad.json', {
+      nhsNumber: '943 476 5918',
+      dob: '1992-13-01',
+      booking: {},
+      message: { type: 'sms' },
+    });
+    const invalid = await cli(['start', '--input', bad, '--workflow-id', 'x1'], cliEnv);
+    assert.equal(invalid.code, 2);
+    for (const field of ['nhsNumber', 'dob', 'booking.appointmentTypeId', 'message.text']) {
+      assert.ok(invalid.stderr.includes(field), `names ${field}: ${invalid.stderr}`);
+    }
+    assert.ok(!invalid.stderr.includes('5918') && !invalid.stderr.includes('1992-13-01'));
+    assert.equal(invalid.stdout, '');
+
+    const notJson = await cli(['start', '--input', '-', '--workflow-id', 'x2'], cliEnv, '{ nope');
+    assert.equal(notJson.code, 2);
+    assert.match(notJson.stderr, /not valid JSON/);
+
+    const unknown = await cli(['status', uniqueId('no-such-run')], cliEnv);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /No hero-flow run with that workflow ID/);
+
+    const piiId = await cli(
+      ['start', '--input', join(ROOT, 'examples', 'request.json'), '--workflow-id', 'p-9434765919'],
+      cliEnv,
+    );
+    assert.equal(piiId.code, 2);
+    assert.match(piiId.stderr, /NHS number/);
+
+    const down = await cli(['status', 'x'], { ...cliEnv, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /Cannot reach Temporal/);
+  });
+
+  it('keeps runs across a restart (SQLite state), and stops cleanly on Ctrl-C', async () => {
+    const id = uniqueId('e2e-persist');
+    const run = await cli(
+      ['start', '--input', join(ROOT, 'examples', 'request.json'), '--workflow-id', id, '--wait'],
+      cliEnv,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    await client.connection.close();
+    const code = await dev.stop('SIGINT');
+    assert.equal(code, 0);
+    assert.match(dev.output, /\[dev\] stopped/);
+    devOutputs.push(dev.output);
+
+    dev = await startDev();
+    client = new Client({ connection: await Connection.connect({ address: cliEnv.TEMPORAL_ADDRESS }) });
+    const status = await cli(['status', id], cliEnv);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(json(status.stdout).state, 'completed');
+  });
+
+  it('never writes an NHS number, date of birth or login URL in worker or dev logs', () => {
+    const logs = devOutputs.join('\n') + dev.output;
+    assert.ok(logs.length > 0);
+    for (const p of DEFAULT_PATIENTS) {
+      // The dev banner lists the sandbox's synthetic patients on purpose; the rest must not.
+      const body = logs.replace(/\[dev\] {2}synthetic patient .*\n/g, '');
+      assert.ok(!body.includes(p.nhsNumber), 'NHS number in logs');
+      assert.ok(!body.includes(p.dob), 'date of birth in logs');
+    }
+    assert.ok(!/\/verify\//.test(logs), 'login URL in logs');
+  });
+});

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflows, quietRuntime } from './support/temporal';
+
+/**
+ * Every committed history (test/histories/*.json, one per released workflow shape) must replay
+ * against the current workflow code: a change that would break running workflows fails here.
+ * Record new ones with `npm run histories:record`.
+ */
+describe('replay of committed workflow histories', () => {
+  const dir = join(__dirname, 'histories');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  let bundle: WorkflowBundleWithSourceMap;
+
+  before(async () => {
+    quietRuntime();
+    bundle = await bundleWorkflows();
+  });
+
+  it('has histories to replay, including a completed run and a verification wait', () => {
+    assert.ok(
+      files.some((f) => f.startsWith('completed')),
+      files.join(', '),
+    );
+    assert.ok(
+      files.some((f) => f.startsWith('verification')),
+      files.join(', '),
+    );
+  });
+
+  for (const file of files) {
+    it(`replays ${file} without nondeterminism`, async () => {
+      const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+      assert.ok((history.events?.length ?? 0) > 5, 'history has events');
+      await Worker.runReplayHistory({ workflowBundle: bundle }, history, file);
+    });
+  }
+});
+
+describe('replay guard', () => {
+  it('fails when the workflow code changes incompatibly', async () => {
+    quietRuntime();
+    const dir = join(__dirname, 'histories');
+    const file = readdirSync(dir).find((f) => f.startsWith('completed'))!;
+    const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    await assert.rejects(
+      Worker.runReplayHistory({ workflowsPath: require.resolve('./support/broken-workflows') }, history, file),
+      (err: Error) => err.name === 'DeterminismViolationError',
+    );
+  });
+});

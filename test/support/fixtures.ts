@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { isValidNhsNumber } from '../../src/hero/nhs-number';
+import type { OutreachRequest } from '../../src/workflows/schemas';
+
+/** A valid (Modulus 11) synthetic NHS number derived from `seed`; not a real person. */
+export function syntheticNhsNumber(seed: number): string {
+  for (let n = seed; ; n++) {
+    const stem = String(900_000_000 + (n % 99_999_999)).padStart(9, '0');
+    for (let d = 0; d <= 9; d++) if (isValidNhsNumber(stem + d)) return stem + d;
+  }
+}
+
+let counter = 0;
+/** A unique patient, with a numeric Hero patient id, for one test. */
+export function newPatient(opts: { needsVerification?: boolean } = {}) {
+  counter++;
+  const seed = (process.pid * 1000 + counter * 7919) % 90_000_000;
+  return {
+    nhsNumber: syntheticNhsNumber(seed),
+    dob: `19${50 + (counter % 40)}-0${1 + (counter % 9)}-1${counter % 9}`,
+    patientId: String(20_000 + counter + (process.pid % 1000) * 100),
+    needsVerification: opts.needsVerification ?? false,
+  };
+}
+
+export function outreachRequest(patient: { nhsNumber: string; dob: string }, extra: Partial<OutreachRequest> = {}) {
+  return {
+    nhsNumber: patient.nhsNumber.replace(/^(\d{3})(\d{3})(\d{4})$/, '$1 $2 $3'),
+    dob: patient.dob,
+    booking: {
+      appointmentTypeId: '1',
+      locationId: '5',
+      practitionerId: '7',
+      expiryDate: '2026-12-31',
+      maximumUseCount: 1,
+    },
+    message: { type: 'sms', text: 'Book your appointment: {booking_link}' },
+    ...extra,
+  } satisfies OutreachRequest;
+}
+
+export const uniqueId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+/** Polls `fn` until it returns a truthy value, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

@@ -1,0 +1,71 @@
+/**
+ * Records the committed replay histories (test/histories/) from real runs on the time-skipping
+ * test server against the sandbox. Run after a deliberate, patched() workflow change:
+ *   npm run histories:record
+ * and commit the new files next to the old ones (never replace a released shape's history).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { HeroClient } from '../../src/hero/client';
+import { testServerExecutable } from '../../src/provision';
+import { startSandbox } from '../../src/sandbox';
+import { createHeroWorker } from '../../src/worker/create-worker';
+import { statusQuery, verificationCompletedSignal } from '../../src/workflows/definitions';
+import { patientOutreachWorkflow } from '../../src/workflows/patient-outreach';
+import { eventually, newPatient, outreachRequest } from './fixtures';
+import { bundleWorkflows, quietRuntime } from './temporal';
+
+async function main() {
+  quietRuntime();
+  const version = process.argv[2] ?? 'v1';
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: await testServerExecutable() },
+  });
+  const sandbox = await startSandbox();
+  try {
+    const worker = await createHeroWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue: 'record',
+      workflowBundle: await bundleWorkflows(),
+      hero: new HeroClient({
+        apiKey: sandbox.apiKey,
+        practiceGroupId: sandbox.practiceGroupId,
+        baseUrl: sandbox.url,
+        timeoutMs: 5_000,
+      }),
+    });
+    await worker.runUntil(async () => {
+      const plain = newPatient();
+      const verifying = newPatient({ needsVerification: true });
+      sandbox.addPatient(plain);
+      sandbox.addPatient(verifying);
+      const start = (id: string, input: unknown) =>
+        env.client.workflow.start(patientOutreachWorkflow, { taskQueue: 'record', workflowId: id, args: [input] });
+
+      const completed = await start('completed', outreachRequest(plain));
+      await completed.result();
+      const verification = await start('verification', outreachRequest(verifying));
+      await eventually(async () => (await verification.query(statusQuery)).state === 'awaiting_verification');
+      sandbox.markVerified(verifying.nhsNumber);
+      await verification.signal(verificationCompletedSignal);
+      await verification.result();
+
+      for (const [name, handle] of [
+        ['completed', completed],
+        ['verification', verification],
+      ] as const) {
+        const file = join(__dirname, '..', 'histories', `${name}-${version}.json`);
+        writeFileSync(file, historyToJSON(await handle.fetchHistory()));
+        console.log(`wrote ${file}`);
+      }
+    });
+  } finally {
+    await sandbox.close();
+    await env.teardown();
+  }
+}
+
+void main();

@@ -1,0 +1,333 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { HeroClient } from '../src/hero/client';
+import { testServerExecutable } from '../src/provision';
+import { startSandbox, type Sandbox } from '../src/sandbox';
+import { FailureType } from '../src/shared/failure-types';
+import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
+import { createHeroWorker } from '../src/worker/create-worker';
+import { statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
+import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
+import type { OutreachResult } from '../src/workflows/schemas';
+import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
+import { bundleWorkflows, quietRuntime } from './support/temporal';
+
+const { EventType } = temporal.api.enums.v1;
+
+describe('patientOutreachWorkflow on the time-skipping test server', () => {
+  let env: TestWorkflowEnvironment;
+  let sandbox: Sandbox;
+  let bundle: WorkflowBundleWithSourceMap;
+
+  before(async () => {
+    quietRuntime();
+    [env, sandbox, bundle] = await Promise.all([
+      testServerExecutable().then((executable) =>
+        TestWorkflowEnvironment.createTimeSkipping({ server: { executable } }),
+      ),
+      startSandbox(),
+      bundleWorkflows(),
+    ]);
+  });
+
+  after(async () => {
+    await sandbox?.close();
+    await env?.teardown();
+  });
+
+  beforeEach(() => sandbox.reset());
+
+  /** Runs `body` with a worker on a fresh task queue; the workflow is started by `body`. */
+  async function withWorker<T>(
+    body: (start: (input: unknown) => Promise<WorkflowHandle<typeof patientOutreachWorkflow>>) => Promise<T>,
+    hero: Partial<{ apiKey: string; practiceGroupId: string }> = {},
+  ): Promise<T> {
+    const taskQueue = uniqueId('tq');
+    const worker = await createHeroWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      workflowBundle: bundle,
+      hero: new HeroClient({
+        apiKey: hero.apiKey ?? sandbox.apiKey,
+        practiceGroupId: hero.practiceGroupId ?? sandbox.practiceGroupId,
+        baseUrl: sandbox.url,
+        timeoutMs: 2_000,
+      }),
+    });
+    const start = (input: unknown) =>
+      env.client.workflow.start(patientOutreachWorkflow, { taskQueue, workflowId: uniqueId('wf'), args: [input] });
+    return worker.runUntil(body(start));
+  }
+
+  const traces = () => sandbox.requests({ endpoint: 'register_pds' });
+
+  /** Workflow-clock milliseconds between tracePatient's scheduling and its completion. */
+  async function traceActivitySpanMs(handle: WorkflowHandle): Promise<number> {
+    const { events } = await handle.fetchHistory();
+    const scheduled = events!.find(
+      (e) =>
+        e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'tracePatient',
+    )!;
+    const completed = events!.find(
+      (e) =>
+        e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED &&
+        Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(scheduled.eventId),
+    )!;
+    return tsToMs(completed.eventTime) - tsToMs(scheduled.eventTime);
+  }
+
+  async function failureOf(handle: WorkflowHandle): Promise<WorkflowFailedError> {
+    const err = await handle.result().then(
+      () => assert.fail('expected the workflow to fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
+    return err;
+  }
+
+  it('traces, creates a booking link and sends the message with the link in it', async () => {
+    const patient = newPatient();
+    sandbox.addPatient(patient);
+    const { result, status } = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      const result = await handle.result();
+      return { result, status: await handle.query(statusQuery) };
+    });
+
+    assert.equal(result.outcome, 'completed');
+    assert.ok(result.outcome === 'completed');
+    assert.equal(result.patientId, patient.patientId);
+    const [link] = sandbox.bookingLinks();
+    assert.deepEqual(result.bookingLink, { id: link!.id, url: link!.url });
+    assert.equal(link!.patientId, patient.patientId);
+    const [message] = sandbox.messages();
+    assert.equal(result.messageId, message!.id);
+    assert.equal(message!.text, `Book your appointment: ${link!.url}`);
+    assert.equal(message!.shortLinkId, link!.id);
+    assert.equal(message!.messageType, 'sms');
+    assert.equal(traces().length, 1);
+    assert.equal(traces()[0]!.body && (traces()[0]!.body as { nhs_number: string }).nhs_number, patient.nhsNumber);
+    assert.equal(status.state, 'completed');
+    assert.equal(status.attempts, 1);
+    assert.equal(status.loginUrl, undefined);
+  });
+
+  it('waits for the verificationCompleted signal when Hero returns a login_url, then completes', async () => {
+    const patient = newPatient({ needsVerification: true });
+    sandbox.addPatient(patient);
+    const result = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      const waiting = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.state === 'awaiting_verification' && s;
+      });
+      assert.match(waiting.loginUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/verify\//);
+      assert.equal(waiting.attempts, 1);
+      // The patient presses the button on the login page, then the partner's app signals.
+      const page = await fetch(waiting.loginUrl!, { method: 'POST' });
+      assert.equal(page.status, 200);
+      await handle.signal(verificationCompletedSignal);
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'completed');
+    assert.equal(traces().length, 2);
+    assert.equal(sandbox.messages().length, 1);
+  });
+
+  it('finds the verification by re-checking on its own when no signal comes', async () => {
+    const patient = newPatient({ needsVerification: true });
+    sandbox.addPatient(patient);
+    const { result, spanMs } = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      await eventually(async () => (await handle.query(statusQuery)).state === 'awaiting_verification');
+      sandbox.markVerified(patient.nhsNumber);
+      const result = await handle.result(); // time skips to the 6-hour re-check
+      const { events } = await handle.fetchHistory();
+      const spanMs = tsToMs(events!.at(-1)!.eventTime) - tsToMs(events![0]!.eventTime);
+      return { result, spanMs };
+    });
+    assert.equal(result.outcome, 'completed');
+    assert.equal(traces().length, 2);
+    assert.ok(spanMs >= 6 * 3600_000, `re-check happened after ${spanMs} ms of workflow time`);
+    assert.ok(spanMs < 7 * 3600_000, `re-check took ${spanMs} ms of workflow time`);
+  });
+
+  it('ends with verification_expired after the 7-day default, re-checking every 6 hours', async () => {
+    const patient = newPatient({ needsVerification: true });
+    sandbox.addPatient(patient);
+    const result: OutreachResult = await withWorker(async (start) => (await start(outreachRequest(patient))).result());
+    // One trace at the start, then one per 6 hours for 7 days.
+    assert.deepEqual(result, { outcome: 'verification_expired', attempts: 1 + 28 });
+    assert.equal(traces().length, 29);
+    assert.equal(sandbox.bookingLinks().length, 0);
+    assert.equal(sandbox.messages().length, 0);
+  });
+
+  it('does not lose a verification signal that arrives before the login_url', async () => {
+    const patient = newPatient({ needsVerification: true });
+    sandbox.addPatient(patient);
+    const result = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      await handle.signal(verificationCompletedSignal); // before the first trace has answered
+      // The early signal makes the workflow re-trace at once instead of waiting 6 hours.
+      await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.state === 'awaiting_verification' && s.attempts === 2;
+      });
+      sandbox.markVerified(patient.nhsNumber);
+      await handle.signal(verificationCompletedSignal);
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'completed');
+    assert.equal(traces().length, 3);
+  });
+
+  it('ignores a malformed verification signal without failing the run', async () => {
+    const patient = newPatient({ needsVerification: true });
+    sandbox.addPatient(patient);
+    const result = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      await eventually(async () => (await handle.query(statusQuery)).state === 'awaiting_verification');
+      await handle.signal('verificationCompleted', 'not an object');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await handle.query(statusQuery)).state, 'awaiting_verification');
+      assert.equal(traces().length, 1, 'a malformed signal must not trigger a re-trace');
+      sandbox.markVerified(patient.nhsNumber);
+      await handle.signal(verificationCompletedSignal, { source: 'test' });
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'completed');
+  });
+
+  it('honours Retry-After on 429 bursts (delta-seconds and HTTP-date) through the retry policy', async () => {
+    const patient = newPatient();
+    sandbox.addPatient(patient);
+    sandbox.injectFault('register_pds', { kind: 'rate_limit', retryAfter: '30' });
+    sandbox.injectFault('register_pds', { kind: 'rate_limit', retryAfter: '30' });
+    sandbox.injectFault('register_pds', {
+      kind: 'rate_limit',
+      retryAfter: new Date(Date.now() + 45_000).toUTCString(),
+    });
+    const { result, spanMs } = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      return { result: await handle.result(), spanMs: await traceActivitySpanMs(handle) };
+    });
+    assert.equal(result.outcome, 'completed');
+    assert.deepEqual(
+      traces().map((r) => r.status),
+      [429, 429, 429, 200],
+    );
+    // The policy's own backoff would be 1 + 2 + 4 = 7 s; Retry-After asks for 30 + 30 + ~45 s.
+    assert.ok(spanMs >= 100_000, `trace retried after only ${spanMs} ms of workflow time`);
+    assert.ok(spanMs < 130_000, `trace took ${spanMs} ms of workflow time`);
+  });
+
+  it('retries 5xx, timeouts, resets and malformed bodies from Hero until the trace succeeds', async () => {
+    const patient = newPatient();
+    sandbox.addPatient(patient);
+    sandbox.injectFault('register_pds', { kind: 'status', status: 503 });
+    sandbox.injectFault('register_pds', { kind: 'delay', ms: 3_000 }); // client timeout is 2 s
+    sandbox.injectFault('register_pds', { kind: 'reset_before' });
+    sandbox.injectFault('register_pds', { kind: 'malformed_json' });
+    sandbox.injectFault('register_pds', { kind: 'schema_violation' });
+    const result = await withWorker(async (start) => (await start(outreachRequest(patient))).result());
+    assert.equal(result.outcome, 'completed');
+    assert.equal(traces().length, 6);
+  });
+
+  it('ends with patient_not_found when PDS has no such patient, without retrying', async () => {
+    const patient = newPatient(); // never added to the sandbox
+    const result = await withWorker(async (start) => (await start(outreachRequest(patient))).result());
+    assert.deepEqual(result, { outcome: 'patient_not_found' });
+    assert.deepEqual(
+      traces().map((r) => r.status),
+      [404],
+    );
+  });
+
+  for (const [name, hero] of [
+    ['401 (wrong API key)', { apiKey: 'not-the-key' }],
+    ['403 (practice group not allowed)', { practiceGroupId: '999' }],
+  ] as const) {
+    it(`fails visibly with a configuration error on ${name}, without retrying`, async () => {
+      const patient = newPatient();
+      sandbox.addPatient(patient);
+      const err = await withWorker(async (start) => failureOf(await start(outreachRequest(patient))), hero);
+      assert.ok(err.cause instanceof ApplicationFailure);
+      assert.equal(err.cause.type, FailureType.Configuration);
+      assert.match(err.cause.message, /HERO_API_KEY and HERO_PRACTICE_GROUP_ID/);
+      assert.equal(traces().length, 1);
+    });
+  }
+
+  for (const [status, type] of [
+    [400, FailureType.InvalidRequest],
+    [418, FailureType.UnexpectedStatus],
+  ] as const) {
+    it(`fails with ${type} on a ${status} from Hero, without retrying`, async () => {
+      const patient = newPatient();
+      sandbox.addPatient(patient);
+      sandbox.injectFault('register_pds', {
+        kind: 'status',
+        status,
+        body: {
+          error: true,
+          statusCode: status,
+          message: [{ code: 'invalid_type', expected: 'string', path: ['dob'] }],
+        },
+      });
+      const err = await withWorker(async (start) => failureOf(await start(outreachRequest(patient))));
+      assert.ok(err.cause instanceof ActivityFailure);
+      assert.ok(err.cause.cause instanceof ApplicationFailure);
+      assert.equal(err.cause.cause.type, type);
+      assert.equal(traces().length, 1);
+    });
+  }
+
+  it('rejects invalid input without calling Hero, naming each problem but not the values', async () => {
+    const err = await withWorker(async (start) =>
+      failureOf(
+        await start({
+          nhsNumber: '943 476 5918',
+          dob: '2023-02-30',
+          booking: { locationId: 'x' },
+          message: { type: 'fax' },
+        }),
+      ),
+    );
+    assert.ok(err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.type, FailureType.InvalidWorkflowInput);
+    for (const field of [
+      'nhsNumber',
+      'dob',
+      'booking.appointmentTypeId',
+      'booking.locationId',
+      'message.type',
+      'message.text',
+    ]) {
+      assert.ok(err.cause.message.includes(field), `message should name ${field}: ${err.cause.message}`);
+    }
+    assert.ok(!err.cause.message.includes('9434765918'));
+    assert.ok(!err.cause.message.includes('476 5918'));
+    assert.equal(sandbox.requests().length, 0);
+  });
+
+  it('indexes its state in the HeroFlowState search attribute', async () => {
+    const patient = newPatient();
+    sandbox.addPatient(patient);
+    const attrs = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      await handle.result();
+      return (await handle.describe()).typedSearchAttributes;
+    });
+    assert.equal(attrs.get(HERO_FLOW_STATE), 'completed');
+  });
+});
