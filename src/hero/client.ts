@@ -15,6 +15,8 @@ import {
 } from './errors';
 import { CREATE_BOOKING_LINK_PATH, createBookingLinkResponseSchema } from './inferred';
 import { parseRetryAfter } from './retry-after';
+
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
 import {
   type BookingLink,
   type CreateBookingLinkRequest,
@@ -46,6 +48,9 @@ export class HeroClient {
   readonly timeoutMs: number;
 
   constructor(config: HeroConfig) {
+    if (!HEADER_SAFE.test(config.apiKey) || !HEADER_SAFE.test(config.practiceGroupId)) {
+      throw new TypeError('Hero API key and practice group id must be printable ASCII without spaces or line breaks');
+    }
     this.#apiKey = config.apiKey;
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     this.practiceGroupId = config.practiceGroupId;
@@ -115,6 +120,8 @@ export class HeroClient {
         },
         body: JSON.stringify(body),
         signal,
+        // Never follow a redirect: it would re-send the API key to wherever it points.
+        redirect: 'manual',
       });
       status = res.status;
       retryAfter = res.headers.get('retry-after');
@@ -151,6 +158,7 @@ export class HeroClient {
       case 429:
         throw new HeroRateLimitedError(endpoint, parseRetryAfter(retryAfter));
     }
+    // 3xx lands here too (redirects are not followed).
     if (status >= 500) throw new HeroServerError(endpoint, status);
     throw new HeroUnexpectedStatusError(endpoint, status);
   }

@@ -3,9 +3,18 @@ import { z } from 'zod';
 export const HERO_STAGING_URL = 'https://api.staging.htech.app';
 export const HERO_PRODUCTION_URL = 'https://api.herohealth.net';
 
+/** Sent as an HTTP header: visible ASCII only, so fetch never rejects it (quoting the value). */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+const headerValue = () =>
+  z
+    .string({ error: 'is required' })
+    .trim()
+    .min(1, { error: 'must not be empty', abort: true })
+    .regex(HEADER_SAFE, 'must be printable ASCII without spaces or line breaks');
+
 const heroEnvSchema = z.object({
-  HERO_API_KEY: z.string({ error: 'is required' }).trim().min(1, 'must not be empty'),
-  HERO_PRACTICE_GROUP_ID: z.string({ error: 'is required' }).trim().min(1, 'must not be empty'),
+  HERO_API_KEY: headerValue(),
+  HERO_PRACTICE_GROUP_ID: headerValue(),
   HERO_API_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .default(HERO_STAGING_URL)

@@ -15,12 +15,14 @@ export const isoDateSchema = z
   .refine(isIsoCalendarDate, { message: 'must be a real calendar date written YYYY-MM-DD' });
 
 /**
- * Date of birth: a real calendar date, not in the future. `Date.now()` is safe here even
- * inside workflow code, where the SDK replaces it with the deterministic workflow clock.
+ * Date of birth: a real calendar date, not in the future. "Today" is the date in the furthest-ahead
+ * time zone (UTC+14), so no caller's today is rejected (in the UK it is ahead of UTC half the year).
+ * `Date.now()` is safe here even inside workflow code, where the SDK replaces it with the
+ * deterministic workflow clock.
  */
 export const dobSchema = z
   .string({ error: 'dob must be a string' })
   .refine(isIsoCalendarDate, { message: 'dob must be a real calendar date written YYYY-MM-DD' })
-  .refine((v) => !isIsoCalendarDate(v) || v <= new Date(Date.now()).toISOString().slice(0, 10), {
+  .refine((v) => !isIsoCalendarDate(v) || v <= new Date(Date.now() + 14 * 3600_000).toISOString().slice(0, 10), {
     message: 'dob must not be in the future',
   });

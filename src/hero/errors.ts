@@ -127,10 +127,12 @@ export class HeroUnexpectedResponseError extends HeroApiError {
   }
 }
 
+/**
+ * A system error code (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET, ...) only: fetch's own messages
+ * can quote request headers, and so the API key.
+ */
 function describeCause(cause: unknown): string {
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code ?? (cause.cause as { code?: unknown } | undefined)?.code;
-    return typeof code === 'string' ? code : cause.message;
-  }
-  return String(cause);
+  const codeOf = (e: unknown) => (e as { code?: unknown } | undefined)?.code;
+  const code = codeOf(cause) ?? codeOf((cause as { cause?: unknown } | undefined)?.cause);
+  return typeof code === 'string' ? code : 'the request could not be sent';
 }

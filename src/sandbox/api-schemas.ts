@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { isIsoCalendarDate } from '../hero/dob';
+import { isValidNhsNumber } from '../hero/nhs-number';
+
+/**
+ * Request bodies as the sandbox validates them. Documented fields follow REFERENCE §1, §2.2
+ * and §3.1; which booking link fields are required is INFERRED there, and the sandbox is
+ * deliberately strict so client bugs show up here rather than against staging.
+ */
+
+const numericId = z.string().regex(/^\d+$/, 'numeric id string');
+const isoDate = z.string().refine(isIsoCalendarDate, { message: 'date', params: { expected: 'ISO date YYYY-MM-DD' } });
+
+export const registerPdsBodySchema = z.object({
+  // Hero's own examples write NHS numbers with spaces ("123 456 7891"); nothing else is stripped.
+  nhs_number: z
+    .string()
+    .transform((s) => s.replace(/ /g, ''))
+    .pipe(
+      z
+        .string()
+        .regex(/^\d{10}$/, { message: '10 digits', abort: true })
+        .refine(isValidNhsNumber, { message: 'check digit', params: { expected: 'valid NHS number' } }),
+    ),
+  dob: isoDate.nullable(),
+  ehr_partner: z.string().min(1).optional(),
+  ehr_partner_id: z.string().min(1).optional(),
+});
+
+export const createBookingLinkBodySchema = z.object({
+  appointment_type_id: numericId,
+  location_id: numericId,
+  patient_id: numericId.optional(),
+  practitioner_id: numericId.optional(),
+  from_date: isoDate.optional(),
+  to_date: isoDate.optional(),
+  expiry_date: isoDate.optional(),
+  maximum_use_count: z.number().int().min(1).optional(),
+});
+export type CreateBookingLinkBody = z.infer<typeof createBookingLinkBodySchema>;
+
+export const sendMessageBodySchema = z.object({
+  patient_id: numericId,
+  message_type: z.enum(['hero', 'sms', 'email', 'nhs_app']),
+  message_string: z.string().min(1),
+  recipient_contact_detail: z.string().optional(),
+  fallback_contact_detail: z.string().optional(),
+  fallback_message_type: z.enum(['sms', 'email']).optional(),
+  write_to_record: z.boolean().optional(),
+  auto_write_to_record: z.boolean().optional(),
+  snomed_code: z.string().optional(),
+  snomed_term: z.string().optional(),
+  encrypted: z.union([z.boolean(), z.string()]).optional(),
+  task_id: z.string().optional(),
+  attachment_uuid: z.string().optional(),
+  short_link_id: z.string().optional(),
+  assignee_id: z.number().optional(),
+  assignee_type: z.enum(['Admin', 'AdminTeam']).optional(),
+  send_at: z.iso.datetime({ offset: true }).optional(),
+});
+export type SendMessageBody = z.infer<typeof sendMessageBodySchema>;
+
+/** One entry of REFERENCE §6.4's `message[]`: all three fields present. */
+export interface HeroValidationIssue {
+  code: string;
+  expected: string;
+  path: (string | number)[];
+}
+
+export function toHeroIssues(issues: readonly z.core.$ZodIssue[]): HeroValidationIssue[] {
+  return issues.map((i) => ({ code: i.code, expected: expectedOf(i), path: i.path.map(pathKey) }));
+}
+
+export function validationErrorBody(issues: HeroValidationIssue[]) {
+  return { error: true as const, statusCode: 400 as const, message: issues };
+}
+
+function pathKey(k: PropertyKey): string | number {
+  return typeof k === 'number' ? k : String(k);
+}
+
+function expectedOf(i: z.core.$ZodIssue): string {
+  switch (i.code) {
+    case 'invalid_type':
+      return i.expected;
+    case 'invalid_value':
+      return i.values.map(String).join(' | ');
+    case 'too_small':
+      return `${i.origin} ${i.inclusive === false ? '>' : '>='} ${String(i.minimum)}`;
+    case 'too_big':
+      return `${i.origin} ${i.inclusive === false ? '<' : '<='} ${String(i.maximum)}`;
+    case 'custom': {
+      const expected = (i.params as { expected?: unknown } | undefined)?.expected;
+      return typeof expected === 'string' ? expected : i.message;
+    }
+    default:
+      // Messages above are written as the expected value ('10 digits', 'numeric id string').
+      return i.message;
+  }
+}

@@ -1,0 +1,326 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleAdmin, UnknownPatientError } from './admin';
+import { type ApiContext, handleApi } from './api';
+import { BookingLinkStore, bookingPage } from './booking-links';
+import { FaultQueue, MALFORMED_JSON_BODY, schemaViolationBody } from './faults';
+import { BodyTooLargeError, heroError, html, json, NOT_JSON, parseJsonBody, readBody, type Reply } from './http';
+import { MessageStore } from './messages';
+import { DEFAULT_PATIENTS, PatientStore } from './patients';
+import { rateLimitOptionsSchema, TokenBucket } from './rate-limit';
+import { classify, isApiPath, type Route } from './routes';
+import type {
+  BookingLinkSummary,
+  Fault,
+  MessageSummary,
+  RateLimitOptions,
+  RecordedRequest,
+  Sandbox,
+  SandboxEndpoint,
+  SandboxOptions,
+  SandboxPatient,
+} from './types';
+import { notFoundPage, verifiedPage, verifyFormPage } from './verify-page';
+
+/** The oldest entries are dropped beyond this, so a long-running sandbox stays small. */
+const MAX_RECORDED = 10_000;
+
+/** What to do with the socket once handling is done. */
+type Outcome = { reply: Reply; resetAfter?: boolean } | { resetBefore: true } | { abandoned: true };
+
+/**
+ * Order of checks on a /v1 request: latency, then authentication (401, then 403), then an
+ * injected fault, then the rate limit, then normal handling. Authenticating before rate
+ * limiting is how an API gateway behaves: unauthenticated calls never spend a practice's
+ * quota. Faults come before the rate limit so that "the next request gets this fault" holds
+ * even when the bucket is empty; 'delay' and 'reset_after' go on to the rate limit and the
+ * normal handler. /verify, /s and /__sandbox take no auth, latency or rate limit, but faults.
+ */
+class SandboxServer implements Sandbox {
+  readonly apiKey: string;
+  readonly practiceGroupId: string;
+  url = '';
+
+  readonly #server: Server;
+  readonly #now: () => number;
+  readonly #latencyMs: number;
+  readonly #initialRateLimit: RateLimitOptions | undefined;
+  readonly #apiKeyDigest: Buffer;
+  readonly #patients: PatientStore;
+  readonly #links = new BookingLinkStore();
+  readonly #messages = new MessageStore();
+  readonly #faults = new FaultQueue();
+  #bucket: TokenBucket | undefined;
+  #log: RecordedRequest[] = [];
+  #seq = 0;
+  /** Bumped by reset() and close(): requests in flight across it are abandoned unrecorded. */
+  #generation = 0;
+  readonly #sleeps = new Set<() => void>();
+
+  constructor(opts: SandboxOptions) {
+    this.apiKey = opts.apiKey ?? 'sandbox-key';
+    this.practiceGroupId = opts.practiceGroupId ?? '1';
+    this.#now = opts.now ?? Date.now;
+    this.#latencyMs = opts.latencyMs ?? 0;
+    if (!Number.isFinite(this.#latencyMs) || this.#latencyMs < 0) throw new RangeError('latencyMs must be >= 0');
+    this.#initialRateLimit = opts.rateLimit && rateLimitOptionsSchema.parse(opts.rateLimit);
+    this.#apiKeyDigest = digest(this.apiKey);
+    this.#patients = new PatientStore(opts.patients ?? DEFAULT_PATIENTS);
+    this.setRateLimit(this.#initialRateLimit);
+    this.#server = createServer((req, res) => {
+      this.#onRequest(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    });
+  }
+
+  async listen(host: string, port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.#server.address() as AddressInfo;
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    this.url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`;
+  }
+
+  requests(filter: { endpoint?: SandboxEndpoint } = {}): RecordedRequest[] {
+    return structuredClone(this.#log.filter((r) => filter.endpoint === undefined || r.endpoint === filter.endpoint));
+  }
+
+  addPatient(p: SandboxPatient): void {
+    this.#patients.add(p);
+  }
+
+  markVerified(nhsNumber: string): void {
+    if (!this.#patients.markVerified(nhsNumber)) throw new UnknownPatientError();
+  }
+
+  injectFault(endpoint: SandboxEndpoint, fault: Fault, times = 1): void {
+    this.#faults.inject(endpoint, fault, times);
+  }
+
+  setRateLimit(opts: RateLimitOptions | undefined): void {
+    this.#bucket = opts && new TokenBucket({ ...opts }, this.#now);
+  }
+
+  bookingLinks(): BookingLinkSummary[] {
+    return this.#links.list(this.url);
+  }
+
+  messages(): MessageSummary[] {
+    return this.#messages.list();
+  }
+
+  reset(): void {
+    this.#generation += 1;
+    this.#wakeSleepers();
+    this.#log = [];
+    this.#seq = 0;
+    this.#links.reset();
+    this.#messages.reset();
+    this.#faults.clear();
+    this.#patients.reset();
+    this.setRateLimit(this.#initialRateLimit);
+  }
+
+  async close(): Promise<void> {
+    this.#generation += 1;
+    this.#wakeSleepers();
+    await new Promise<void>((resolve, reject) => {
+      this.#server.close((err) => (err ? reject(err) : resolve()));
+      this.#server.closeAllConnections();
+    });
+  }
+
+  async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const generation = this.#generation;
+    const seq = ++this.#seq;
+    const at = this.#now();
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
+    const route = classify(method, url.pathname);
+    const record: RecordedRequest = {
+      seq,
+      at,
+      method,
+      path: url.pathname,
+      endpoint: route.endpoint,
+      status: 0,
+      body: undefined,
+    };
+
+    let outcome: Outcome;
+    try {
+      const body = parseJsonBody(await readBody(req));
+      if (body !== NOT_JSON) record.body = body;
+      outcome =
+        generation === this.#generation
+          ? await this.#process(req, url, route, body, record, generation)
+          : { abandoned: true };
+    } catch (err) {
+      if (!(err instanceof BodyTooLargeError)) throw err;
+      outcome = { reply: heroError(413, 'Payload Too Large') };
+    }
+
+    if ('abandoned' in outcome) {
+      req.socket.destroy();
+      return;
+    }
+    if ('resetBefore' in outcome || outcome.resetAfter) {
+      req.socket.destroy();
+    } else {
+      record.status = outcome.reply.status;
+      res.writeHead(outcome.reply.status, outcome.reply.headers).end(outcome.reply.body);
+    }
+    // A request that itself reset the sandbox (POST /__sandbox/reset) is answered, not logged.
+    if (generation === this.#generation) this.#record(record);
+  }
+
+  async #process(
+    req: IncomingMessage,
+    url: URL,
+    route: Route,
+    body: unknown,
+    record: RecordedRequest,
+    generation: number,
+  ): Promise<Outcome> {
+    const api = isApiPath(url.pathname);
+    if (api && this.#latencyMs > 0) {
+      await this.#sleep(this.#latencyMs);
+      if (generation !== this.#generation) return { abandoned: true };
+    }
+    if (api) {
+      const denied = this.#authenticate(req);
+      if (denied) return { reply: denied };
+    }
+
+    const fault = this.#faults.take(route.endpoint);
+    if (fault) record.fault = fault.kind;
+    let resetAfter = false;
+    switch (fault?.kind) {
+      case undefined:
+        break;
+      case 'status':
+        return {
+          reply: json(fault.status, fault.body ?? { error: true, statusCode: fault.status, message: 'Injected fault' }),
+        };
+      case 'rate_limit':
+        return { reply: heroError(429, 'Too Many Requests', retryAfterHeader(fault.retryAfter)) };
+      case 'malformed_json':
+        return { reply: { status: 200, headers: { 'content-type': 'application/json' }, body: MALFORMED_JSON_BODY } };
+      case 'schema_violation':
+        return { reply: json(200, schemaViolationBody(route.endpoint)) };
+      case 'reset_before':
+        return { resetBefore: true };
+      case 'delay':
+        await this.#sleep(fault.ms);
+        if (generation !== this.#generation) return { abandoned: true };
+        break;
+      case 'reset_after':
+        resetAfter = true;
+        break;
+    }
+
+    if (api && this.#bucket) {
+      const taken = this.#bucket.take();
+      if (!taken.ok) {
+        const header = this.#bucket.retryAfterHeader(taken.retryAfterSeconds);
+        return { reply: heroError(429, 'Too Many Requests', retryAfterHeader(header)), resetAfter };
+      }
+    }
+    return { reply: this.#handle(req.method ?? 'GET', url, route, body), resetAfter };
+  }
+
+  #handle(method: string, url: URL, route: Route, body: unknown): Reply {
+    if (isApiPath(url.pathname)) return handleApi(this.#apiContext(), route, body);
+    switch (route.endpoint) {
+      case 'admin':
+        return handleAdmin(this, method, url, body);
+      case 'verify_page': {
+        const patient = this.#patients.byToken(route.param ?? '');
+        return patient ? html(200, verifyFormPage(patient.verifyToken)) : html(404, notFoundPage());
+      }
+      case 'verify_submit': {
+        const patient = this.#patients.byToken(route.param ?? '');
+        if (!patient) return html(404, notFoundPage());
+        this.#patients.markVerified(patient.nhsNumber);
+        return html(200, verifiedPage());
+      }
+      default: {
+        const m = /^\/s\/([^/]+)$/.exec(url.pathname);
+        if (method === 'GET' && m?.[1]) {
+          const link = this.#links.open(m[1]);
+          return html(link ? 200 : 404, bookingPage(link));
+        }
+        return json(404, { error: 'Not Found' });
+      }
+    }
+  }
+
+  /** 401 for a missing or wrong key; 403 for the right key with another (or no) practice group. */
+  #authenticate(req: IncomingMessage): Reply | undefined {
+    const key = req.headers['x-api-key'];
+    if (typeof key !== 'string' || !timingSafeEqual(digest(key), this.#apiKeyDigest)) {
+      return heroError(401, 'Unauthorised');
+    }
+    if (req.headers['x-practice-group-id'] !== this.practiceGroupId) return heroError(403, 'Forbidden');
+    return undefined;
+  }
+
+  #apiContext(): ApiContext {
+    return {
+      baseUrl: this.url,
+      practiceGroupId: this.practiceGroupId,
+      now: this.#now,
+      patients: this.#patients,
+      links: this.#links,
+      messages: this.#messages,
+    };
+  }
+
+  #record(r: RecordedRequest): void {
+    // Completion order can differ from arrival order (delays): keep the log sorted by seq.
+    let i = this.#log.length;
+    while (i > 0 && (this.#log[i - 1] as RecordedRequest).seq > r.seq) i--;
+    this.#log.splice(i, 0, r);
+    if (this.#log.length > MAX_RECORDED) this.#log.splice(0, this.#log.length - MAX_RECORDED);
+  }
+
+  /** A timer that reset() and close() cut short. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#sleeps.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#sleeps.add(wake);
+    });
+  }
+
+  #wakeSleepers(): void {
+    for (const wake of [...this.#sleeps]) wake();
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function retryAfterHeader(value: string | undefined): Record<string, string> {
+  return value === undefined ? {} : { 'retry-after': value };
+}
+
+/** Starts a sandbox Hero API on loopback (a random port unless `port` is given). */
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const sandbox = new SandboxServer(opts);
+  await sandbox.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
+  return sandbox;
+}

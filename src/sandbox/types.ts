@@ -1,0 +1,119 @@
+/** The sandbox's public types: other code (worker tests, dev scripts) depends on these exact names. */
+
+export interface SandboxPatient {
+  /** 10 digits, passing the NHS Modulus 11 check. */
+  nhsNumber: string;
+  /** YYYY-MM-DD. */
+  dob: string;
+  /** Hero patient id: a numeric string. */
+  patientId: string;
+  /** register_pds answers `{message, login_url}` until the patient has verified. */
+  needsVerification?: boolean;
+  verified?: boolean;
+}
+
+export interface RateLimitOptions {
+  /** Bucket size: how many calls may burst. */
+  capacity: number;
+  /** Tokens added per second. */
+  refillPerSecond: number;
+  /** Form of the `Retry-After` header on a 429: delta-seconds (default), HTTP-date, or absent. */
+  retryAfter?: 'seconds' | 'http-date' | 'none';
+}
+
+export type SandboxEndpoint =
+  | 'register_pds'
+  | 'create_booking_link'
+  | 'get_booking_link'
+  | 'send_message'
+  | 'get_message'
+  | 'verify_page'
+  | 'verify_submit'
+  | 'admin'
+  | 'unknown';
+
+export type Fault =
+  /** Any status, with an optional JSON body (default: a Hero-like error body). */
+  | { kind: 'status'; status: number; body?: unknown }
+  /** 429 with exactly this `Retry-After` value (no header if undefined). */
+  | { kind: 'rate_limit'; retryAfter?: string }
+  /** 200 whose body is not JSON. */
+  | { kind: 'malformed_json' }
+  /** 200 JSON that does not match the documented shape. */
+  | { kind: 'schema_violation' }
+  /** Wait `ms`, then handle the request normally (for client timeouts). */
+  | { kind: 'delay'; ms: number }
+  /** Destroy the socket without processing the request. */
+  | { kind: 'reset_before' }
+  /** Process the request (side effects happen) then destroy the socket instead of answering. */
+  | { kind: 'reset_after' };
+
+export interface RecordedRequest {
+  /** Arrival order, from 1 (restarts at 1 after reset()). */
+  seq: number;
+  /** Arrival time from the sandbox clock, ms since epoch. */
+  at: number;
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  endpoint: SandboxEndpoint;
+  /** Status sent; 0 if the socket was reset instead. */
+  status: number;
+  /** Parsed JSON body, or undefined (no body, or not JSON). */
+  body: unknown;
+  fault?: Fault['kind'];
+}
+
+export interface SandboxOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a random free port. */
+  port?: number;
+  /** Default 'sandbox-key'. */
+  apiKey?: string;
+  /** Default '1'. */
+  practiceGroupId?: string;
+  /** Default DEFAULT_PATIENTS. */
+  patients?: SandboxPatient[];
+  /** Default: no rate limit. */
+  rateLimit?: RateLimitOptions;
+  /** Added to every /v1 response, default 0. */
+  latencyMs?: number;
+  /** Injectable clock (rate limit, timestamps), default Date.now. */
+  now?: () => number;
+}
+
+export interface BookingLinkSummary {
+  id: string;
+  patientId?: string;
+  url: string;
+  createdAt: number;
+}
+
+export interface MessageSummary {
+  id: string;
+  patientId: string;
+  messageType: string;
+  text: string;
+  shortLinkId?: string;
+  createdAt: number;
+}
+
+export interface Sandbox {
+  /** e.g. http://127.0.0.1:43123 (no trailing slash). */
+  readonly url: string;
+  readonly apiKey: string;
+  readonly practiceGroupId: string;
+  requests(filter?: { endpoint?: SandboxEndpoint }): RecordedRequest[];
+  /** Adds a patient, or replaces the one with the same NHS number (its verification token is kept). */
+  addPatient(p: SandboxPatient): void;
+  markVerified(nhsNumber: string): void;
+  /** The next `times` (default 1) requests to `endpoint` get `fault`, FIFO. */
+  injectFault(endpoint: SandboxEndpoint, fault: Fault, times?: number): void;
+  setRateLimit(opts: RateLimitOptions | undefined): void;
+  bookingLinks(): BookingLinkSummary[];
+  messages(): MessageSummary[];
+  /** Clears requests, links, messages and faults; restores patients and rate limit to the start options. */
+  reset(): void;
+  close(): Promise<void>;
+}

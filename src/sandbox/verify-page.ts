@@ -1,0 +1,39 @@
+/**
+ * The stand-in for Hero's identity verification page (REFERENCE §7): the `login_url` from
+ * register_pds points here. The page shows no patient data.
+ */
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${title}</title></head>
+<body>
+<h1>${title}</h1>
+${body}
+</body>
+</html>
+`;
+}
+
+/** `token` is ours (hex), but escape anyway since it comes from the request path. */
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function verifyFormPage(token: string): string {
+  return page(
+    'Verify your identity (Hero sandbox)',
+    `<p>This is the sandbox's stand-in for Hero's identity verification.</p>
+<form method="post" action="/verify/${escapeHtml(token)}">
+<button type="submit">I have verified my identity</button>
+</form>`,
+  );
+}
+
+export function verifiedPage(): string {
+  return page('Identity verified', '<p>Thank you. You can close this page.</p>');
+}
+
+export function notFoundPage(): string {
+  return page('Link not found', '<p>This verification link is not valid.</p>');
+}
