@@ -12,6 +12,7 @@ import { HeroClient } from '../../src/hero/client';
 import { testServerExecutable } from '../../src/provision';
 import { startSandbox } from '../../src/sandbox';
 import { createHeroWorker } from '../../src/worker/create-worker';
+import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 import { statusQuery, verificationCompletedSignal } from '../../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../../src/workflows/patient-outreach';
 import { eventually, newPatient, outreachRequest } from './fixtures';
@@ -25,6 +26,7 @@ async function main() {
   });
   const sandbox = await startSandbox();
   try {
+    await ensureSearchAttributes(env.nativeConnection, 'default');
     const worker = await createHeroWorker({
       connection: env.nativeConnection,
       namespace: 'default',
