@@ -74,7 +74,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE + '\n');
       return command === undefined ? 2 : 0;
     case 'worker': {
-      const { runWorker } = await import('../worker/run');
+      // Loaded only here: the worker (and its native bridge) is heavy for the other commands.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runWorker } = require('../worker/run') as typeof import('../worker/run');
       await runWorker();
       return 0;
     }
@@ -129,7 +131,11 @@ export function describeError(err: unknown): { message: string; code: number } {
     return { message: `The run failed${detail}`, code: 1 };
   }
   const e = err as Error & { code?: string };
-  if (/ECONNREFUSED|UNAVAILABLE|transport error|Connection refused/i.test(String(e?.message))) {
+  if (
+    /ECONNREFUSED|UNAVAILABLE|transport error|Connection refused|Failed to connect before the deadline/i.test(
+      String(e?.message),
+    )
+  ) {
     return {
       message: `Cannot reach Temporal at ${process.env.TEMPORAL_ADDRESS ?? 'localhost:7233'}: is the server running (npm run dev), and is TEMPORAL_ADDRESS right?`,
       code: 1,

@@ -95,7 +95,7 @@ async function main(): Promise<void> {
           '--db-filename',
           settings.HERO_DEV_DB_FILE,
           '--log-level',
-          'warn',
+          'error',
         ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
@@ -121,7 +121,9 @@ async function main(): Promise<void> {
       });
       say(`Hero API: sandbox at ${sandbox.url} (set HERO_API_KEY to use Hero staging instead)`);
       for (const p of DEFAULT_PATIENTS) {
-        say(`  synthetic patient ${p.nhsNumber} born ${p.dob}${p.needsVerification ? ' (must verify identity)' : ''}`);
+        say(
+          `  synthetic patient ${p.nhsNumber} born ${p.dob}${p.needsVerification && !p.verified ? ' (must verify identity)' : ''}`,
+        );
       }
     }
 
