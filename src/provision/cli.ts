@@ -1,0 +1,39 @@
+/**
+ * `npm run provision` (also the `pretest` hook): makes sure a Temporal CLI (dev server) and a
+ * time-skipping test server are available, provisioning them into .temporal/ if needed.
+ */
+import { defaultLog as log, ProvisionError } from './errors';
+import { resolveTemporalCli } from './temporal-cli';
+import { resolveTestServer } from './test-server';
+import { seconds } from './util';
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const timed = async (resolve: () => Promise<string>) => {
+    const t = Date.now();
+    const path = await resolve();
+    return { path, took: seconds(t) };
+  };
+  const results = await Promise.allSettled([timed(() => resolveTemporalCli(log)), timed(() => resolveTestServer(log))]);
+  const names = ['Temporal CLI (dev server)', 'time-skipping test server'];
+  const failures: string[] = [];
+  log(`summary (${seconds(started)}):`);
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') log(`  ${names[i]}: ${r.value.path} (${r.value.took})`);
+    else {
+      log(`  ${names[i]}: FAILED`);
+      const err = r.reason as Error;
+      failures.push(err instanceof ProvisionError ? err.message : (err?.stack ?? String(err)));
+    }
+  });
+  for (const message of failures) process.stderr.write(`\n[provision] error: ${message}\n`);
+  return failures.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`[provision] error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
