@@ -20,6 +20,7 @@ describe('hero-flow end to end on the Temporal dev server', () => {
   let devEnv: NodeJS.ProcessEnv;
   let cliEnv: NodeJS.ProcessEnv;
   let sandboxUrl: string;
+  let metricsPort: number;
   let client: Client;
   const devOutputs: string[] = [];
 
@@ -50,6 +51,7 @@ describe('hero-flow end to end on the Temporal dev server', () => {
 
   before(async () => {
     const [temporalPort, uiPort, sandboxPort] = [await freePort(), await freePort(), await freePort()];
+    metricsPort = await freePort();
     const { HERO_API_KEY: _k, HERO_WORKFLOW_ID_SECRET: _s, ...base } = process.env;
     devEnv = {
       ...base,
@@ -57,6 +59,7 @@ describe('hero-flow end to end on the Temporal dev server', () => {
       HERO_DEV_UI_PORT: String(uiPort),
       HERO_DEV_SANDBOX_PORT: String(sandboxPort),
       HERO_DEV_DB_FILE: join(tmp, 'dev.sqlite'),
+      HERO_METRICS_PORT: String(metricsPort),
     };
     cliEnv = { ...base, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` };
     sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
@@ -155,6 +158,14 @@ describe('hero-flow end to end on the Temporal dev server', () => {
     const described = await client.workflow.getHandle(id).describe();
     assert.equal(described.typedSearchAttributes.get(HERO_FLOW_STATE), 'completed');
     assert.match((await described.staticSummary()) ?? '', /Patient outreach: sms/);
+  });
+
+  it('serves Prometheus metrics from the worker on HERO_METRICS_PORT', async () => {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /temporal_worker_task_slots_available|temporal_request/);
+    assert.match(text, /namespace="default"/);
   });
 
   it('cancels a waiting run with `cancel`', async () => {
