@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { heroDataConverter, parseKeyRing } from '../src/codec';
 import { DEFAULT_PATIENTS } from '../src/sandbox';
 import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
@@ -21,6 +23,7 @@ describe('hero-flow end to end on the Temporal dev server', () => {
   let cliEnv: NodeJS.ProcessEnv;
   let sandboxUrl: string;
   let metricsPort: number;
+  let codecPort: number;
   let client: Client;
   const devOutputs: string[] = [];
 
@@ -52,6 +55,8 @@ describe('hero-flow end to end on the Temporal dev server', () => {
   before(async () => {
     const [temporalPort, uiPort, sandboxPort] = [await freePort(), await freePort(), await freePort()];
     metricsPort = await freePort();
+    codecPort = await freePort();
+    const keys = `e2e:${randomBytes(32).toString('base64')}`;
     const { HERO_API_KEY: _k, HERO_WORKFLOW_ID_SECRET: _s, ...base } = process.env;
     devEnv = {
       ...base,
@@ -60,11 +65,16 @@ describe('hero-flow end to end on the Temporal dev server', () => {
       HERO_DEV_SANDBOX_PORT: String(sandboxPort),
       HERO_DEV_DB_FILE: join(tmp, 'dev.sqlite'),
       HERO_METRICS_PORT: String(metricsPort),
+      HERO_DEV_CODEC_PORT: String(codecPort),
+      HERO_CODEC_KEYS: keys,
     };
-    cliEnv = { ...base, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` };
+    cliEnv = { ...base, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, HERO_CODEC_KEYS: keys };
     sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
     dev = await startDev();
-    client = new Client({ connection: await Connection.connect({ address: cliEnv.TEMPORAL_ADDRESS }) });
+    client = new Client({
+      connection: await Connection.connect({ address: cliEnv.TEMPORAL_ADDRESS }),
+      dataConverter: heroDataConverter(parseKeyRing(cliEnv.HERO_CODEC_KEYS!)),
+    });
   });
 
   after(async () => {
@@ -160,6 +170,41 @@ describe('hero-flow end to end on the Temporal dev server', () => {
     assert.match((await described.staticSummary()) ?? '', /Patient outreach: sms/);
   });
 
+  it('runs a codec server the Temporal UI may call, and refuses other origins', async () => {
+    assert.match(dev.output, /payloads decoded by the codec server at http:\/\/localhost:\d+/);
+    const preflight = (origin: string) =>
+      fetch(`http://127.0.0.1:${codecPort}/decode`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-namespace',
+        },
+      });
+    const uiOrigin = `http://localhost:${devEnv.HERO_DEV_UI_PORT}`;
+    const allowed = await preflight(uiOrigin);
+    assert.ok(allowed.ok);
+    assert.equal(allowed.headers.get('access-control-allow-origin'), uiOrigin);
+    const refused = await preflight('http://evil.example');
+    assert.equal(refused.headers.get('access-control-allow-origin'), null);
+  });
+
+  it('refuses to run a worker or client without encryption keys, unless opted out loudly', async () => {
+    const { HERO_CODEC_KEYS: _k, ...noKeys } = cliEnv;
+    const status = await cli(['status', 'x'], noKeys);
+    assert.equal(status.code, 2);
+    assert.match(status.stderr, /HERO_CODEC_KEYS is not set/);
+    assert.match(status.stderr, /hero-flow keys generate/);
+    const worker = await cli(['worker'], { ...noKeys, HERO_API_KEY: 'k', HERO_PRACTICE_GROUP_ID: '1' });
+    assert.equal(worker.code, 2);
+    assert.match(worker.stderr, /HERO_CODEC_KEYS is not set/);
+    const optedOut = await cli(['status', uniqueId('none'), '--insecure-no-encryption'], noKeys);
+    assert.match(optedOut.stderr, /ENCRYPTION DISABLED/);
+    const generated = await cli(['keys', 'generate'], noKeys);
+    assert.equal(generated.code, 0);
+    assert.match(String(json(generated.stdout).key), /^[A-Za-z0-9._-]+:[A-Za-z0-9+/]{43}=$/);
+  });
+
   it('serves Prometheus metrics from the worker on HERO_METRICS_PORT', async () => {
     const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     assert.equal(res.status, 200);
@@ -245,7 +290,10 @@ describe('hero-flow end to end on the Temporal dev server', () => {
     devOutputs.push(dev.output);
 
     dev = await startDev();
-    client = new Client({ connection: await Connection.connect({ address: cliEnv.TEMPORAL_ADDRESS }) });
+    client = new Client({
+      connection: await Connection.connect({ address: cliEnv.TEMPORAL_ADDRESS }),
+      dataConverter: heroDataConverter(parseKeyRing(cliEnv.HERO_CODEC_KEYS!)),
+    });
     const status = await cli(['status', id], cliEnv);
     assert.equal(status.code, 0, status.stderr);
     assert.equal(json(status.stdout).state, 'completed');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
@@ -6,6 +7,7 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { heroDataConverter, parseKeyRing, workerDataConverter } from '../src/codec';
 import { HeroClient } from '../src/hero/client';
 import { testServerExecutable } from '../src/provision';
 import { startSandbox, type Sandbox } from '../src/sandbox';
@@ -25,12 +27,17 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
   let env: TestWorkflowEnvironment;
   let sandbox: Sandbox;
   let bundle: WorkflowBundleWithSourceMap;
+  // Payloads are encrypted as in production, with a key made for this run.
+  const ring = parseKeyRing(`test:${randomBytes(32).toString('base64')}`);
 
   before(async () => {
     quietRuntime();
     [env, sandbox, bundle] = await Promise.all([
       testServerExecutable().then((executable) =>
-        TestWorkflowEnvironment.createTimeSkipping({ server: { executable } }),
+        TestWorkflowEnvironment.createTimeSkipping({
+          server: { executable },
+          client: { dataConverter: heroDataConverter(ring) },
+        }),
       ),
       startSandbox(),
       bundleWorkflows(),
@@ -56,6 +63,7 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
       namespace: env.namespace ?? 'default',
       taskQueue,
       workflowBundle: bundle,
+      dataConverter: workerDataConverter(ring),
       hero: new HeroClient({
         apiKey: hero.apiKey ?? sandbox.apiKey,
         practiceGroupId: hero.practiceGroupId ?? sandbox.practiceGroupId,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CancelledFailure, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { generateKeySpec, loadCodecServerOptions, loadKeyRing, startCodecServer } from '../codec';
 import { ConfigError } from '../hero/config';
 import { HeroFlowClient, InvalidOutreachRequestError } from './outreach-client';
 import { WorkflowIdError } from './workflow-id';
@@ -8,13 +9,19 @@ import { WorkflowIdError } from './workflow-id';
 const USAGE = `Usage: hero-flow <command> [options]
 
 Commands:
-  worker                                   run a worker (env: HERO_API_KEY, HERO_PRACTICE_GROUP_ID, ...)
+  worker                                   run a worker (env: HERO_API_KEY, HERO_PRACTICE_GROUP_ID, HERO_CODEC_KEYS, ...)
   start --input FILE [--workflow-id ID] [--wait]
                                            start an outreach run (FILE "-" reads stdin); prints {workflowId, runId}
   status ID                                print the run's status query
   verify ID                                send the verificationCompleted signal
   result ID                                wait for the run and print its result
   cancel ID                                request cancellation of the run
+  codec-server                             serve Temporal's remote codec protocol, so the Web UI decodes payloads
+                                           (env: HERO_CODEC_KEYS, HERO_CODEC_PORT, HERO_CODEC_CORS_ORIGINS, HERO_CODEC_AUTH_TOKEN)
+  keys generate                            print a new key for HERO_CODEC_KEYS (put it first to rotate)
+
+Payloads are encrypted with HERO_CODEC_KEYS ("id:base64key,..."; the first key encrypts, all decrypt).
+--insecure-no-encryption runs worker and client commands without it, for synthetic data only.
 
 Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*; task queue: HERO_TASK_QUEUE.`;
 
@@ -40,8 +47,8 @@ function readInput(file: string): unknown {
   }
 }
 
-async function withClient<T>(fn: (client: HeroFlowClient) => Promise<T>): Promise<T> {
-  const client = await HeroFlowClient.connect();
+async function withClient<T>(insecure: boolean, fn: (client: HeroFlowClient) => Promise<T>): Promise<T> {
+  const client = await HeroFlowClient.connect(process.env, { insecureNoEncryption: insecure });
   try {
     return await fn(client);
   } finally {
@@ -59,8 +66,10 @@ export async function main(argv: string[]): Promise<number> {
       'workflow-id': { type: 'string' },
       wait: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      'insecure-no-encryption': { type: 'boolean', default: false },
     },
   });
+  const insecure = values['insecure-no-encryption'] ?? false;
   const id = () => {
     if (positionals.length !== 1) throw new UsageError(`${command} needs exactly one workflow ID`);
     return positionals[0]!;
@@ -77,32 +86,59 @@ export async function main(argv: string[]): Promise<number> {
       // Loaded only here: the worker (and its native bridge) is heavy for the other commands.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runWorker } = require('../worker/run') as typeof import('../worker/run');
-      await runWorker();
+      await runWorker(process.env, { insecureNoEncryption: insecure });
       return 0;
     }
+    case 'codec-server': {
+      const ring = loadKeyRing();
+      if (!ring)
+        throw new ConfigError(
+          ['HERO_CODEC_KEYS must be set: the codec server decrypts with it'],
+          'codec server configuration',
+        );
+      const options = loadCodecServerOptions();
+      const server = await startCodecServer({ ring, ...options });
+      process.stderr.write(
+        `hero-flow codec server on ${server.url} (origins: ${options.allowedOrigins.join(', ') || 'none'}; ` +
+          `auth: ${options.authToken ? 'bearer token' : 'none'}). Temporal UI: --ui-codec-endpoint ${server.url}\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+      return 0;
+    }
+    case 'keys':
+      if (positionals[0] !== 'generate') throw new UsageError('usage: hero-flow keys generate');
+      print({
+        key: generateKeySpec(),
+        howTo: 'Prepend to HERO_CODEC_KEYS (comma-separated) to rotate; keep old keys while their runs are retained.',
+      });
+      return 0;
     case 'start': {
       if (!values.input) throw new UsageError('start needs --input FILE (a JSON outreach request)');
       const request = readInput(values.input);
       HeroFlowClient.validate(request); // fail before connecting
-      return withClient(async (client) => {
+      return withClient(insecure, async (client) => {
         const started = await client.start(request as never, { workflowId: values['workflow-id'] });
         print(values.wait ? { ...started, result: await client.result(started.workflowId) } : started);
         return 0;
       });
     }
     case 'status':
-      return withClient(async (c) => (print(await c.status(id())), 0));
+      return withClient(insecure, async (c) => (print(await c.status(id())), 0));
     case 'verify':
-      return withClient(async (c) => {
+      return withClient(insecure, async (c) => {
         const workflowId = id();
         await c.signalVerification(workflowId);
         print({ workflowId, signalled: 'verificationCompleted' });
         return 0;
       });
     case 'result':
-      return withClient(async (c) => (print(await c.result(id())), 0));
+      return withClient(insecure, async (c) => (print(await c.result(id())), 0));
     case 'cancel':
-      return withClient(async (c) => {
+      return withClient(insecure, async (c) => {
         const workflowId = id();
         await c.cancel(workflowId);
         print({ workflowId, cancelRequested: true });

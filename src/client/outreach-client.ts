@@ -1,4 +1,6 @@
 import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { heroDataConverter } from '../codec';
+import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
 import { statusQuery, verificationCompletedSignal } from '../workflows/definitions';
 import type { patientOutreachWorkflow } from '../workflows/patient-outreach';
@@ -34,15 +36,29 @@ export class HeroFlowClient {
     private readonly workflowIdSecret?: string,
   ) {}
 
-  /** Connects with the Temporal CLI's env names (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS). */
-  static async connect(env: NodeJS.ProcessEnv = process.env): Promise<HeroFlowClient> {
+  /**
+   * Connects with the Temporal CLI's env names (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+   * TLS) and encrypts payloads with the HERO_CODEC_KEYS key ring, which is required unless opted out.
+   */
+  static async connect(
+    env: NodeJS.ProcessEnv = process.env,
+    opts: { insecureNoEncryption?: boolean; warn?: (line: string) => void } = {},
+  ): Promise<HeroFlowClient> {
     const settings: TemporalSettings = loadTemporalSettings(env);
+    const ring = requireKeyRing(env, {
+      insecure: opts.insecureNoEncryption,
+      warn: opts.warn ?? ((line) => process.stderr.write(`hero-flow: ${line}\n`)),
+    });
     const connection = await Connection.connect({
       address: settings.address,
       tls: settings.tls,
       apiKey: settings.apiKey,
     });
-    const client = new Client({ connection, namespace: settings.namespace });
+    const client = new Client({
+      connection,
+      namespace: settings.namespace,
+      dataConverter: ring ? heroDataConverter(ring) : undefined,
+    });
     return new HeroFlowClient(client, settings.taskQueue, env.HERO_WORKFLOW_ID_SECRET || undefined);
   }
 

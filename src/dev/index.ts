@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { z } from 'zod';
+import { type CodecServer, generateKeySpec, parseKeyRing, startCodecServer } from '../codec';
 import { HERO_STAGING_URL } from '../hero/config';
 import { cacheDir, projectRoot, resolveTemporalCli } from '../provision';
 import { DEFAULT_PATIENTS, type Sandbox, startSandbox } from '../sandbox';
@@ -17,7 +18,21 @@ const devEnvSchema = z.object({
   HERO_DEV_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   HERO_DEV_SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
   HERO_DEV_DB_FILE: z.string().min(1).default(join(cacheDir(), 'dev.sqlite')),
+  HERO_DEV_CODEC_PORT: z.coerce.number().int().min(0).max(65535).default(8888),
 });
+
+const DEV_KEYS_FILE = join(cacheDir(), 'dev-codec-keys');
+
+/** HERO_CODEC_KEYS if set; else a local key ring kept (git-ignored) in .temporal/dev-codec-keys. */
+function devKeyRing(): { spec: string; fromFile: boolean } {
+  if (process.env.HERO_CODEC_KEYS) return { spec: process.env.HERO_CODEC_KEYS, fromFile: false };
+  if (!existsSync(DEV_KEYS_FILE)) {
+    mkdirSync(dirname(DEV_KEYS_FILE), { recursive: true });
+    writeFileSync(DEV_KEYS_FILE, generateKeySpec() + '\n', { mode: 0o600 });
+    say(`created a local encryption key in ${relative(projectRoot(), DEV_KEYS_FILE)}`);
+  }
+  return { spec: readFileSync(DEV_KEYS_FILE, 'utf8').trim(), fromFile: true };
+}
 
 const say = (line: string) => process.stdout.write(`[dev] ${line}\n`);
 
@@ -60,6 +75,7 @@ async function main(): Promise<void> {
   let server: ChildProcess | undefined;
   let worker: ChildProcess | undefined;
   let sandbox: Sandbox | undefined;
+  let codec: CodecServer | undefined;
   let stopping = false;
 
   const shutdown = async (code: number) => {
@@ -68,6 +84,7 @@ async function main(): Promise<void> {
     say('stopping: worker, then sandbox, then Temporal server');
     await stop(worker, 'SIGTERM', 15_000);
     await sandbox?.close();
+    await codec?.close();
     await stop(server, 'SIGTERM', 10_000);
     say('stopped');
     process.exit(code);
@@ -76,6 +93,19 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
+    const keys = devKeyRing();
+    const ring = parseKeyRing(keys.spec);
+    codec = await startCodecServer({
+      ring,
+      host: '127.0.0.1',
+      port: settings.HERO_DEV_CODEC_PORT,
+      allowedOrigins: [
+        `http://localhost:${settings.HERO_DEV_UI_PORT}`,
+        `http://127.0.0.1:${settings.HERO_DEV_UI_PORT}`,
+      ],
+    });
+    const codecEndpoint = codec.url.replace('127.0.0.1', 'localhost');
+
     if (await portInUse(settings.HERO_DEV_TEMPORAL_PORT)) {
       say(`a server already listens on ${address}; using it (stop it to let npm run dev start its own)`);
     } else {
@@ -96,6 +126,9 @@ async function main(): Promise<void> {
           settings.HERO_DEV_DB_FILE,
           '--log-level',
           'error',
+          // The UI asks our codec server to decrypt payloads, so operators see them decoded.
+          '--ui-codec-endpoint',
+          codecEndpoint,
         ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
@@ -109,7 +142,7 @@ async function main(): Promise<void> {
       say(`Temporal dev server on ${address}, state in ${relative(projectRoot(), settings.HERO_DEV_DB_FILE)}`);
     }
 
-    const workerEnv: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: address };
+    const workerEnv: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: address, HERO_CODEC_KEYS: keys.spec };
     if (process.env.HERO_API_KEY) {
       say(`Hero API: ${process.env.HERO_API_BASE_URL || HERO_STAGING_URL} (HERO_API_KEY is set)`);
     } else {
@@ -146,11 +179,17 @@ async function main(): Promise<void> {
     await polling;
 
     say('ready.');
-    say(`Temporal UI: http://localhost:${settings.HERO_DEV_UI_PORT}`);
-    say('In another terminal:');
     say(
-      `  ${settings.HERO_DEV_TEMPORAL_PORT === 7233 ? '' : `TEMPORAL_ADDRESS=${address} `}npx hero-flow start --input examples/request.json --workflow-id demo-1 --wait`,
+      `Temporal UI: http://localhost:${settings.HERO_DEV_UI_PORT} (payloads decoded by the codec server at ${codecEndpoint})`,
     );
+    say(
+      `Payloads are encrypted with key "${ring.encryptWith.id}"; rotate by prepending a new key from \`npx hero-flow keys generate\`.`,
+    );
+    say('In another terminal:');
+    const prefix =
+      (settings.HERO_DEV_TEMPORAL_PORT === 7233 ? '' : `TEMPORAL_ADDRESS=${address} `) +
+      (keys.fromFile ? `HERO_CODEC_KEYS="$(cat ${relative(projectRoot(), DEV_KEYS_FILE)})" ` : '');
+    say(`  ${prefix}npx hero-flow start --input examples/request.json --workflow-id demo-1 --wait`);
     say('Ctrl-C stops everything.');
   } catch (err) {
     say(`failed: ${(err as Error).message}`);

@@ -10,6 +10,8 @@ export interface HeroWorkerOptions {
   /** A prebuilt bundle (tests build one per suite); otherwise the workflows are bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** The payload codec and failure converter (src/codec); omitted only for explicit plaintext runs. */
+  dataConverter?: WorkerOptions['dataConverter'];
 }
 
 /** The one place that wires workflows and activities into a worker. */
@@ -23,5 +25,6 @@ export function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     shutdownGraceTime: opts.shutdownGraceTime ?? '10 seconds',
+    dataConverter: opts.dataConverter,
   });
 }

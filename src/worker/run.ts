@@ -1,6 +1,8 @@
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadTemporalSettings } from '../config/temporal';
+import { requireKeyRing } from '../config/encryption';
 import { loadWorkerSettings } from '../config/worker';
+import { workerDataConverter } from '../codec';
 import { HeroClient } from '../hero/client';
 import { loadHeroConfig } from '../hero/config';
 import { createHeroWorker } from './create-worker';
@@ -11,12 +13,15 @@ import { ensureSearchAttributes } from './search-attributes';
  * Runs a hero-flow worker until SIGINT/SIGTERM, then lets in-flight activities finish within the
  * grace time. Every setting comes from env and is validated before anything connects.
  */
-export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function runWorker(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { insecureNoEncryption?: boolean } = {},
+): Promise<void> {
   const hero = loadHeroConfig(env);
   const temporal = loadTemporalSettings(env);
   const settings = loadWorkerSettings(env);
-
   const logger = createRedactingLogger(settings.HERO_LOG_LEVEL);
+  const ring = requireKeyRing(env, { insecure: opts.insecureNoEncryption, warn: (l) => logger.warn(l) });
   Runtime.install({
     logger,
     shutdownSignals: ['SIGINT', 'SIGTERM'],
@@ -39,10 +44,12 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       taskQueue: temporal.taskQueue,
       hero: new HeroClient(hero),
       shutdownGraceTime: `${settings.HERO_SHUTDOWN_GRACE_SECONDS} seconds`,
+      dataConverter: ring ? workerDataConverter(ring) : undefined,
     });
     logger.info(
       `hero-flow worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace "${temporal.namespace}"), ` +
-        `Hero API ${hero.baseUrl}` +
+        `Hero API ${hero.baseUrl}, ` +
+        (ring ? `payloads encrypted with key ${ring.encryptWith.id}` : 'payloads NOT encrypted') +
         (settings.HERO_METRICS_PORT ? `, metrics on http://localhost:${settings.HERO_METRICS_PORT}/metrics` : ''),
     );
     await worker.run();

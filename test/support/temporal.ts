@@ -1,3 +1,4 @@
+import { FAILURE_CONVERTER_PATH } from '../../src/codec';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
 let runtimeInstalled = false;
@@ -12,6 +13,8 @@ export function quietRuntime(): void {
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
+    // As Worker.create does from workflowsPath: the workflow sandbox encodes failures too.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
 }

@@ -1,0 +1,103 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { CodecConfigError, PayloadDecryptionError } from './errors';
+import { KEY_BYTES, KEY_ID, type KeyRing } from './keys';
+
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+export const METADATA_ENCODING = 'encoding';
+export const METADATA_KEY_ID = 'encryption-key-id';
+
+const CIPHER = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const ProtoPayload = temporal.api.common.v1.Payload;
+const utf8 = new TextDecoder('utf-8');
+
+const view = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+/** A key id as it may appear in an error message: metadata can be anything, so keep it printable. */
+const printable = (id: string): string => (KEY_ID.test(id) ? id : id.slice(0, 64).replace(/[^A-Za-z0-9._-]/g, '?'));
+
+/**
+ * Encrypts each whole serialized Payload (metadata included) with AES-256-GCM:
+ * data = 12-byte random IV || ciphertext || 16-byte tag, with the key id as additional authenticated
+ * data, so a swapped `encryption-key-id` header fails authentication. Payloads that are not
+ * `binary/encrypted` decode unchanged, so history written before encryption still reads.
+ */
+export class EncryptionCodec implements PayloadCodec {
+  readonly #ring: KeyRing;
+
+  constructor(ring: KeyRing) {
+    const { id, key } = ring.encryptWith;
+    if (key.length !== KEY_BYTES || ring.keys.get(id) !== key) {
+      throw new CodecConfigError([`the encrypting key '${printable(id)}' must be a ${KEY_BYTES}-byte key of the ring`]);
+    }
+    this.#ring = ring;
+  }
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((p) => this.#encrypt(p));
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((p) => this.#decrypt(p));
+  }
+
+  #encrypt(payload: Payload): Payload {
+    const { id, key } = this.#ring.encryptWith;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv(CIPHER, key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(id, 'utf8'));
+    const plaintext = ProtoPayload.encode(payload).finish();
+    const data = Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    return {
+      metadata: {
+        [METADATA_ENCODING]: Buffer.from(ENCRYPTED_ENCODING),
+        [METADATA_KEY_ID]: Buffer.from(id),
+      },
+      data,
+    };
+  }
+
+  #decrypt(payload: Payload): Payload {
+    const encoding = payload.metadata?.[METADATA_ENCODING];
+    if (!encoding || utf8.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+
+    const rawId = payload.metadata?.[METADATA_KEY_ID];
+    if (!rawId) throw new PayloadDecryptionError(`encrypted payload has no ${METADATA_KEY_ID} metadata`);
+    const id = utf8.decode(rawId);
+    const key = this.#ring.keys.get(id);
+    if (!key) {
+      throw new PayloadDecryptionError(
+        `payload encrypted with key id '${printable(id)}', which is not in HERO_CODEC_KEYS ` +
+          `(known: ${[...this.#ring.keys.keys()].join(', ')})`,
+        id,
+      );
+    }
+    const data = payload.data ?? new Uint8Array(0);
+    if (data.length < IV_BYTES + TAG_BYTES) {
+      throw new PayloadDecryptionError(`encrypted payload under key id '${id}' is malformed (too short)`, id);
+    }
+    const decipher = createDecipheriv(CIPHER, key, data.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.from(id, 'utf8'));
+    decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+    let plaintext: Buffer;
+    try {
+      plaintext = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+    } catch {
+      throw new PayloadDecryptionError(`payload failed authentication (tampered or wrong key for id '${id}')`, id);
+    }
+    let inner: temporal.api.common.v1.Payload;
+    try {
+      inner = ProtoPayload.decode(plaintext);
+    } catch {
+      throw new PayloadDecryptionError(`encrypted payload under key id '${id}' is malformed (not a Payload)`, id);
+    }
+    const metadata = Object.fromEntries(Object.entries(inner.metadata).map(([k, v]) => [k, view(v)]));
+    // proto3 has no "absent" bytes: an empty `data` is not serialized, so restore it as empty.
+    const decoded: Payload = { metadata, data: Object.hasOwn(inner, 'data') ? view(inner.data) : new Uint8Array(0) };
+    if (inner.externalPayloads.length) decoded.externalPayloads = inner.externalPayloads;
+    return decoded;
+  }
+}
