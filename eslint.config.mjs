@@ -15,7 +15,11 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test's describe/it return promises the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -30,8 +34,16 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not import Node built-ins.' })),
           patterns: [
-            { group: ['../activities', '../activities/*'], importNamePattern: '^(?!type )', allowTypeImports: true, message: 'Workflows import activity types only.' },
-            { group: ['../hero/client', '../hero/http*', '../worker/*', '../client/*'], message: 'Workflows must not import I/O code.' },
+            {
+              group: ['../activities', '../activities/*'],
+              importNamePattern: '^(?!type )',
+              allowTypeImports: true,
+              message: 'Workflows import activity types only.',
+            },
+            {
+              group: ['../hero/client', '../hero/http*', '../worker/*', '../client/*'],
+              message: 'Workflows must not import I/O code.',
+            },
           ],
         },
       ],
