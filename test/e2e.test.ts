@@ -195,9 +195,21 @@ describe('hero-flow end to end on the Temporal dev server', () => {
     assert.equal(status.code, 2);
     assert.match(status.stderr, /HERO_CODEC_KEYS is not set/);
     assert.match(status.stderr, /hero-flow keys generate/);
-    const worker = await cli(['worker'], { ...noKeys, HERO_API_KEY: 'k', HERO_PRACTICE_GROUP_ID: '1' });
+    // One message lists every configuration problem, so one restart fixes them all.
+    const worker = await cli(['worker'], {
+      ...noKeys,
+      HERO_PRACTICE_GROUP_ID: '',
+      HERO_SHUTDOWN_GRACE_SECONDS: 'soon',
+    });
     assert.equal(worker.code, 2);
-    assert.match(worker.stderr, /HERO_CODEC_KEYS is not set/);
+    for (const problem of [
+      /HERO_API_KEY is required/,
+      /HERO_PRACTICE_GROUP_ID is required/,
+      /HERO_SHUTDOWN_GRACE_SECONDS/,
+      /HERO_CODEC_KEYS is not set/,
+    ]) {
+      assert.match(worker.stderr, problem);
+    }
     const optedOut = await cli(['status', uniqueId('none'), '--insecure-no-encryption'], noKeys);
     assert.match(optedOut.stderr, /ENCRYPTION DISABLED/);
     const generated = await cli(['keys', 'generate'], noKeys);

@@ -4,10 +4,27 @@ import { requireKeyRing } from '../config/encryption';
 import { loadWorkerSettings } from '../config/worker';
 import { workerDataConverter } from '../codec';
 import { HeroClient } from '../hero/client';
-import { loadHeroConfig } from '../hero/config';
+import { ConfigError, loadHeroConfig } from '../hero/config';
 import { createHeroWorker } from './create-worker';
 import { createRedactingLogger } from './logger';
 import { ensureSearchAttributes } from './search-attributes';
+
+/** Runs every loader and reports all their problems in one ConfigError, so one restart fixes them all. */
+function loadAll<A, B, C, D>(a: () => A, b: () => B, c: () => C, d: () => D): [A, B, C, D] {
+  const problems: string[] = [];
+  const attempt = <T>(load: () => T): T => {
+    try {
+      return load();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined as T;
+    }
+  };
+  const results: [A, B, C, D] = [attempt(a), attempt(b), attempt(c), attempt(d)];
+  if (problems.length) throw new ConfigError(problems, 'worker configuration');
+  return results;
+}
 
 /**
  * Runs a hero-flow worker until SIGINT/SIGTERM, then lets in-flight activities finish within the
@@ -17,11 +34,15 @@ export async function runWorker(
   env: NodeJS.ProcessEnv = process.env,
   opts: { insecureNoEncryption?: boolean } = {},
 ): Promise<void> {
-  const hero = loadHeroConfig(env);
-  const temporal = loadTemporalSettings(env);
-  const settings = loadWorkerSettings(env);
+  const warnings: string[] = [];
+  const [hero, temporal, settings, ring] = loadAll(
+    () => loadHeroConfig(env),
+    () => loadTemporalSettings(env),
+    () => loadWorkerSettings(env),
+    () => requireKeyRing(env, { insecure: opts.insecureNoEncryption, warn: (l) => warnings.push(l) }),
+  );
   const logger = createRedactingLogger(settings.HERO_LOG_LEVEL);
-  const ring = requireKeyRing(env, { insecure: opts.insecureNoEncryption, warn: (l) => logger.warn(l) });
+  warnings.forEach((w) => logger.warn(w));
   Runtime.install({
     logger,
     shutdownSignals: ['SIGINT', 'SIGTERM'],
