@@ -225,7 +225,7 @@ describe('hero-flow end to end on the Temporal dev server', () => {
     assert.match(text, /namespace="default"/);
   });
 
-  it('cancels a waiting run with `cancel`', async () => {
+  it('cancels a waiting run with `cancel`: the cancelled outcome', async () => {
     const id = uniqueId('e2e-cancel');
     const patient = await addPatient(newPatient({ needsVerification: true }));
     const file = requestFile('cancel.json', outreachRequest(patient));
@@ -237,8 +237,34 @@ describe('hero-flow end to end on the Temporal dev server', () => {
     const cancel = await cli(['cancel', id], cliEnv);
     assert.equal(cancel.code, 0, cancel.stderr);
     const result = await cli(['result', id], cliEnv);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /cancelled/i);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(json(result.stdout), { outcome: 'cancelled' });
+    const late = await cli(['verify', id], cliEnv);
+    assert.equal(late.code, 1);
+    assert.match(late.stderr, /did not accept|completed/i);
+  });
+
+  it('aborts the in-flight Hero request when a run is cancelled mid-activity', async () => {
+    const id = uniqueId('e2e-abort');
+    const patient = await addPatient(newPatient());
+    const fault = await fetch(`${sandboxUrl}/__sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ endpoint: 'register_pds', fault: { kind: 'delay', ms: 9_000 }, times: 1 }),
+    });
+    assert.equal(fault.status, 200);
+    const started = Date.now();
+    const file = requestFile('abort.json', outreachRequest(patient));
+    assert.equal((await cli(['start', '--input', file, '--workflow-id', id], cliEnv)).code, 0);
+    await eventually(
+      async () => (await client.workflow.getHandle(id).describe()).raw.pendingActivities?.length === 1,
+      10_000,
+    );
+    await new Promise((r) => setTimeout(r, 500)); // the request is on the wire, held by the sandbox
+    assert.equal((await cli(['cancel', id], cliEnv)).code, 0);
+    const result = await cli(['result', id], cliEnv);
+    assert.deepEqual(json(result.stdout), { outcome: 'cancelled' });
+    assert.ok(Date.now() - started < 8_500, `took ${Date.now() - started} ms: the 9 s request was not aborted`);
   });
 
   it('derives a keyed, PII-free workflow ID when no business ID is given', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
@@ -15,7 +15,7 @@ import { FailureType } from '../src/shared/failure-types';
 import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { createHeroWorker } from '../src/worker/create-worker';
 import { ensureSearchAttributes } from '../src/worker/search-attributes';
-import { statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
+import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import type { OutreachResult } from '../src/workflows/schemas';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
@@ -55,7 +55,7 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
   /** Runs `body` with a worker on a fresh task queue; the workflow is started by `body`. */
   async function withWorker<T>(
     body: (start: (input: unknown) => Promise<WorkflowHandle<typeof patientOutreachWorkflow>>) => Promise<T>,
-    hero: Partial<{ apiKey: string; practiceGroupId: string }> = {},
+    hero: Partial<{ apiKey: string; practiceGroupId: string; timeoutMs: number }> = {},
   ): Promise<T> {
     const taskQueue = uniqueId('tq');
     const worker = await createHeroWorker({
@@ -68,7 +68,7 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
         apiKey: hero.apiKey ?? sandbox.apiKey,
         practiceGroupId: hero.practiceGroupId ?? sandbox.practiceGroupId,
         baseUrl: sandbox.url,
-        timeoutMs: 2_000,
+        timeoutMs: hero.timeoutMs ?? 2_000,
       }),
     });
     const start = (input: unknown) =>
@@ -198,6 +198,42 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
     });
     assert.equal(result.outcome, 'completed');
     assert.equal(traces().length, 3);
+  });
+
+  it('answers the confirmVerification update at once: accepted while waiting, rejected when malformed', async () => {
+    const patient = newPatient({ needsVerification: true });
+    sandbox.addPatient(patient);
+    const result = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      await eventually(async () => (await handle.query(statusQuery)).state === 'awaiting_verification');
+      await assert.rejects(
+        handle.executeUpdate(confirmVerificationUpdate, { args: ['garbage' as never] }),
+        (err: Error) =>
+          err instanceof WorkflowUpdateFailedError && /malformed verification payload/.test(String(err.cause?.message)),
+      );
+      assert.equal(traces().length, 1, 'a rejected update changes nothing');
+      sandbox.markVerified(patient.nhsNumber);
+      const accepted = await handle.executeUpdate(confirmVerificationUpdate, { args: [{ source: 'test' }] });
+      assert.deepEqual(accepted, { accepted: true, state: 'awaiting_verification' });
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'completed');
+    assert.equal(traces().length, 2);
+  });
+
+  it('ends with the cancelled outcome when cancelled while awaiting verification', async () => {
+    const patient = newPatient({ needsVerification: true });
+    sandbox.addPatient(patient);
+    const { result, state } = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      await eventually(async () => (await handle.query(statusQuery)).state === 'awaiting_verification');
+      await handle.cancel();
+      const result = await handle.result();
+      return { result, state: (await handle.describe()).typedSearchAttributes.get(HERO_FLOW_STATE) };
+    });
+    assert.deepEqual(result, { outcome: 'cancelled' });
+    assert.equal(state, 'cancelled');
+    assert.equal(sandbox.bookingLinks().length, 0);
   });
 
   it('ignores a malformed verification signal without failing the run', async () => {

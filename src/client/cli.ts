@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CancelledFailure, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  CancelledFailure,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { generateKeySpec, loadCodecServerOptions, loadKeyRing, startCodecServer } from '../codec';
 import { ConfigError } from '../hero/config';
 import { HeroFlowClient, InvalidOutreachRequestError } from './outreach-client';
@@ -13,7 +18,8 @@ Commands:
   start --input FILE [--workflow-id ID] [--wait]
                                            start an outreach run (FILE "-" reads stdin); prints {workflowId, runId}
   status ID                                print the run's status query
-  verify ID                                send the verificationCompleted signal
+  verify ID [--signal]                     tell the run the patient has verified (an update: exits 1 if the run
+                                           is not waiting for verification; --signal sends it fire-and-forget)
   result ID                                wait for the run and print its result
   cancel ID                                request cancellation of the run
   codec-server                             serve Temporal's remote codec protocol, so the Web UI decodes payloads
@@ -67,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
       wait: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       'insecure-no-encryption': { type: 'boolean', default: false },
+      signal: { type: 'boolean', default: false },
     },
   });
   const insecure = values['insecure-no-encryption'] ?? false;
@@ -131,8 +138,12 @@ export async function main(argv: string[]): Promise<number> {
     case 'verify':
       return withClient(insecure, async (c) => {
         const workflowId = id();
-        await c.signalVerification(workflowId);
-        print({ workflowId, signalled: 'verificationCompleted' });
+        if (values.signal) {
+          await c.signalVerification(workflowId);
+          print({ workflowId, signalled: 'verificationCompleted' });
+        } else {
+          print({ workflowId, ...(await c.confirmVerification(workflowId)) });
+        }
         return 0;
       });
     case 'result':
@@ -157,6 +168,9 @@ export function describeError(err: unknown): { message: string; code: number } {
   }
   if (err instanceof WorkflowNotFoundError) {
     return { message: `No hero-flow run with that workflow ID: ${err.message}`, code: 1 };
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    return { message: `The run did not accept it: ${err.cause?.message ?? err.message}`, code: 1 };
   }
   if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
     return { message: 'The run was cancelled', code: 1 };

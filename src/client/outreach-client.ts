@@ -2,7 +2,7 @@ import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client
 import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
-import { statusQuery, verificationCompletedSignal } from '../workflows/definitions';
+import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../workflows/definitions';
 import type { patientOutreachWorkflow } from '../workflows/patient-outreach';
 import {
   type OutreachInput,
@@ -10,6 +10,7 @@ import {
   type OutreachResult,
   type OutreachStatus,
   outreachInputSchema,
+  type VerificationAccepted,
 } from '../workflows/schemas';
 import { outreachWorkflowId } from './workflow-id';
 
@@ -95,6 +96,16 @@ export class HeroFlowClient {
   /** Tells the run the patient has verified their identity; it re-traces at once. */
   async signalVerification(workflowId: string): Promise<void> {
     await this.client.workflow.getHandle(workflowId).signal(verificationCompletedSignal, { source: 'client' });
+  }
+
+  /**
+   * Like `signalVerification`, but waits for the run's answer: resolves with its state when accepted,
+   * rejects (WorkflowUpdateFailedError) when the run is not waiting for verification.
+   */
+  async confirmVerification(workflowId: string): Promise<VerificationAccepted> {
+    return this.client.workflow
+      .getHandle(workflowId)
+      .executeUpdate(confirmVerificationUpdate, { args: [{ source: 'client' }] });
   }
 
   async status(workflowId: string): Promise<OutreachStatus> {

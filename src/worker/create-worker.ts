@@ -25,6 +25,9 @@ export function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     shutdownGraceTime: opts.shutdownGraceTime ?? '10 seconds',
+    // Cancellation reaches an activity only through a heartbeat response: flush heartbeats every
+    // second so a cancelled run aborts its in-flight Hero request promptly.
+    maxHeartbeatThrottleInterval: '1 second',
     dataConverter: opts.dataConverter,
   });
 }

@@ -1,7 +1,9 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   condition,
+  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -12,9 +14,10 @@ import type { OutreachActivities } from '../activities/outreach';
 import type { TraceResult } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
 import { HERO_FLOW_STATE } from '../shared/search-attributes';
-import { statusQuery, verificationCompletedSignal } from './definitions';
+import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from './definitions';
 import {
   BOOKING_LINK_PLACEHOLDER,
+  type OutreachInput,
   type OutreachResult,
   type OutreachState,
   type OutreachStatus,
@@ -38,6 +41,8 @@ const NON_RETRYABLE = [
  */
 const { tracePatient } = proxyActivities<OutreachActivities>({
   startToCloseTimeout: '30 seconds',
+  // A cancelled run ends only once the activity has aborted its HTTP request.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   heartbeatTimeout: '20 seconds',
   scheduleToCloseTimeout: '1 hour',
   retry: {
@@ -55,6 +60,7 @@ const { tracePatient } = proxyActivities<OutreachActivities>({
  */
 const { createBookingLink, sendMessage } = proxyActivities<OutreachActivities>({
   startToCloseTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   heartbeatTimeout: '20 seconds',
   scheduleToCloseTimeout: '30 minutes',
   retry: {
@@ -66,11 +72,85 @@ const { createBookingLink, sendMessage } = proxyActivities<OutreachActivities>({
   },
 });
 
+/** The run's state, as the status query, the search attribute and the UI's current details show it. */
+class RunState {
+  status: OutreachStatus = { state: 'tracing', attempts: 0, updatedAt: new Date().toISOString() };
+  private indexed: OutreachState | undefined;
+
+  set(state: OutreachState, loginUrl?: string): void {
+    if (state !== this.indexed) {
+      this.indexed = state;
+      upsertSearchAttributes([{ key: HERO_FLOW_STATE, value: state }]);
+      setCurrentDetails(`State: ${state}`);
+    }
+    this.status = { state, loginUrl, attempts: this.status.attempts, updatedAt: new Date().toISOString() };
+  }
+
+  countTrace(): void {
+    this.status = { ...this.status, attempts: this.status.attempts + 1 };
+  }
+}
+
 /**
  * Traces a patient against NHS PDS through Hero, waits durably while the patient verifies their
  * identity, then creates a booking link and sends it to the patient.
  */
 export async function patientOutreachWorkflow(rawInput: unknown): Promise<OutreachResult> {
+  const run = new RunState();
+  let verificationSignalled = false;
+
+  // Registered before the first await, so a signal or update that arrives early is not lost.
+  setHandler(statusQuery, () => run.status);
+  setHandler(verificationCompletedSignal, (payload) => {
+    if (!verificationCompletedSchema.safeParse(payload).success) {
+      log.warn('Ignored a malformed verificationCompleted signal');
+      return;
+    }
+    verificationSignalled = true;
+  });
+  setHandler(
+    confirmVerificationUpdate,
+    () => {
+      verificationSignalled = true;
+      return { accepted: true as const, state: run.status.state };
+    },
+    {
+      validator: (payload) => {
+        if (!verificationCompletedSchema.safeParse(payload).success) {
+          throw new Error('malformed verification payload: expected nothing or { "source": string }');
+        }
+        if (run.status.state !== 'tracing' && run.status.state !== 'awaiting_verification') {
+          throw new Error(`this run is ${run.status.state}; it is no longer waiting for identity verification`);
+        }
+      },
+    },
+  );
+
+  try {
+    const input = parseInput(rawInput);
+    run.set('tracing');
+    const patient = await traceUntilVerified(input, run, {
+      consume: () => {
+        const was = verificationSignalled;
+        verificationSignalled = false;
+        return was;
+      },
+      wait: (ms) => condition(() => verificationSignalled, ms),
+    });
+    if (patient.outcome !== 'patient') return patient;
+    return await bookAndSend(input, patient.patientId, run);
+  } catch (err) {
+    // Cancelled by the caller, while waiting or mid-activity (whose HTTP request is aborted): a clean outcome.
+    if (isCancellation(err)) {
+      run.set('cancelled');
+      return { outcome: 'cancelled' };
+    }
+    if (err instanceof ActivityFailure) throw failRun(err, run);
+    throw err;
+  }
+}
+
+function parseInput(rawInput: unknown): OutreachInput {
   const parsed = outreachInputSchema.safeParse(rawInput);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
@@ -79,98 +159,74 @@ export async function patientOutreachWorkflow(rawInput: unknown): Promise<Outrea
       FailureType.InvalidWorkflowInput,
     );
   }
-  const input = parsed.data;
+  return parsed.data;
+}
 
-  let status: OutreachStatus = { state: 'tracing', attempts: 0, updatedAt: new Date().toISOString() };
-  let indexedState: OutreachState | undefined;
-  let verificationSignalled = false;
-
-  const setState = (state: OutreachState, loginUrl?: string) => {
-    if (state !== indexedState) {
-      indexedState = state;
-      upsertSearchAttributes([{ key: HERO_FLOW_STATE, value: state }]);
-      setCurrentDetails(`State: ${state}`);
-    }
-    status = { state, loginUrl, attempts: status.attempts, updatedAt: new Date().toISOString() };
-  };
-
-  setHandler(statusQuery, () => status);
-  // Registered before the first await, so a signal that arrives early is not lost.
-  setHandler(verificationCompletedSignal, (payload) => {
-    if (!verificationCompletedSchema.safeParse(payload).success) {
-      log.warn('Ignored a malformed verificationCompleted signal');
-      return;
-    }
-    verificationSignalled = true;
-  });
-  setState('tracing');
-
-  const trace = async (): Promise<TraceResult | 'not_found'> => {
-    status = { ...status, attempts: status.attempts + 1 };
-    try {
-      return await tracePatient({ nhsNumber: input.nhsNumber, dob: input.dob });
-    } catch (err) {
-      if (isFailureOfType(err, FailureType.PatientNotFound)) return 'not_found';
-      throw failRun(err);
-    }
-  };
-
-  const failRun = (err: unknown): unknown => {
-    setState('failed');
-    if (isFailureOfType(err, FailureType.Unauthorized) || isFailureOfType(err, FailureType.Forbidden)) {
-      return ApplicationFailure.nonRetryable(
-        "Hero rejected the worker's credentials: check HERO_API_KEY and HERO_PRACTICE_GROUP_ID (and the key's scopes) in the worker's environment, restart the worker, then start this outreach again",
-        FailureType.Configuration,
-        { cause: activityCauseType(err) },
-      );
-    }
-    return err;
-  };
-
-  let result = await trace();
+/**
+ * Traces until Hero returns a patient id. While Hero asks for identity verification, waits for the
+ * verification signal or the re-check interval (Hero has no webhook), until the timeout.
+ */
+async function traceUntilVerified(
+  input: OutreachInput,
+  run: RunState,
+  verification: { consume: () => boolean; wait: (ms: number) => Promise<boolean> },
+): Promise<{ outcome: 'patient'; patientId: string } | OutreachResult> {
   let deadline: number | undefined;
-  while (result !== 'not_found' && result.kind === 'verification_required') {
+  for (;;) {
+    run.countTrace();
+    let result: TraceResult;
+    try {
+      result = await tracePatient({ nhsNumber: input.nhsNumber, dob: input.dob });
+    } catch (err) {
+      if (isFailureOfType(err, FailureType.PatientNotFound)) {
+        run.set('patient_not_found');
+        return { outcome: 'patient_not_found' };
+      }
+      throw err;
+    }
+    if (result.kind === 'patient') return { outcome: 'patient', patientId: result.patientId };
+
     deadline ??= Date.now() + input.verification.timeout;
     if (Date.now() >= deadline) {
-      setState('verification_expired');
-      return { outcome: 'verification_expired', attempts: status.attempts };
+      run.set('verification_expired');
+      return { outcome: 'verification_expired', attempts: run.status.attempts };
     }
-    setState('awaiting_verification', result.loginUrl);
-    // Hero has no verification webhook: wake on the signal or re-check on our own.
-    await condition(() => verificationSignalled, Math.min(input.verification.recheckEvery, deadline - Date.now()));
-    verificationSignalled = false;
-    setState('tracing');
-    result = await trace();
+    run.set('awaiting_verification', result.loginUrl);
+    // A signal that came while tracing counts: re-trace at once.
+    if (!verification.consume()) {
+      await verification.wait(Math.min(input.verification.recheckEvery, deadline - Date.now()));
+      verification.consume();
+    }
+    run.set('tracing');
   }
-  if (result === 'not_found') {
-    setState('patient_not_found');
-    return { outcome: 'patient_not_found' };
-  }
-  const patientId = result.patientId;
+}
 
-  setState('creating_booking_link');
-  let bookingLink;
-  try {
-    bookingLink = await createBookingLink({ ...input.booking, patientId });
-  } catch (err) {
-    throw failRun(err);
-  }
-
-  setState('sending_message');
-  let sent;
-  try {
-    sent = await sendMessage({
-      patientId,
-      messageType: input.message.type,
-      text: input.message.text.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
-      shortLinkId: bookingLink.id,
-    });
-  } catch (err) {
-    throw failRun(err);
-  }
-
-  setState('completed');
+async function bookAndSend(input: OutreachInput, patientId: string, run: RunState): Promise<OutreachResult> {
+  run.set('creating_booking_link');
+  const bookingLink = await createBookingLink({ ...input.booking, patientId });
+  run.set('sending_message');
+  const sent = await sendMessage({
+    patientId,
+    messageType: input.message.type,
+    text: input.message.text.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
+    shortLinkId: bookingLink.id,
+  });
+  run.set('completed');
   return { outcome: 'completed', patientId, bookingLink, messageId: sent.messageId };
+}
+
+/** A failed Hero call ends the run as `failed`; rejected credentials say what to fix. */
+function failRun(err: ActivityFailure, run: RunState): unknown {
+  run.set('failed');
+  if (isFailureOfType(err, FailureType.Unauthorized) || isFailureOfType(err, FailureType.Forbidden)) {
+    return ApplicationFailure.nonRetryable(
+      "Hero rejected the worker's credentials: check HERO_API_KEY and HERO_PRACTICE_GROUP_ID (and the key's scopes) " +
+        "in the worker's environment, restart the worker, then start this outreach again",
+      FailureType.Configuration,
+      { cause: activityCauseType(err) },
+    );
+  }
+  return err;
 }
 
 function isFailureOfType(err: unknown, type: string): boolean {

@@ -53,6 +53,7 @@ export const outreachStateSchema = z.enum([
   'completed',
   'verification_expired',
   'patient_not_found',
+  'cancelled',
   'failed',
 ]);
 export type OutreachState = z.infer<typeof outreachStateSchema>;
@@ -76,9 +77,13 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
   }),
   z.object({ outcome: z.literal('patient_not_found') }),
   z.object({ outcome: z.literal('verification_expired'), attempts: z.number().int() }),
+  z.object({ outcome: z.literal('cancelled') }),
 ]);
 export type OutreachResult = z.infer<typeof outreachResultSchema>;
 
 /** Signal payload; optional, and an unparseable one is ignored rather than failing the run. */
 export const verificationCompletedSchema = z.object({ source: z.string().max(200).optional() }).optional();
 export type VerificationCompleted = z.infer<typeof verificationCompletedSchema>;
+
+export const verificationAcceptedSchema = z.object({ accepted: z.literal(true), state: outreachStateSchema });
+export type VerificationAccepted = z.infer<typeof verificationAcceptedSchema>;
