@@ -6,22 +6,14 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import {
-  heroDataConverter,
-  type KeyRing,
-  parseKeyRing,
-  PayloadDecryptionError,
-  workerDataConverter,
-} from '../src/codec';
-import { HeroClient } from '../src/hero/client';
+import { heroDataConverter, type KeyRing, parseKeyRing, PayloadDecryptionError } from '../src/codec';
 import { devServerExecutable } from '../src/provision';
 import { startSandbox, type Sandbox } from '../src/sandbox';
-import { createHeroWorker } from '../src/worker/create-worker';
 import { ensureSearchAttributes } from '../src/worker/search-attributes';
 import { statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import { eventually, outreachRequest, syntheticNhsNumber, uniqueId } from './support/fixtures';
-import { bundleWorkflows, quietRuntime } from './support/temporal';
+import { bundleWorkflows, quietRuntime, sandboxWorker } from './support/temporal';
 
 const keySpec = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
 
@@ -66,20 +58,7 @@ describe('patient data is unreadable in Temporal history without the key', () =>
     new Client({ connection: env.connection, dataConverter: heroDataConverter(ring) });
 
   async function withWorker<T>(ring: KeyRing, body: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
-    const taskQueue = uniqueId('tq');
-    const worker = await createHeroWorker({
-      connection: env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      workflowBundle: bundle,
-      dataConverter: workerDataConverter(ring),
-      hero: new HeroClient({
-        apiKey: sandbox.apiKey,
-        practiceGroupId: sandbox.practiceGroupId,
-        baseUrl: sandbox.url,
-        timeoutMs: 2_000,
-      }),
-    });
+    const { worker, taskQueue } = await sandboxWorker({ connection: env.nativeConnection, sandbox, bundle, ring });
     return worker.runUntil(body(clientWith(ring), taskQueue));
   }
 

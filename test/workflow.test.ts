@@ -7,19 +7,18 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { heroDataConverter, parseKeyRing, workerDataConverter } from '../src/codec';
-import { HeroClient } from '../src/hero/client';
+import { heroDataConverter, parseKeyRing } from '../src/codec';
+import type { HeroConfig } from '../src/hero/config';
 import { testServerExecutable } from '../src/provision';
 import { startSandbox, type Sandbox } from '../src/sandbox';
 import { FailureType } from '../src/shared/failure-types';
 import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
-import { createHeroWorker } from '../src/worker/create-worker';
 import { ensureSearchAttributes } from '../src/worker/search-attributes';
 import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import type { OutreachResult } from '../src/workflows/schemas';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
-import { bundleWorkflows, quietRuntime } from './support/temporal';
+import { bundleWorkflows, quietRuntime, sandboxWorker } from './support/temporal';
 
 const { EventType } = temporal.api.enums.v1;
 
@@ -55,21 +54,14 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
   /** Runs `body` with a worker on a fresh task queue; the workflow is started by `body`. */
   async function withWorker<T>(
     body: (start: (input: unknown) => Promise<WorkflowHandle<typeof patientOutreachWorkflow>>) => Promise<T>,
-    hero: Partial<{ apiKey: string; practiceGroupId: string; timeoutMs: number }> = {},
+    hero: Partial<HeroConfig> = {},
   ): Promise<T> {
-    const taskQueue = uniqueId('tq');
-    const worker = await createHeroWorker({
+    const { worker, taskQueue } = await sandboxWorker({
       connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      workflowBundle: bundle,
-      dataConverter: workerDataConverter(ring),
-      hero: new HeroClient({
-        apiKey: hero.apiKey ?? sandbox.apiKey,
-        practiceGroupId: hero.practiceGroupId ?? sandbox.practiceGroupId,
-        baseUrl: sandbox.url,
-        timeoutMs: hero.timeoutMs ?? 2_000,
-      }),
+      sandbox,
+      bundle,
+      ring,
+      hero,
     });
     const start = (input: unknown) =>
       env.client.workflow.start(patientOutreachWorkflow, { taskQueue, workflowId: uniqueId('wf'), args: [input] });

@@ -1,8 +1,9 @@
 /**
- * `npm run provision` (also the `pretest` hook): makes sure a Temporal CLI (dev server) and a
- * time-skipping test server are available, provisioning them into .temporal/ if needed.
+ * `npm run provision` (also the `pretest` hook): makes sure a Temporal CLI (dev server), a
+ * time-skipping test server (both provisioned into .temporal/ if needed) and Chromium are available.
  */
 import { defaultLog as log, ProvisionError } from './errors';
+import { resolveChromium } from './chromium';
 import { resolveTemporalCli } from './temporal-cli';
 import { resolveTestServer } from './test-server';
 import { seconds } from './util';
@@ -14,8 +15,12 @@ async function main(): Promise<number> {
     const path = await resolve();
     return { path, took: seconds(t) };
   };
-  const results = await Promise.allSettled([timed(() => resolveTemporalCli(log)), timed(() => resolveTestServer(log))]);
-  const names = ['Temporal CLI (dev server)', 'time-skipping test server'];
+  const results = await Promise.allSettled([
+    timed(() => resolveTemporalCli(log)),
+    timed(() => resolveTestServer(log)),
+    timed(() => resolveChromium(log)),
+  ]);
+  const names = ['Temporal CLI (dev server)', 'time-skipping test server', 'Chromium (UI test)'];
   const failures: string[] = [];
   log(`summary (${seconds(started)}):`);
   results.forEach((r, i) => {

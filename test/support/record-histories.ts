@@ -8,15 +8,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { HeroClient } from '../../src/hero/client';
 import { testServerExecutable } from '../../src/provision';
 import { startSandbox } from '../../src/sandbox';
-import { createHeroWorker } from '../../src/worker/create-worker';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 import { statusQuery, verificationCompletedSignal } from '../../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../../src/workflows/patient-outreach';
 import { eventually, newPatient, outreachRequest } from './fixtures';
-import { bundleWorkflows, quietRuntime } from './temporal';
+import { bundleWorkflows, quietRuntime, sandboxWorker } from './temporal';
 
 async function main() {
   quietRuntime();
@@ -27,17 +25,11 @@ async function main() {
   const sandbox = await startSandbox();
   try {
     await ensureSearchAttributes(env.nativeConnection, 'default');
-    const worker = await createHeroWorker({
+    // Plaintext on purpose: replay checks the workflow's commands, and these runs hold synthetic data only.
+    const { worker, taskQueue } = await sandboxWorker({
       connection: env.nativeConnection,
-      namespace: 'default',
-      taskQueue: 'record',
-      workflowBundle: await bundleWorkflows(),
-      hero: new HeroClient({
-        apiKey: sandbox.apiKey,
-        practiceGroupId: sandbox.practiceGroupId,
-        baseUrl: sandbox.url,
-        timeoutMs: 5_000,
-      }),
+      sandbox,
+      bundle: await bundleWorkflows(),
     });
     await worker.runUntil(async () => {
       const plain = newPatient();
@@ -45,7 +37,7 @@ async function main() {
       sandbox.addPatient(plain);
       sandbox.addPatient(verifying);
       const start = (id: string, input: unknown) =>
-        env.client.workflow.start(patientOutreachWorkflow, { taskQueue: 'record', workflowId: id, args: [input] });
+        env.client.workflow.start(patientOutreachWorkflow, { taskQueue, workflowId: id, args: [input] });
 
       const completed = await start('completed', outreachRequest(plain));
       await completed.result();
