@@ -11,7 +11,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { testServerExecutable } from '../../src/provision';
 import { startSandbox } from '../../src/sandbox';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
-import { statusQuery, verificationCompletedSignal } from '../../src/workflows/definitions';
+import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../../src/workflows/patient-outreach';
 import { eventually, newPatient, outreachRequest } from './fixtures';
 import { bundleWorkflows, quietRuntime, sandboxWorker } from './temporal';
@@ -32,24 +32,41 @@ async function main() {
       bundle: await bundleWorkflows(),
     });
     await worker.runUntil(async () => {
-      const plain = newPatient();
-      const verifying = newPatient({ needsVerification: true });
-      sandbox.addPatient(plain);
-      sandbox.addPatient(verifying);
+      const [plain, verifying, cancelling, expiring] = [
+        newPatient(),
+        newPatient({ needsVerification: true }),
+        newPatient({ needsVerification: true }),
+        newPatient({ needsVerification: true }),
+      ];
+      for (const p of [plain, verifying, cancelling, expiring]) sandbox.addPatient(p);
       const start = (id: string, input: unknown) =>
         env.client.workflow.start(patientOutreachWorkflow, { taskQueue, workflowId: id, args: [input] });
+      const awaitingVerification = (handle: Awaited<ReturnType<typeof start>>) =>
+        eventually(async () => (await handle.query(statusQuery)).state === 'awaiting_verification');
 
       const completed = await start('completed', outreachRequest(plain));
       await completed.result();
+
       const verification = await start('verification', outreachRequest(verifying));
-      await eventually(async () => (await verification.query(statusQuery)).state === 'awaiting_verification');
+      await awaitingVerification(verification);
       sandbox.markVerified(verifying.nhsNumber);
       await verification.signal(verificationCompletedSignal);
+      await verification.executeUpdate(confirmVerificationUpdate, { args: [{ source: 'recorder' }] });
       await verification.result();
+
+      const cancelled = await start('cancelled', outreachRequest(cancelling));
+      await awaitingVerification(cancelled);
+      await cancelled.cancel();
+      await cancelled.result();
+
+      const expired = await start('expired', outreachRequest(expiring));
+      await expired.result(); // time skips through 7 days of re-checks
 
       for (const [name, handle] of [
         ['completed', completed],
         ['verification', verification],
+        ['cancelled', cancelled],
+        ['expired', expired],
       ] as const) {
         const file = join(__dirname, '..', 'histories', `${name}-${version}.json`);
         writeFileSync(file, historyToJSON(await handle.fetchHistory()));
