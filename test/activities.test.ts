@@ -7,6 +7,7 @@ import { HeroClient } from '../src/hero/client';
 import { startSandbox, type Sandbox } from '../src/sandbox';
 import { FailureType } from '../src/shared/failure-types';
 import { newPatient } from './support/fixtures';
+import { freePort } from './support/processes';
 
 /** The activities against the sandbox over real HTTP, in a mock activity context. */
 describe('activities: Hero errors become typed ApplicationFailures', () => {
@@ -139,6 +140,39 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
     assert.ok(err instanceof CancelledFailure, `got ${String(err)}`);
     assert.ok(Date.now() - started < 800, 'returned before the delayed response');
     assert.ok(heartbeats >= 1);
+  });
+
+  const sendInput = () => ({ patientId: patient.patientId, messageType: 'sms' as const, text: 'Hello' });
+  const uncertain: [string, () => void][] = [
+    ['a reset after Hero processed it', () => sandbox.injectFault('send_message', { kind: 'reset_after' })],
+    ['a 500', () => sandbox.injectFault('send_message', { kind: 'status', status: 500 })],
+    ['a timeout', () => sandbox.injectFault('send_message', { kind: 'delay', ms: 1_500 })],
+    ['an unreadable 2xx body', () => sandbox.injectFault('send_message', { kind: 'malformed_json' })],
+  ];
+  for (const [name, inject] of uncertain) {
+    it(`marks a message send that failed with ${name} as HeroOutcomeUncertain`, async () => {
+      inject();
+      const f = await failure(run(activities.sendMessage, sendInput()));
+      assert.equal(f.type, FailureType.OutcomeUncertain);
+      assert.match(f.message, /^Hero send_message: .*may have acted on the request/);
+    });
+  }
+
+  it('keeps certain-not-processed send failures retryable by type (429, refused connection)', async () => {
+    sandbox.injectFault('send_message', { kind: 'rate_limit', retryAfter: '2' });
+    const limited = await failure(run(activities.sendMessage, sendInput()));
+    assert.equal(limited.type, FailureType.RateLimited);
+    assert.equal(limited.nextRetryDelay, 2_000);
+    const closed = createActivities(
+      new HeroClient({
+        apiKey: 'k',
+        practiceGroupId: '1',
+        baseUrl: `http://127.0.0.1:${await freePort()}`,
+        timeoutMs: 1_000,
+      }),
+    );
+    const refused = await failure(run(closed.sendMessage, sendInput()));
+    assert.equal(refused.type, FailureType.Network);
   });
 
   it('creates a booking link and sends a message', async () => {

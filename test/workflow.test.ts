@@ -282,6 +282,48 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
     await eventually(async () => traces().length === 6, 5_000, 'six trace requests');
   });
 
+  it('never sends a message twice: a send Hero may have processed ends needs_review, not a retry', async () => {
+    const patient = newPatient();
+    sandbox.addPatient(patient);
+    sandbox.injectFault('send_message', { kind: 'reset_after' }); // sent, then the connection drops
+    const result = await withWorker(async (start) => (await start(outreachRequest(patient))).result());
+    assert.equal(result.outcome, 'needs_review');
+    assert.ok(result.outcome === 'needs_review');
+    assert.equal(result.step, 'send_message');
+    assert.equal(result.patientId, patient.patientId);
+    assert.equal(result.bookingLink?.id, sandbox.bookingLinks()[0]!.id);
+    assert.match(result.reason, /may have acted/);
+    assert.equal(sandbox.messages().length, 1, 'exactly one message, the one Hero processed');
+    assert.equal(sandbox.requests({ endpoint: 'send_message' }).length, 1);
+  });
+
+  it('retries a booking link or message that Hero certainly did not process (429)', async () => {
+    const patient = newPatient();
+    sandbox.addPatient(patient);
+    sandbox.injectFault('create_booking_link', { kind: 'rate_limit', retryAfter: '5' });
+    sandbox.injectFault('send_message', { kind: 'rate_limit', retryAfter: '5' });
+    const result = await withWorker(async (start) => (await start(outreachRequest(patient))).result());
+    assert.equal(result.outcome, 'completed');
+    assert.equal(sandbox.bookingLinks().length, 1);
+    assert.equal(sandbox.messages().length, 1);
+    assert.deepEqual(
+      sandbox.requests({ endpoint: 'send_message' }).map((r) => r.status),
+      [429, 200],
+    );
+  });
+
+  it('does not repeat a booking link request after a 5xx: needs_review, no second link', async () => {
+    const patient = newPatient();
+    sandbox.addPatient(patient);
+    sandbox.injectFault('create_booking_link', { kind: 'status', status: 502 });
+    const result = await withWorker(async (start) => (await start(outreachRequest(patient))).result());
+    assert.equal(result.outcome, 'needs_review');
+    assert.ok(result.outcome === 'needs_review');
+    assert.equal(result.step, 'create_booking_link');
+    assert.equal(sandbox.requests({ endpoint: 'create_booking_link' }).length, 1);
+    assert.equal(sandbox.messages().length, 0);
+  });
+
   it('ends with patient_not_found when PDS has no such patient, without retrying', async () => {
     const patient = newPatient(); // never added to the sandbox
     const result = await withWorker(async (start) => (await start(outreachRequest(patient))).result());

@@ -17,11 +17,21 @@ const typeByKind: Record<string, FailureTypeName> = {
 };
 
 /**
- * Maps a Hero client error to an ApplicationFailure with one stable `type` per class.
+ * Maps a Hero client error to an ApplicationFailure with one stable `type` per class; for calls that
+ * are not idempotent, an error after which Hero may have acted becomes `HeroOutcomeUncertain`.
  * Whether to retry is the workflow's retry policy's decision (`nonRetryableErrorTypes`);
  * a 429's `Retry-After` becomes `nextRetryDelay`, so the server waits, not the activity.
  */
-export function toApplicationFailure(err: unknown): unknown {
+export function toApplicationFailure(err: unknown, opts: { idempotent: boolean }): unknown {
+  if (err instanceof HeroApiError && !opts.idempotent && err.processed !== 'no') {
+    // Hero documents no idempotency key (REFERENCE §6.6) and no way to look up what a lost response
+    // created, so repeating this request could create a second link or send a second SMS.
+    return ApplicationFailure.create({
+      type: FailureType.OutcomeUncertain,
+      message: `${err.message}; Hero may have acted on the request, so it is not repeated`,
+      details: [{ endpoint: err.endpoint, status: err.status ?? null, kind: err.kind }],
+    });
+  }
   if (err instanceof HeroApiError) {
     const type =
       err instanceof HeroNotFoundError && err.endpoint === 'register_pds'

@@ -17,14 +17,14 @@ const HEARTBEAT_EVERY_MS = 1_000;
  * Runs one Hero call as the body of an activity: heartbeats while it is in flight (cancellation
  * is delivered through heartbeats) and aborts the HTTP request when the activity is cancelled.
  */
-async function heroCall<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function heroCall<T>(idempotent: boolean, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   ctx.heartbeat();
   const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
     return await call(ctx.cancellationSignal);
   } catch (err) {
-    throw toApplicationFailure(err);
+    throw toApplicationFailure(err, { idempotent });
   } finally {
     clearInterval(beat);
   }
@@ -35,15 +35,16 @@ export function createActivities(hero: HeroClient) {
   return {
     /** Traces the patient on PDS through Hero: a patient id, or a login URL for identity verification. */
     async tracePatient(input: TraceRequest): Promise<TraceResult> {
-      return heroCall((signal) => hero.registerPds(input, { signal }));
+      // register_pds finds or creates the patient: safe to repeat (REFERENCE §6.6).
+      return heroCall(true, (signal) => hero.registerPds(input, { signal }));
     },
 
     async createBookingLink(input: CreateBookingLinkRequest): Promise<BookingLink> {
-      return heroCall((signal) => hero.createBookingLink(input, { signal }));
+      return heroCall(false, (signal) => hero.createBookingLink(input, { signal }));
     },
 
     async sendMessage(input: SendMessageRequest): Promise<SentMessage> {
-      return heroCall((signal) => hero.sendMessage(input, { signal }));
+      return heroCall(false, (signal) => hero.sendMessage(input, { signal }));
     },
   };
 }

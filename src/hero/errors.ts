@@ -8,6 +8,12 @@ export abstract class HeroApiError extends Error {
   abstract readonly kind: string;
   /** Whether repeating the same call later may succeed. */
   abstract readonly transient: boolean;
+  /**
+   * Whether Hero may have acted on the request anyway. It matters for calls that are not
+   * idempotent (booking links, messages): Hero documents no idempotency key (REFERENCE §6.6),
+   * so repeating a request that was perhaps processed may create a duplicate.
+   */
+  abstract readonly processed: 'no' | 'maybe' | 'yes';
   constructor(
     readonly endpoint: HeroEndpoint,
     message: string,
@@ -26,6 +32,7 @@ export interface ValidationIssue {
 export class HeroInvalidRequestError extends HeroApiError {
   readonly kind = 'invalid_request';
   readonly transient = false;
+  readonly processed = 'no' as const;
   constructor(
     endpoint: HeroEndpoint,
     readonly issues: ValidationIssue[],
@@ -38,6 +45,7 @@ export class HeroInvalidRequestError extends HeroApiError {
 export class HeroUnauthorizedError extends HeroApiError {
   readonly kind = 'unauthorized';
   readonly transient = false;
+  readonly processed = 'no' as const;
   constructor(endpoint: HeroEndpoint) {
     super(endpoint, '401 unauthorised: check HERO_API_KEY (staging and production keys differ)', 401);
   }
@@ -46,6 +54,7 @@ export class HeroUnauthorizedError extends HeroApiError {
 export class HeroForbiddenError extends HeroApiError {
   readonly kind = 'forbidden';
   readonly transient = false;
+  readonly processed = 'no' as const;
   constructor(endpoint: HeroEndpoint) {
     super(
       endpoint,
@@ -58,6 +67,7 @@ export class HeroForbiddenError extends HeroApiError {
 export class HeroNotFoundError extends HeroApiError {
   readonly kind = 'not_found';
   readonly transient = false;
+  readonly processed = 'no' as const;
   constructor(endpoint: HeroEndpoint) {
     super(endpoint, endpoint === 'register_pds' ? '404 no patient found in PDS' : '404 not found', 404);
   }
@@ -66,6 +76,7 @@ export class HeroNotFoundError extends HeroApiError {
 export class HeroRateLimitedError extends HeroApiError {
   readonly kind = 'rate_limited';
   readonly transient = true;
+  readonly processed = 'no' as const;
   /** From `Retry-After`; undefined means "use the retry policy's backoff". */
   constructor(
     endpoint: HeroEndpoint,
@@ -82,6 +93,7 @@ export class HeroRateLimitedError extends HeroApiError {
 export class HeroServerError extends HeroApiError {
   readonly kind = 'server_error';
   readonly transient = true;
+  readonly processed = 'maybe' as const;
   constructor(endpoint: HeroEndpoint, status: number) {
     super(endpoint, `${status} server error`, status);
   }
@@ -90,22 +102,37 @@ export class HeroServerError extends HeroApiError {
 export class HeroUnexpectedStatusError extends HeroApiError {
   readonly kind = 'unexpected_status';
   readonly transient = false;
+  readonly processed = 'maybe' as const;
   constructor(endpoint: HeroEndpoint, status: number) {
     super(endpoint, `unexpected HTTP status ${status}`, status);
   }
 }
 
+/** Connection failures that happen before any byte of the request can have reached Hero. */
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
 export class HeroNetworkError extends HeroApiError {
   readonly kind = 'network';
   readonly transient = true;
+  readonly processed: 'no' | 'maybe';
   constructor(endpoint: HeroEndpoint, cause: unknown) {
-    super(endpoint, `network error: ${describeCause(cause)}`);
+    const code = describeCause(cause);
+    super(endpoint, `network error: ${code}`);
+    this.processed = NOT_SENT.has(code) ? 'no' : 'maybe';
   }
 }
 
 export class HeroTimeoutError extends HeroApiError {
   readonly kind = 'timeout';
   readonly transient = true;
+  readonly processed = 'maybe' as const;
   constructor(
     endpoint: HeroEndpoint,
     readonly timeoutMs: number,
@@ -118,6 +145,7 @@ export class HeroTimeoutError extends HeroApiError {
 export class HeroUnexpectedResponseError extends HeroApiError {
   readonly kind = 'unexpected_response';
   readonly transient = true;
+  readonly processed = 'yes' as const;
   constructor(
     endpoint: HeroEndpoint,
     status: number,

@@ -14,6 +14,8 @@ export const FailureType = {
   Timeout: 'HeroTimeout',
   UnexpectedResponse: 'HeroUnexpectedResponse',
   UnexpectedStatus: 'HeroUnexpectedStatus',
+  /** A non-idempotent call (booking link, message) failed in a way Hero may have acted on anyway. */
+  OutcomeUncertain: 'HeroOutcomeUncertain',
   /** Workflow-level: Hero rejected our credentials or practice; an operator must fix configuration. */
   Configuration: 'HeroConfiguration',
   InvalidWorkflowInput: 'InvalidWorkflowInput',

@@ -11,7 +11,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OutreachActivities } from '../activities/outreach';
-import type { TraceResult } from '../hero/schemas';
+import type { BookingLink, TraceResult } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
 import { HERO_FLOW_STATE } from '../shared/search-attributes';
 import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from './definitions';
@@ -56,7 +56,8 @@ const { tracePatient } = proxyActivities<OutreachActivities>({
 
 /**
  * Creating a link and sending a message are not idempotent and Hero documents no idempotency
- * key (REFERENCE §6.6): a retry after a timeout may duplicate, so blind retries are few.
+ * key (REFERENCE §6.6): only failures Hero cannot have acted on (429, refused connections) are
+ * retried; the rest arrive as HeroOutcomeUncertain and end the run for review.
  */
 const { createBookingLink, sendMessage } = proxyActivities<OutreachActivities>({
   startToCloseTimeout: '30 seconds',
@@ -67,8 +68,8 @@ const { createBookingLink, sendMessage } = proxyActivities<OutreachActivities>({
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...NON_RETRYABLE, FailureType.OutcomeUncertain],
   },
 });
 
@@ -203,16 +204,29 @@ async function traceUntilVerified(
 
 async function bookAndSend(input: OutreachInput, patientId: string, run: RunState): Promise<OutreachResult> {
   run.set('creating_booking_link');
-  const bookingLink = await createBookingLink({ ...input.booking, patientId });
-  run.set('sending_message');
-  const sent = await sendMessage({
-    patientId,
-    messageType: input.message.type,
-    text: input.message.text.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
-    shortLinkId: bookingLink.id,
-  });
-  run.set('completed');
-  return { outcome: 'completed', patientId, bookingLink, messageId: sent.messageId };
+  let bookingLink: BookingLink | undefined;
+  try {
+    bookingLink = await createBookingLink({ ...input.booking, patientId });
+    run.set('sending_message');
+    const sent = await sendMessage({
+      patientId,
+      messageType: input.message.type,
+      text: input.message.text.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
+      shortLinkId: bookingLink.id,
+    });
+    run.set('completed');
+    return { outcome: 'completed', patientId, bookingLink, messageId: sent.messageId };
+  } catch (err) {
+    if (!isFailureOfType(err, FailureType.OutcomeUncertain)) throw err;
+    run.set('needs_review');
+    return {
+      outcome: 'needs_review',
+      step: bookingLink ? 'send_message' : 'create_booking_link',
+      patientId,
+      bookingLink,
+      reason: (err as ActivityFailure).cause?.message ?? 'Hero may have acted on the request',
+    };
+  }
 }
 
 /** A failed Hero call ends the run as `failed`; rejected credentials say what to fix. */

@@ -53,6 +53,7 @@ export const outreachStateSchema = z.enum([
   'completed',
   'verification_expired',
   'patient_not_found',
+  'needs_review',
   'cancelled',
   'failed',
 ]);
@@ -78,6 +79,18 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
   z.object({ outcome: z.literal('patient_not_found') }),
   z.object({ outcome: z.literal('verification_expired'), attempts: z.number().int() }),
   z.object({ outcome: z.literal('cancelled') }),
+  /**
+   * Creating the link or sending the message failed in a way Hero may have acted on anyway (timeout,
+   * dropped connection, 5xx, unreadable 2xx). Not repeated, to never send an SMS twice: an operator
+   * checks in Hero whether the patient got it.
+   */
+  z.object({
+    outcome: z.literal('needs_review'),
+    step: z.enum(['create_booking_link', 'send_message']),
+    patientId: z.string(),
+    bookingLink: z.object({ id: z.string(), url: z.string() }).optional(),
+    reason: z.string(),
+  }),
 ]);
 export type OutreachResult = z.infer<typeof outreachResultSchema>;
 
