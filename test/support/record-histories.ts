@@ -19,6 +19,8 @@ import { bundleWorkflows, quietRuntime, sandboxWorker } from './temporal';
 async function main() {
   quietRuntime();
   const version = process.argv[2] ?? 'v1';
+  // Optionally only some shapes, e.g. the one a change added: `npm run histories:record -- v3 needs-review`.
+  const only = process.argv.slice(3);
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: await testServerExecutable() },
   });
@@ -32,13 +34,14 @@ async function main() {
       bundle: await bundleWorkflows(),
     });
     await worker.runUntil(async () => {
-      const [plain, verifying, cancelling, expiring] = [
+      const [plain, verifying, cancelling, expiring, reviewing] = [
         newPatient(),
         newPatient({ needsVerification: true }),
         newPatient({ needsVerification: true }),
         newPatient({ needsVerification: true }),
+        newPatient(),
       ];
-      for (const p of [plain, verifying, cancelling, expiring]) sandbox.addPatient(p);
+      for (const p of [plain, verifying, cancelling, expiring, reviewing]) sandbox.addPatient(p);
       const start = (id: string, input: unknown) =>
         env.client.workflow.start(patientOutreachWorkflow, { taskQueue, workflowId: id, args: [input] });
       const awaitingVerification = (handle: Awaited<ReturnType<typeof start>>) =>
@@ -62,12 +65,18 @@ async function main() {
       const expired = await start('expired', outreachRequest(expiring));
       await expired.result(); // time skips through 7 days of re-checks
 
+      sandbox.injectFault('send_message', { kind: 'reset_after' });
+      const needsReview = await start('needs-review', outreachRequest(reviewing));
+      await needsReview.result();
+
       for (const [name, handle] of [
+        ['needs-review', needsReview],
         ['completed', completed],
         ['verification', verification],
         ['cancelled', cancelled],
         ['expired', expired],
       ] as const) {
+        if (only.length && !only.includes(name)) continue;
         const file = join(__dirname, '..', 'histories', `${name}-${version}.json`);
         writeFileSync(file, historyToJSON(await handle.fetchHistory()));
         console.log(`wrote ${file}`);
