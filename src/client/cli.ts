@@ -9,7 +9,7 @@ import {
 import { generateKeySpec, loadCodecServerOptions, loadKeyRing, startCodecServer } from '../codec';
 import { ConfigError } from '../hero/config';
 import { HeroFlowClient, InvalidOutreachRequestError } from './outreach-client';
-import { WorkflowIdError } from './workflow-id';
+import { outreachWorkflowId, WorkflowIdError } from './workflow-id';
 
 const USAGE = `Usage: hero-flow <command> [options]
 
@@ -126,18 +126,24 @@ export async function main(argv: string[]): Promise<number> {
     case 'start': {
       if (!values.input) throw new UsageError('start needs --input FILE (a JSON outreach request)');
       const request = readInput(values.input);
-      HeroFlowClient.validate(request); // fail before connecting
+      // Fail before connecting: the request, and the workflow ID it will run under.
+      outreachWorkflowId(HeroFlowClient.validate(request), {
+        businessId: values['workflow-id'],
+        secret: process.env.HERO_WORKFLOW_ID_SECRET || undefined,
+      });
       return withClient(insecure, async (client) => {
         const started = await client.start(request as never, { workflowId: values['workflow-id'] });
         print(values.wait ? { ...started, result: await client.result(started.workflowId) } : started);
         return 0;
       });
     }
-    case 'status':
-      return withClient(insecure, async (c) => (print(await c.status(id())), 0));
-    case 'verify':
+    case 'status': {
+      const workflowId = id();
+      return withClient(insecure, async (c) => (print(await c.status(workflowId)), 0));
+    }
+    case 'verify': {
+      const workflowId = id();
       return withClient(insecure, async (c) => {
-        const workflowId = id();
         if (values.signal) {
           await c.signalVerification(workflowId);
           print({ workflowId, signalled: 'verificationCompleted' });
@@ -146,15 +152,19 @@ export async function main(argv: string[]): Promise<number> {
         }
         return 0;
       });
-    case 'result':
-      return withClient(insecure, async (c) => (print(await c.result(id())), 0));
-    case 'cancel':
+    }
+    case 'result': {
+      const workflowId = id();
+      return withClient(insecure, async (c) => (print(await c.result(workflowId)), 0));
+    }
+    case 'cancel': {
+      const workflowId = id();
       return withClient(insecure, async (c) => {
-        const workflowId = id();
         await c.cancel(workflowId);
         print({ workflowId, cancelRequested: true });
         return 0;
       });
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -21,8 +21,8 @@ export const isoDateSchema = z
  * deterministic workflow clock.
  */
 export const dobSchema = z
-  .string({ error: 'dob must be a string' })
-  .refine(isIsoCalendarDate, { message: 'dob must be a real calendar date written YYYY-MM-DD' })
+  .string({ error: 'must be a string' })
+  .refine(isIsoCalendarDate, { message: 'must be a real calendar date written YYYY-MM-DD', abort: true })
   .refine((v) => !isIsoCalendarDate(v) || v <= new Date(Date.now() + 14 * 3600_000).toISOString().slice(0, 10), {
-    message: 'dob must not be in the future',
+    message: 'must not be in the future',
   });

@@ -19,7 +19,7 @@ export function isValidNhsNumber(digits: string): boolean {
 }
 
 export const nhsNumberSchema = z
-  .string({ error: 'nhsNumber must be a string' })
+  .string({ error: 'must be a string' })
   .transform(normaliseNhsNumber)
-  .refine((v) => /^\d{10}$/.test(v), { message: 'nhsNumber must be 10 digits (spaces or hyphens allowed)' })
-  .refine(isValidNhsNumber, { message: 'nhsNumber fails the NHS Modulus 11 check digit' });
+  .refine((v) => /^\d{10}$/.test(v), { message: 'must be 10 digits (spaces or hyphens allowed)', abort: true })
+  .refine(isValidNhsNumber, { message: 'fails the NHS Modulus 11 check digit' });

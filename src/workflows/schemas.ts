@@ -8,7 +8,7 @@ import { bookingLinkOptionsSchema, messageTypeSchema } from '../hero/schemas';
 export const BOOKING_LINK_PLACEHOLDER = '{booking_link}';
 
 /** A Temporal duration string such as "7 days" or "6 hours", or milliseconds. */
-const durationSchema = (min: number, name: string) =>
+const durationSchema = (min: number) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
     let ms: number;
     try {
@@ -19,7 +19,7 @@ const durationSchema = (min: number, name: string) =>
     if (!Number.isFinite(ms) || ms < min) {
       ctx.addIssue({
         code: 'custom',
-        message: `${name} must be a duration of at least ${min / 1000} s, e.g. "6 hours"`,
+        message: `must be a duration of at least ${min / 1000} s, e.g. "6 hours"`,
       });
       return z.NEVER;
     }
@@ -32,12 +32,12 @@ export const outreachInputSchema = z.object({
   booking: bookingLinkOptionsSchema,
   message: z.object({
     type: messageTypeSchema,
-    text: z.string().trim().min(1, 'message.text must not be empty').max(2000, 'message.text is over 2000 characters'),
+    text: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
   }),
   verification: z
     .object({
-      timeout: durationSchema(60_000, 'verification.timeout').default(7 * 24 * 3600_000),
-      recheckEvery: durationSchema(10_000, 'verification.recheckEvery').default(6 * 3600_000),
+      timeout: durationSchema(60_000).default(7 * 24 * 3600_000),
+      recheckEvery: durationSchema(10_000).default(6 * 3600_000),
     })
     .prefault({}),
 });
