@@ -8,15 +8,13 @@ import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } fr
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { HeroFlowClient, InvalidOutreachRequestError } from '../src/client';
-import { heroDataConverter, parseKeyRing } from '../src/codec';
-import { testServerExecutable } from '../src/provision';
-import { type Sandbox, startSandbox } from '../src/sandbox';
-import { ensureSearchAttributes } from '../src/worker/search-attributes';
+import { parseKeyRing } from '../src/codec';
+import type { Sandbox } from '../src/sandbox';
 import { confirmVerificationUpdate, statusQuery } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
 import { cli, freePort, ROOT } from './support/processes';
-import { bundleWorkflows, quietRuntime, sandboxWorker } from './support/temporal';
+import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
 
 /**
  * Every way bad input can enter hero-flow, tried for real, and what the user sees. Each row asserts
@@ -32,23 +30,11 @@ describe('bad input: a clear error, and nothing lost', () => {
   let bundle: WorkflowBundleWithSourceMap;
 
   before(async () => {
-    quietRuntime();
-    [env, sandbox, bundle] = await Promise.all([
-      testServerExecutable().then((executable) =>
-        TestWorkflowEnvironment.createTimeSkipping({
-          server: { executable },
-          client: { dataConverter: heroDataConverter(ring) },
-        }),
-      ),
-      startSandbox(),
-      bundleWorkflows(),
-    ]);
-    await ensureSearchAttributes(env.nativeConnection, 'default');
+    ({ env, sandbox, bundle } = await startTestStack({ server: 'time-skipping', ring }));
   });
 
   after(async () => {
-    await sandbox?.close();
-    await env?.teardown();
+    await stopTestStack({ env, sandbox });
     rmSync(tmp, { recursive: true, force: true });
     const table = [
       '| where | bad input | what the user saw |',

@@ -7,13 +7,11 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { heroDataConverter, type KeyRing, parseKeyRing, PayloadDecryptionError } from '../src/codec';
-import { devServerExecutable } from '../src/provision';
-import { startSandbox, type Sandbox } from '../src/sandbox';
-import { ensureSearchAttributes } from '../src/worker/search-attributes';
+import type { Sandbox } from '../src/sandbox';
 import { statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import { eventually, outreachRequest, syntheticNhsNumber, uniqueId } from './support/fixtures';
-import { bundleWorkflows, quietRuntime, sandboxWorker } from './support/temporal';
+import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
 
 const keySpec = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
 
@@ -40,19 +38,10 @@ describe('patient data is unreadable in Temporal history without the key', () =>
   const ringA = parseKeyRing(keySpec('key-a'));
 
   before(async () => {
-    quietRuntime();
-    [env, sandbox, bundle] = await Promise.all([
-      devServerExecutable().then((executable) => TestWorkflowEnvironment.createLocal({ server: { executable } })),
-      startSandbox(),
-      bundleWorkflows(),
-    ]);
-    await ensureSearchAttributes(env.nativeConnection, 'default');
+    ({ env, sandbox, bundle } = await startTestStack({ server: 'dev' }));
   });
 
-  after(async () => {
-    await sandbox?.close();
-    await env?.teardown();
-  });
+  after(() => stopTestStack({ env, sandbox }));
 
   const clientWith = (ring: KeyRing) =>
     new Client({ connection: env.connection, dataConverter: heroDataConverter(ring) });

@@ -7,18 +7,16 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { heroDataConverter, parseKeyRing } from '../src/codec';
+import { parseKeyRing } from '../src/codec';
 import type { HeroConfig } from '../src/hero/config';
-import { testServerExecutable } from '../src/provision';
-import { startSandbox, type Sandbox } from '../src/sandbox';
+import type { Sandbox } from '../src/sandbox';
 import { FailureType } from '../src/shared/failure-types';
 import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
-import { ensureSearchAttributes } from '../src/worker/search-attributes';
 import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import type { OutreachResult } from '../src/workflows/schemas';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
-import { bundleWorkflows, quietRuntime, sandboxWorker } from './support/temporal';
+import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
 
 const { EventType } = temporal.api.enums.v1;
 
@@ -30,24 +28,10 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
   const ring = parseKeyRing(`test:${randomBytes(32).toString('base64')}`);
 
   before(async () => {
-    quietRuntime();
-    [env, sandbox, bundle] = await Promise.all([
-      testServerExecutable().then((executable) =>
-        TestWorkflowEnvironment.createTimeSkipping({
-          server: { executable },
-          client: { dataConverter: heroDataConverter(ring) },
-        }),
-      ),
-      startSandbox(),
-      bundleWorkflows(),
-    ]);
-    await ensureSearchAttributes(env.nativeConnection, env.namespace ?? 'default');
+    ({ env, sandbox, bundle } = await startTestStack({ server: 'time-skipping', ring }));
   });
 
-  after(async () => {
-    await sandbox?.close();
-    await env?.teardown();
-  });
+  after(() => stopTestStack({ env, sandbox }));
 
   beforeEach(() => sandbox.reset());
 

@@ -6,11 +6,14 @@ import {
   type Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { FAILURE_CONVERTER_PATH, type KeyRing, workerDataConverter } from '../../src/codec';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { FAILURE_CONVERTER_PATH, heroDataConverter, type KeyRing, workerDataConverter } from '../../src/codec';
 import { HeroClient } from '../../src/hero/client';
 import type { HeroConfig } from '../../src/hero/config';
-import type { Sandbox } from '../../src/sandbox';
+import { devServerExecutable, testServerExecutable } from '../../src/provision';
+import { type Sandbox, startSandbox } from '../../src/sandbox';
 import { createHeroWorker } from '../../src/worker/create-worker';
+import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 import { uniqueId } from './fixtures';
 
 let runtimeInstalled = false;
@@ -59,4 +62,39 @@ export async function sandboxWorker(opts: SandboxWorkerOptions): Promise<{ worke
     }),
   });
   return { worker, taskQueue };
+}
+
+/** What most suites run against: a real Temporal server, the Hero sandbox and the workflow bundle. */
+export interface TestStack {
+  env: TestWorkflowEnvironment;
+  sandbox: Sandbox;
+  bundle: WorkflowBundleWithSourceMap;
+}
+
+/**
+ * Starts a stack for one suite (call in `before`; `stopTestStack` in `after`): the time-skipping
+ * test server or a dev server, with the search attributes registered, and the client encrypting
+ * with `ring` when given.
+ */
+export async function startTestStack(opts: { server: 'time-skipping' | 'dev'; ring?: KeyRing }): Promise<TestStack> {
+  quietRuntime();
+  const client = opts.ring ? { dataConverter: heroDataConverter(opts.ring) } : undefined;
+  const [env, sandbox, bundle] = await Promise.all([
+    opts.server === 'time-skipping'
+      ? testServerExecutable().then((executable) =>
+          TestWorkflowEnvironment.createTimeSkipping({ server: { executable }, client }),
+        )
+      : devServerExecutable().then((executable) =>
+          TestWorkflowEnvironment.createLocal({ server: { executable }, client }),
+        ),
+    startSandbox(),
+    bundleWorkflows(),
+  ]);
+  await ensureSearchAttributes(env.nativeConnection, 'default');
+  return { env, sandbox, bundle };
+}
+
+export async function stopTestStack(stack: Partial<TestStack> | undefined): Promise<void> {
+  await stack?.sandbox?.close();
+  await stack?.env?.teardown();
 }
