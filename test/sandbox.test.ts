@@ -755,7 +755,7 @@ void describe('sandbox: admin endpoints', () => {
     );
     assert.equal((await admin(sb, 'POST', '/reset')).status, 200);
     assert.deepEqual(sb.requests(), []);
-    assert.deepEqual((await admin(sb, 'GET', '/state')).json, { bookingLinks: [], messages: [] });
+    assert.deepEqual((await admin(sb, 'GET', '/state')).json, { bookingLinks: [], messages: [], faultCounts: {} });
   });
 });
 
@@ -781,5 +781,172 @@ void describe('sandbox: options', () => {
     assert.equal((await registerPds(sb, PLAIN.nhs, PLAIN.dob)).status, 404);
     const wrongGroup = { 'x-api-key': 'other-key', 'x-practice-group-id': '1' };
     assert.equal((await call(sb, 'POST', '/v1/patients/register_pds', {}, wrongGroup)).status, 403);
+  });
+});
+
+void describe('sandbox: random faults at configured rates', () => {
+  let sb: Sandbox;
+  before(async () => {
+    sb = await startSandbox();
+  });
+  after(async () => {
+    await sb.close();
+  });
+  beforeEach(() => {
+    sb.reset();
+    sb.setFaultRates(undefined);
+  });
+
+  /** A request's status, or -1 when the socket was reset. */
+  const attempt = async (fn: () => Promise<Res>): Promise<Res | { status: -1 }> => {
+    try {
+      return await fn();
+    } catch {
+      return { status: -1 };
+    }
+  };
+  const ping = () => attempt(() => registerPds(sb, PLAIN.nhs, PLAIN.dob));
+  const faultsOf = () => sb.requests().map((r) => r.fault ?? '-');
+
+  const ALL_FAST = {
+    server_error: 0.1,
+    latency: 0.05,
+    timeout: 0.05,
+    reset_before: 0.05,
+    reset_after: 0.05,
+    malformed_json: 0.05,
+    schema_violation: 0.05,
+    rate_limit_storm: 0.1,
+  };
+
+  void it('is deterministic for a seed, and differs for another seed', async () => {
+    const sequence = async (seed: number) => {
+      sb.reset();
+      sb.setFaultRates({ seed, rates: ALL_FAST, latencyMs: 1, timeoutMs: 1 });
+      for (let i = 0; i < 150; i++) await ping();
+      return { faults: faultsOf(), counts: sb.faultCounts() };
+    };
+    const a = await sequence(42);
+    const b = await sequence(42);
+    const c = await sequence(43);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a.faults, c.faults);
+    assert.ok(a.faults.some((f) => f !== '-'));
+  });
+
+  void it('honours the rates over 2,000 requests and counts each kind', async () => {
+    sb.setFaultRates({ seed: 7, rates: ALL_FAST, latencyMs: 1, timeoutMs: 1 });
+    const seen: Record<string, number> = {};
+    const bump = (k: string) => (seen[k] = (seen[k] ?? 0) + 1);
+    const N = 2_000;
+    for (let i = 0; i < N; i++) {
+      const res = await ping();
+      if (res.status === -1) bump('reset');
+      else if (res.status === 429) {
+        assert.equal((res as Res).headers.get('retry-after'), '1');
+        bump('rate_limit_storm');
+      } else if (res.status >= 500) {
+        assert.ok([500, 502, 503].includes(res.status));
+        bump('server_error');
+      } else if (res.status === 200 && (res as Res).json === undefined) bump('malformed_json');
+      else if (res.status === 200 && (res as Res).text === '{"patient_id":null}') bump('schema_violation');
+      else assert.deepEqual((res as Res).json, { patient_id: PLAIN.id });
+    }
+    const counts = sb.faultCounts();
+    for (const [kind, rate] of Object.entries(ALL_FAST)) {
+      const n = counts[kind] ?? 0;
+      const expected = rate * N;
+      // Over 5 standard deviations away would be a broken PRNG or draw, not bad luck.
+      const sd = Math.sqrt(N * rate * (1 - rate));
+      assert.ok(Math.abs(n - expected) < 5 * sd, `${kind}: ${n} faults, expected about ${expected}`);
+    }
+    assert.equal(seen.server_error, counts.server_error);
+    assert.equal(seen.rate_limit_storm, counts.rate_limit_storm);
+    assert.equal(seen.malformed_json, counts.malformed_json);
+    assert.equal(seen.schema_violation, counts.schema_violation);
+    assert.equal(seen.reset, (counts.reset_before ?? 0) + (counts.reset_after ?? 0));
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    assert.equal(sb.requests().filter((r) => r.fault !== undefined).length, total);
+    const state = (await admin(sb, 'GET', '/state')).json as { faultCounts: Record<string, number> };
+    assert.deepEqual(state.faultCounts, counts);
+  });
+
+  void it('reset_after processes the request; reset_before does not', async () => {
+    const send = () =>
+      attempt(() =>
+        call(sb, 'POST', '/v1/messages/send', { patient_id: PLAIN.id, message_type: 'sms', message_string: 'hi' }),
+      );
+    sb.setFaultRates({ rates: { reset_after: 1 } });
+    assert.equal((await send()).status, -1);
+    assert.equal(sb.messages().length, 1);
+    sb.setFaultRates({ rates: { reset_before: 1 } });
+    assert.equal((await send()).status, -1);
+    assert.equal(sb.messages().length, 1);
+    assert.deepEqual(sb.faultCounts(), { reset_after: 1, reset_before: 1 });
+  });
+
+  void it('timeout holds the response for timeoutMs, latency for latencyMs, then answer normally', async () => {
+    sb.setFaultRates({ rates: { timeout: 1 }, timeoutMs: 300 });
+    let start = performance.now();
+    let res = await ping();
+    assert.ok(performance.now() - start >= 290);
+    assert.equal(res.status, 200);
+    sb.setFaultRates({ rates: { latency: 1 }, latencyMs: 100 });
+    start = performance.now();
+    res = await ping();
+    assert.ok(performance.now() - start >= 95);
+    assert.equal(res.status, 200);
+    assert.deepEqual(sb.faultCounts(), { timeout: 1, latency: 1 });
+  });
+
+  void it('scripted faults come first; only the listed /v1 endpoints draw; admin and verify never do', async () => {
+    sb.setFaultRates({ rates: { server_error: 1 }, endpoints: ['register_pds'] });
+    sb.injectFault('register_pds', { kind: 'rate_limit', retryAfter: '5' });
+    assert.equal((await ping()).status, 429);
+    assert.ok([500, 502, 503].includes((await ping()).status));
+    const link = await call(sb, 'POST', '/v1/booking_links', { appointment_type_id: '1', location_id: '5' });
+    assert.equal(link.status, 200);
+    assert.equal((await admin(sb, 'GET', '/state')).status, 200);
+    assert.deepEqual(sb.faultCounts(), { rate_limit: 1, server_error: 1 });
+  });
+
+  void it('POST /__sandbox/fault-rates sets and clears rates; bad bodies get 400', async () => {
+    assert.equal((await admin(sb, 'POST', '/fault-rates', { seed: 1, rates: { server_error: 1 } })).status, 200);
+    assert.ok((await ping()).status >= 500);
+    assert.equal((await admin(sb, 'POST', '/fault-rates', null)).status, 200);
+    assert.equal((await ping()).status, 200);
+    const bad = [
+      { rates: { server_error: 0.6, timeout: 0.5 } },
+      { rates: { lightning: 0.1 } },
+      { rates: { server_error: -0.1 } },
+      { rates: { server_error: 2 } },
+      { rates: {}, endpoints: ['nowhere'] },
+      { rates: {}, timeoutMs: -1 },
+      { rates: {}, seed: 1.5 },
+      {},
+      '{nope',
+    ];
+    for (const body of bad) {
+      const res = await admin(sb, 'POST', '/fault-rates', body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+    }
+    assert.equal((await ping()).status, 200, 'a rejected body leaves rates as they were');
+    assert.throws(() => sb.setFaultRates({ rates: { server_error: 1.5 } }));
+  });
+
+  void it('starts with the faultRates option, and reset() restores it and clears the counts', async () => {
+    const own = await startSandbox({ faultRates: { rates: { malformed_json: 1 } } });
+    try {
+      const get = () => call(own, 'POST', '/v1/patients/register_pds', { nhs_number: PLAIN.nhs, dob: PLAIN.dob });
+      assert.equal((await get()).json, undefined);
+      own.setFaultRates(undefined);
+      assert.equal((await get()).status, 200);
+      assert.deepEqual(own.faultCounts(), { malformed_json: 1 });
+      own.reset();
+      assert.deepEqual(own.faultCounts(), {});
+      assert.equal((await get()).json, undefined);
+    } finally {
+      await own.close();
+    }
   });
 });

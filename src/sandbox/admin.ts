@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { faultSchema, sandboxEndpointSchema, timesSchema } from './faults';
+import { faultRatesSchema, faultSchema, sandboxEndpointSchema, timesSchema } from './faults';
 import { json, NOT_JSON, type Reply } from './http';
 import { sandboxPatientSchema } from './patients';
 import { rateLimitOptionsSchema } from './rate-limit';
@@ -17,6 +17,7 @@ const faultBodySchema = z.object({
   times: timesSchema.optional(),
 });
 const rateLimitBodySchema = rateLimitOptionsSchema.nullable();
+const faultRatesBodySchema = faultRatesSchema.nullable();
 
 export function handleAdmin(sandbox: Sandbox, method: string, url: URL, body: unknown): Reply {
   const action = `${method} ${url.pathname.replace(/^\/__sandbox/, '')}`;
@@ -29,7 +30,11 @@ export function handleAdmin(sandbox: Sandbox, method: string, url: URL, body: un
       return json(200, { requests: sandbox.requests({ endpoint: parsed.data }) });
     }
     case 'GET /state':
-      return json(200, { bookingLinks: sandbox.bookingLinks(), messages: sandbox.messages() });
+      return json(200, {
+        bookingLinks: sandbox.bookingLinks(),
+        messages: sandbox.messages(),
+        faultCounts: sandbox.faultCounts(),
+      });
     case 'POST /patients':
       return withBody(sandboxPatientSchema, body, (p) => sandbox.addPatient(p));
     case 'POST /verify':
@@ -38,6 +43,8 @@ export function handleAdmin(sandbox: Sandbox, method: string, url: URL, body: un
       return withBody(faultBodySchema, body, (b) => sandbox.injectFault(b.endpoint, b.fault as Fault, b.times));
     case 'POST /rate-limit':
       return withBody(rateLimitBodySchema, body, (opts) => sandbox.setRateLimit(opts ?? undefined));
+    case 'POST /fault-rates':
+      return withBody(faultRatesBodySchema, body, (rates) => sandbox.setFaultRates(rates ?? undefined));
     case 'POST /reset':
       sandbox.reset();
       return json(200, { ok: true });

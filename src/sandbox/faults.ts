@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Fault, SandboxEndpoint } from './types';
+import type { Fault, FaultRates, RandomFaultKind, SandboxEndpoint } from './types';
 
 export const sandboxEndpointSchema = z.enum([
   'register_pds',
@@ -62,3 +62,109 @@ export function schemaViolationBody(endpoint: SandboxEndpoint): unknown {
 }
 
 export const MALFORMED_JSON_BODY = '{"patient_id": "1001", <html>Gateway says hello';
+
+/** Endpoints that random faults apply to unless `FaultRates.endpoints` says otherwise. */
+export const API_ENDPOINTS: readonly SandboxEndpoint[] = [
+  'register_pds',
+  'create_booking_link',
+  'get_booking_link',
+  'send_message',
+  'get_message',
+];
+
+export const RANDOM_FAULT_KINDS = [
+  'server_error',
+  'latency',
+  'timeout',
+  'reset_before',
+  'reset_after',
+  'malformed_json',
+  'schema_violation',
+  'rate_limit_storm',
+] as const satisfies readonly RandomFaultKind[];
+
+const rate = z.number().min(0).max(1);
+
+export const faultRatesSchema = z
+  .object({
+    seed: z.number().int().optional(),
+    rates: z.strictObject(
+      Object.fromEntries(RANDOM_FAULT_KINDS.map((k) => [k, rate.optional()])) as Record<
+        RandomFaultKind,
+        z.ZodOptional<typeof rate>
+      >,
+    ),
+    latencyMs: z.number().int().min(0).max(120_000).optional(),
+    timeoutMs: z.number().int().min(0).max(120_000).optional(),
+    endpoints: z.array(sandboxEndpointSchema).min(1).optional(),
+  })
+  .strict()
+  .refine((r) => Object.values(r.rates).reduce((sum: number, x) => sum + (x ?? 0), 0) <= 1 + 1e-9, {
+    message: 'the rates must sum to at most 1',
+    path: ['rates'],
+  });
+
+/** mulberry32: a small, fast, seeded PRNG with uniform output in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const SERVER_ERROR_STATUSES = [500, 502, 503] as const;
+
+/** Draws random faults by rate; deterministic for a seed and a sequence of requests. */
+export class RandomFaults {
+  readonly #rates: [RandomFaultKind, number][];
+  readonly #endpoints: ReadonlySet<SandboxEndpoint>;
+  readonly #latencyMs: number;
+  readonly #timeoutMs: number;
+  readonly #random: () => number;
+
+  constructor(config: FaultRates) {
+    const parsed = faultRatesSchema.parse(config);
+    this.#rates = RANDOM_FAULT_KINDS.flatMap((k) => {
+      const r = parsed.rates[k] ?? 0;
+      return r > 0 ? [[k, r] as [RandomFaultKind, number]] : [];
+    });
+    this.#endpoints = new Set(parsed.endpoints ?? API_ENDPOINTS);
+    this.#latencyMs = parsed.latencyMs ?? 200;
+    this.#timeoutMs = parsed.timeoutMs ?? 15_000;
+    this.#random = mulberry32(parsed.seed ?? 1);
+  }
+
+  /** At most one fault for one request: its kind, and the scripted fault that plays it. */
+  draw(endpoint: SandboxEndpoint): { kind: RandomFaultKind; fault: Fault } | undefined {
+    if (!this.#endpoints.has(endpoint)) return undefined;
+    const u = this.#random();
+    let acc = 0;
+    for (const [kind, r] of this.#rates) {
+      acc += r;
+      if (u < acc) return { kind, fault: this.#faultFor(kind, u) };
+    }
+    return undefined;
+  }
+
+  #faultFor(kind: RandomFaultKind, u: number): Fault {
+    switch (kind) {
+      case 'server_error': {
+        // Reuses the draw (not a second one) so each request consumes exactly one number.
+        const status = SERVER_ERROR_STATUSES[Math.floor(u * 1e6) % SERVER_ERROR_STATUSES.length] ?? 500;
+        return { kind: 'status', status };
+      }
+      case 'latency':
+        return { kind: 'delay', ms: this.#latencyMs };
+      case 'timeout':
+        return { kind: 'delay', ms: this.#timeoutMs };
+      case 'rate_limit_storm':
+        return { kind: 'rate_limit', retryAfter: '1' };
+      default:
+        return { kind };
+    }
+  }
+}

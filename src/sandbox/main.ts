@@ -6,10 +6,12 @@
  *   SANDBOX_API_KEY                 default sandbox-key
  *   SANDBOX_PRACTICE_GROUP_ID       default 1
  *   SANDBOX_RATE_LIMIT_PER_SECOND   optional: a token bucket of that capacity and refill rate
+ *   SANDBOX_FAULT_RATES             optional JSON FaultRates, e.g. {"seed":7,"rates":{"server_error":0.05}}
  *
  * Prints the URL, the credentials and the seeded SYNTHETIC patients; never the request log.
  */
 import { z } from 'zod';
+import { faultRatesSchema } from './faults';
 import { DEFAULT_PATIENTS, startSandbox } from './index';
 
 const envSchema = z.object({
@@ -18,6 +20,18 @@ const envSchema = z.object({
   SANDBOX_API_KEY: z.string().min(1).default('sandbox-key'),
   SANDBOX_PRACTICE_GROUP_ID: z.string().min(1).default('1'),
   SANDBOX_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().finite().optional(),
+  SANDBOX_FAULT_RATES: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON, e.g. {"rates":{"server_error":0.05}}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(faultRatesSchema)
+    .optional(),
 });
 
 async function main(): Promise<void> {
@@ -36,6 +50,7 @@ async function main(): Promise<void> {
     apiKey: env.SANDBOX_API_KEY,
     practiceGroupId: env.SANDBOX_PRACTICE_GROUP_ID,
     rateLimit: rate === undefined ? undefined : { capacity: Math.max(1, Math.ceil(rate)), refillPerSecond: rate },
+    faultRates: env.SANDBOX_FAULT_RATES,
   });
 
   const patients = DEFAULT_PATIENTS.map((p) => {
@@ -55,7 +70,8 @@ async function main(): Promise<void> {
       ...patients,
       '',
       `Rate limit: ${rate === undefined ? 'none' : `${rate} requests/second`}`,
-      `Admin: ${sandbox.url}/__sandbox/requests, /__sandbox/state, POST /__sandbox/{patients,verify,faults,rate-limit,reset}`,
+      `Random faults: ${env.SANDBOX_FAULT_RATES === undefined ? 'none' : JSON.stringify(env.SANDBOX_FAULT_RATES.rates)}`,
+      `Admin: ${sandbox.url}/__sandbox/requests, /__sandbox/state, POST /__sandbox/{patients,verify,faults,fault-rates,rate-limit,reset}`,
       'Press Ctrl+C to stop.',
     ].join('\n'),
   );

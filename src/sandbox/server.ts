@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { handleAdmin, UnknownPatientError } from './admin';
 import { type ApiContext, handleApi } from './api';
 import { BookingLinkStore, bookingPage } from './booking-links';
-import { FaultQueue, MALFORMED_JSON_BODY, schemaViolationBody } from './faults';
+import { FaultQueue, MALFORMED_JSON_BODY, RandomFaults, schemaViolationBody } from './faults';
 import { BodyTooLargeError, heroError, html, json, NOT_JSON, parseJsonBody, readBody, type Reply } from './http';
 import { MessageStore } from './messages';
 import { DEFAULT_PATIENTS, PatientStore } from './patients';
@@ -13,6 +13,7 @@ import { classify, isApiPath, type Route } from './routes';
 import type {
   BookingLinkSummary,
   Fault,
+  FaultRates,
   MessageSummary,
   RateLimitOptions,
   RecordedRequest,
@@ -51,6 +52,9 @@ class SandboxServer implements Sandbox {
   readonly #links = new BookingLinkStore();
   readonly #messages = new MessageStore();
   readonly #faults = new FaultQueue();
+  readonly #initialFaultRates: FaultRates | undefined;
+  #randomFaults: RandomFaults | undefined;
+  #faultCounts = new Map<string, number>();
   #bucket: TokenBucket | undefined;
   #log: RecordedRequest[] = [];
   #seq = 0;
@@ -68,6 +72,8 @@ class SandboxServer implements Sandbox {
     this.#apiKeyDigest = digest(this.apiKey);
     this.#patients = new PatientStore(opts.patients ?? DEFAULT_PATIENTS);
     this.setRateLimit(this.#initialRateLimit);
+    this.#initialFaultRates = opts.faultRates && structuredClone(opts.faultRates);
+    this.setFaultRates(this.#initialFaultRates);
     this.#server = createServer((req, res) => {
       this.#onRequest(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500).end();
@@ -109,6 +115,14 @@ class SandboxServer implements Sandbox {
     this.#bucket = opts && new TokenBucket({ ...opts }, this.#now);
   }
 
+  setFaultRates(rates: FaultRates | undefined): void {
+    this.#randomFaults = rates && new RandomFaults(rates);
+  }
+
+  faultCounts(): Record<string, number> {
+    return Object.fromEntries(this.#faultCounts);
+  }
+
   bookingLinks(): BookingLinkSummary[] {
     return this.#links.list(this.url);
   }
@@ -127,6 +141,8 @@ class SandboxServer implements Sandbox {
     this.#faults.clear();
     this.#patients.reset();
     this.setRateLimit(this.#initialRateLimit);
+    this.#faultCounts.clear();
+    this.setFaultRates(this.#initialFaultRates);
   }
 
   async close(): Promise<void> {
@@ -200,7 +216,7 @@ class SandboxServer implements Sandbox {
       if (denied) return { reply: denied };
     }
 
-    const fault = this.#faults.take(route.endpoint);
+    const fault = this.#takeFault(route.endpoint, api);
     if (fault) record.fault = fault.kind;
     let resetAfter = false;
     switch (fault?.kind) {
@@ -261,6 +277,18 @@ class SandboxServer implements Sandbox {
         return json(404, { error: 'Not Found' });
       }
     }
+  }
+
+  /** A scripted fault first (FIFO); else, for /v1 requests, a random one by rate. Counted by kind. */
+  #takeFault(endpoint: SandboxEndpoint, api: boolean): Fault | undefined {
+    const scripted = this.#faults.take(endpoint);
+    const drawn = scripted ? undefined : api ? this.#randomFaults?.draw(endpoint) : undefined;
+    const fault = scripted ?? drawn?.fault;
+    if (fault) {
+      const kind = drawn?.kind ?? fault.kind;
+      this.#faultCounts.set(kind, (this.#faultCounts.get(kind) ?? 0) + 1);
+    }
+    return fault;
   }
 
   /** 401 for a missing or wrong key; 403 for the right key with another (or no) practice group. */

@@ -48,6 +48,43 @@ export type Fault =
   /** Process the request (side effects happen) then destroy the socket instead of answering. */
   | { kind: 'reset_after' };
 
+/** Kinds of fault the sandbox can inject at random, at a configured rate (see `FaultRates`). */
+export type RandomFaultKind =
+  /** A 500, 502 or 503 with a Hero-like error body. */
+  | 'server_error'
+  /** Wait `latencyMs`, then answer normally. */
+  | 'latency'
+  /** Hold the response for `timeoutMs` (longer than a client's timeout), then answer normally. */
+  | 'timeout'
+  /** Destroy the socket without processing the request. */
+  | 'reset_before'
+  /** Process the request (side effects happen), then destroy the socket instead of answering. */
+  | 'reset_after'
+  /** 200 whose body is not JSON. */
+  | 'malformed_json'
+  /** 200 JSON that does not match the documented shape. */
+  | 'schema_violation'
+  /** 429 with `Retry-After: 1`. */
+  | 'rate_limit_storm';
+
+/**
+ * Random fault injection: each /v1 request to one of `endpoints` independently draws at most one
+ * fault, kind `k` with probability `rates[k]` (the rates must sum to at most 1), from a PRNG seeded
+ * with `seed`, so the same requests in the same order get the same faults. Scripted faults
+ * (`injectFault`) take precedence.
+ */
+export interface FaultRates {
+  /** PRNG seed (default 1). */
+  seed?: number;
+  rates: Partial<Record<RandomFaultKind, number>>;
+  /** Added by a 'latency' fault; default 200. */
+  latencyMs?: number;
+  /** How long a 'timeout' fault holds the response; default 15000. */
+  timeoutMs?: number;
+  /** Default: every /v1 endpoint (register_pds, create/get booking link, send/get message). */
+  endpoints?: SandboxEndpoint[];
+}
+
 export interface RecordedRequest {
   /** Arrival order, from 1 (restarts at 1 after reset()). */
   seq: number;
@@ -81,6 +118,8 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** Injectable clock (rate limit, timestamps), default Date.now. */
   now?: () => number;
+  /** Default: no random faults. */
+  faultRates?: FaultRates;
 }
 
 export interface BookingLinkSummary {
@@ -111,9 +150,19 @@ export interface Sandbox {
   /** The next `times` (default 1) requests to `endpoint` get `fault`, FIFO. */
   injectFault(endpoint: SandboxEndpoint, fault: Fault, times?: number): void;
   setRateLimit(opts: RateLimitOptions | undefined): void;
+  /** Turns random fault injection on (validated; restarts the PRNG from the seed) or off (undefined). */
+  setFaultRates(rates: FaultRates | undefined): void;
+  /**
+   * Faults injected since start or reset(), by kind: random ones by `RandomFaultKind`, scripted
+   * ones (`injectFault`) by `Fault['kind']`.
+   */
+  faultCounts(): Record<string, number>;
   bookingLinks(): BookingLinkSummary[];
   messages(): MessageSummary[];
-  /** Clears requests, links, messages and faults; restores patients and rate limit to the start options. */
+  /**
+   * Clears requests, links, messages, faults and fault counts; restores patients, rate limit and
+   * fault rates to the start options.
+   */
   reset(): void;
   close(): Promise<void>;
 }
