@@ -175,6 +175,27 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
     assert.equal(refused.type, FailureType.Network);
   });
 
+  it('does not repeat a send whose previous attempt was cut off after sending (worker killed)', async () => {
+    const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { phase: 'sending' } });
+    const f = await failure(run(activities.sendMessage, sendInput(), retry));
+    assert.equal(f.type, FailureType.OutcomeUncertain);
+    assert.match(f.message, /previous attempt was cut off/);
+    assert.equal(sandbox.requests().length, 0, 'nothing sent again');
+  });
+
+  it('repeats a send whose previous attempt Hero certainly did not process', async () => {
+    sandbox.injectFault('send_message', { kind: 'rate_limit', retryAfter: '1' });
+    const first = new MockActivityEnvironment({ attempt: 1 });
+    const details: unknown[] = [];
+    first.on('heartbeat', (d: unknown) => details.push(d));
+    await failure(run(activities.sendMessage, sendInput(), first));
+    assert.deepEqual(details.at(0), { phase: 'sending' }, 'marks the request as on its way before sending');
+    assert.deepEqual(details.at(-1), { phase: 'not_processed' }, 'and as not processed after a 429');
+    const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details.at(-1) });
+    const sent = await run(activities.sendMessage, sendInput(), retry);
+    assert.equal(sent.messageId, sandbox.messages()[0]!.id);
+  });
+
   it('creates a booking link and sends a message', async () => {
     const link = await run(activities.createBookingLink, {
       appointmentTypeId: '1',

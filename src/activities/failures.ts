@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
-import { HeroApiError, HeroNotFoundError, HeroRateLimitedError } from '../hero/errors';
+import { HeroApiError, type HeroEndpoint, HeroNotFoundError, HeroRateLimitedError } from '../hero/errors';
 import { FailureType, type FailureTypeName } from '../shared/failure-types';
 
 const typeByKind: Record<string, FailureTypeName> = {
@@ -55,4 +55,15 @@ export function toApplicationFailure(err: unknown, opts: { idempotent: boolean }
   }
   // Cancellation and anything unforeseen pass through unchanged.
   return err;
+}
+
+/** A retry of a non-idempotent call whose previous attempt was cut off after sending its request. */
+export function uncertainAfterCutOff(endpoint: HeroEndpoint): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.OutcomeUncertain,
+    message:
+      `Hero ${endpoint}: the previous attempt was cut off (worker stopped or timed out) after sending its request; ` +
+      'Hero may have acted on the request, so it is not repeated',
+    details: [{ endpoint, status: null, kind: 'cut_off' }],
+  });
 }
