@@ -175,11 +175,17 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
     assert.equal(refused.type, FailureType.Network);
   });
 
-  it('does not repeat a send whose previous attempt was cut off after sending (worker killed)', async () => {
-    const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { phase: 'sending' } });
-    const f = await failure(run(activities.sendMessage, sendInput(), retry));
-    assert.equal(f.type, FailureType.OutcomeUncertain);
-    assert.match(f.message, /previous attempt was cut off/);
+  it('does not repeat a send unless the previous attempt said Hero did not process it', async () => {
+    for (const heartbeatDetails of [
+      { phase: 'sending', attempt: 1 },
+      undefined,
+      { phase: 'not_processed', attempt: 0 },
+    ]) {
+      const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails });
+      const f = await failure(run(activities.sendMessage, sendInput(), retry));
+      assert.equal(f.type, FailureType.OutcomeUncertain, JSON.stringify(heartbeatDetails));
+      assert.match(f.message, /previous attempt ended without saying Hero did not get its request/);
+    }
     assert.equal(sandbox.requests().length, 0, 'nothing sent again');
   });
 
@@ -189,8 +195,8 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
     const details: unknown[] = [];
     first.on('heartbeat', (d: unknown) => details.push(d));
     await failure(run(activities.sendMessage, sendInput(), first));
-    assert.deepEqual(details.at(0), { phase: 'sending' }, 'marks the request as on its way before sending');
-    assert.deepEqual(details.at(-1), { phase: 'not_processed' }, 'and as not processed after a 429');
+    assert.deepEqual(details.at(0), { phase: 'sending', attempt: 1 }, 'marks the request as on its way before sending');
+    assert.deepEqual(details.at(-1), { phase: 'not_processed', attempt: 1 }, 'and as not processed after a 429');
     const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details.at(-1) });
     const sent = await run(activities.sendMessage, sendInput(), retry);
     assert.equal(sent.messageId, sandbox.messages()[0]!.id);

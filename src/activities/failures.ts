@@ -62,7 +62,7 @@ export function uncertainAfterCutOff(endpoint: HeroEndpoint): ApplicationFailure
   return ApplicationFailure.create({
     type: FailureType.OutcomeUncertain,
     message:
-      `Hero ${endpoint}: the previous attempt was cut off (worker stopped or timed out) after sending its request; ` +
+      `Hero ${endpoint}: the previous attempt ended without saying Hero did not get its request (worker stopped or timed out); ` +
       'Hero may have acted on the request, so it is not repeated',
     details: [{ endpoint, status: null, kind: 'cut_off' }],
   });

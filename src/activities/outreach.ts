@@ -15,19 +15,20 @@ import { toApplicationFailure, uncertainAfterCutOff } from './failures';
 const HEARTBEAT_EVERY_MS = 1_000;
 
 /**
- * What a non-idempotent call records in its heartbeat. If an attempt dies after recording
- * `sending` (worker killed, heartbeat timeout), Temporal starts another attempt that cannot know
- * whether Hero acted: it must not repeat the request.
+ * What a non-idempotent call records in its heartbeat. Only an attempt that recorded, with its
+ * failure, that Hero did not process its request leaves the next attempt free to send again.
  */
-interface SendProgress {
-  phase: 'sending' | 'not_processed';
-}
+type SendProgress = { phase: 'sending'; attempt: number } | { phase: 'not_processed'; attempt: number };
 
 /**
  * Runs one Hero call as the body of an activity: heartbeats while it is in flight (cancellation
  * is delivered through heartbeats) and aborts the HTTP request when the activity is cancelled.
- * For calls that are not idempotent, a retry after an attempt that was cut off mid-request ends
- * as HeroOutcomeUncertain instead of sending again.
+ *
+ * For calls that are not idempotent, a retry is allowed only after the previous attempt said,
+ * with its failure, that Hero did not process its request (429, refused connection, 4xx). Any
+ * other way an attempt can end before the next one starts (worker killed, heartbeat or
+ * start-to-close timeout) may have left a request at Hero, so the retry ends as
+ * HeroOutcomeUncertain rather than perhaps sending a second SMS.
  */
 async function heroCall<T>(
   endpoint: HeroEndpoint,
@@ -35,18 +36,21 @@ async function heroCall<T>(
   call: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const ctx = Context.current();
-  const previous = ctx.info.heartbeatDetails as SendProgress | undefined;
-  if (!idempotent && ctx.info.attempt > 1 && previous?.phase === 'sending') {
-    throw uncertainAfterCutOff(endpoint);
+  const { attempt } = ctx.info;
+  if (!idempotent && attempt > 1) {
+    const previous = ctx.info.heartbeatDetails as SendProgress | undefined;
+    if (previous?.phase !== 'not_processed' || previous.attempt !== attempt - 1) throw uncertainAfterCutOff(endpoint);
   }
-  const progress: SendProgress | undefined = idempotent ? undefined : { phase: 'sending' };
+  const progress: SendProgress | undefined = idempotent ? undefined : { phase: 'sending', attempt };
   ctx.heartbeat(progress);
   const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
   try {
     return await call(ctx.cancellationSignal);
   } catch (err) {
     // Recorded with the failure, so the retry of e.g. a 429 knows this request was not processed.
-    if (!idempotent && err instanceof HeroApiError && err.processed === 'no') ctx.heartbeat({ phase: 'not_processed' });
+    if (!idempotent && err instanceof HeroApiError && err.processed === 'no') {
+      ctx.heartbeat({ phase: 'not_processed', attempt } satisfies SendProgress);
+    }
     throw toApplicationFailure(err, { idempotent });
   } finally {
     clearInterval(beat);
