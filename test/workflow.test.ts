@@ -358,16 +358,17 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
   }
 
   it('rejects invalid input without calling Hero, naming each problem but not the values', async () => {
-    const err = await withWorker(async (start) =>
-      failureOf(
-        await start({
-          nhsNumber: '943 476 5918',
-          dob: '2023-02-30',
-          booking: { locationId: 'x' },
-          message: { type: 'fax' },
-        }),
-      ),
-    );
+    const { err, state } = await withWorker(async (start) => {
+      const handle = await start({
+        nhsNumber: '943 476 5918',
+        dob: '2023-02-30',
+        booking: { locationId: 'x' },
+        message: { type: 'fax' },
+      });
+      const err = await failureOf(handle);
+      return { err, state: (await handle.describe()).typedSearchAttributes.get(HERO_FLOW_STATE) };
+    });
+    assert.equal(state, 'failed', 'listed as failed in the UI');
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, FailureType.InvalidWorkflowInput);
     for (const field of [

@@ -146,8 +146,8 @@ export async function patientOutreachWorkflow(rawInput: unknown): Promise<Outrea
       run.set('cancelled');
       return { outcome: 'cancelled' };
     }
-    if (err instanceof ActivityFailure) throw failRun(err, run);
-    throw err;
+    run.set('failed');
+    throw err instanceof ActivityFailure ? explainFailure(err) : err;
   }
 }
 
@@ -230,8 +230,7 @@ async function bookAndSend(input: OutreachInput, patientId: string, run: RunStat
 }
 
 /** A failed Hero call ends the run as `failed`; rejected credentials say what to fix. */
-function failRun(err: ActivityFailure, run: RunState): unknown {
-  run.set('failed');
+function explainFailure(err: ActivityFailure): unknown {
   if (isFailureOfType(err, FailureType.Unauthorized) || isFailureOfType(err, FailureType.Forbidden)) {
     return ApplicationFailure.nonRetryable(
       "Hero rejected the worker's credentials: check HERO_API_KEY and HERO_PRACTICE_GROUP_ID (and the key's scopes) " +
