@@ -12,6 +12,14 @@ export interface HeroWorkerOptions {
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /** The payload codec and failure converter (src/codec); omitted only for explicit plaintext runs. */
   dataConverter?: WorkerOptions['dataConverter'];
+  /**
+   * Hero calls per second across every worker of the task queue (server-enforced). Every activity
+   * is one Hero call, so this is Hero's rate limit. Unset: no limit.
+   */
+  maxTaskQueueActivitiesPerSecond?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxCachedWorkflows?: number;
 }
 
 /** The one place that wires workflows and activities into a worker. */
@@ -29,5 +37,16 @@ export function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
     // second so a cancelled run aborts its in-flight Hero request promptly.
     maxHeartbeatThrottleInterval: '1 second',
     dataConverter: opts.dataConverter,
+    // Unset settings are left out so the SDK's defaults apply.
+    ...definedOnly({
+      maxTaskQueueActivitiesPerSecond: opts.maxTaskQueueActivitiesPerSecond,
+      maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions,
+      maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions,
+      maxCachedWorkflows: opts.maxCachedWorkflows,
+    }),
   });
+}
+
+function definedOnly<T extends Record<string, number | undefined>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -66,11 +66,18 @@ export async function runWorker(
       hero: new HeroClient(hero),
       shutdownGraceTime: `${settings.HERO_SHUTDOWN_GRACE_SECONDS} seconds`,
       dataConverter: ring ? workerDataConverter(ring) : undefined,
+      maxTaskQueueActivitiesPerSecond: settings.HERO_RATE_LIMIT_PER_SECOND,
+      maxConcurrentActivityTaskExecutions: settings.HERO_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: settings.HERO_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxCachedWorkflows: settings.HERO_MAX_CACHED_WORKFLOWS,
     });
     logger.info(
       `hero-flow worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace "${temporal.namespace}"), ` +
         `Hero API ${hero.baseUrl}, ` +
         (ring ? `payloads encrypted with key ${ring.encryptWith.id}` : 'payloads NOT encrypted') +
+        (settings.HERO_RATE_LIMIT_PER_SECOND
+          ? `, at most ${settings.HERO_RATE_LIMIT_PER_SECOND} Hero calls/s on the task queue`
+          : '') +
         (settings.HERO_METRICS_PORT ? `, metrics on http://localhost:${settings.HERO_METRICS_PORT}/metrics` : ''),
     );
     await worker.run();
