@@ -23,10 +23,10 @@ import { HeroFlowClient } from '../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../src/codec';
 import { resolveTemporalCli } from '../src/provision';
 import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../src/sandbox';
-import { children, freePort, ROOT, sleep } from '../test/reliability/processes';
+import { children, freePort, ROOT, sleep, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
 import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
 import { naiveOutreach, naiveStats } from './naive';
-import { BenchWorker, cpuSeconds, DevServer, peakRssMiB } from './processes';
+import { cpuSeconds, peakRssMiB } from './processes';
 import { formatMarkdown, formatTable, type BenchReport, type SideReport } from './report';
 import { callsPerSecondSvg } from './svg';
 
@@ -122,13 +122,13 @@ async function main(): Promise<number> {
   const overheadSpecs = buildSpecs(OVERHEAD_RUNS, 900_000, 0).filter((s) => !mainNhs.has(s.nhsNumber));
 
   const cli = await resolveTemporalCli();
-  const server = new DevServer(cli, await freePort(), await freePort(), join(tmp, 'bench.sqlite'), serverLog);
+  const server = new TemporalDevServer(cli, await freePort(), await freePort(), join(tmp, 'bench.sqlite'), serverLog);
   const sandbox = await startSandbox({
     patients: [...specs, ...overheadSpecs].map(({ index: _i, ...p }) => p),
     rateLimit,
     latencyMs: LATENCY_MS,
   });
-  const workers: BenchWorker[] = [];
+  const workers: WorkerProcess[] = [];
   const connections: Connection[] = [];
   const { HERO_METRICS_PORT: _m, ...baseEnv } = process.env;
   const workerEnv = (taskQueue: string, rate: number): NodeJS.ProcessEnv => ({
@@ -144,7 +144,7 @@ async function main(): Promise<number> {
     HERO_LOG_LEVEL: 'INFO',
   });
   const startWorker = async (taskQueue: string, rate: number) => {
-    const w = new BenchWorker(workerEnv(taskQueue, rate), workerLog);
+    const w = new WorkerProcess(workerEnv(taskQueue, rate), workerLog);
     workers.push(w);
     await w.start();
     return w;
@@ -316,12 +316,12 @@ async function main(): Promise<number> {
     sandbox.reset();
     for (const { index: _i, ...p } of scaleSpecs) sandbox.addPatient(p);
     sandbox.setRateLimit({ capacity: 100_000, refillPerSecond: 100_000 });
-    const ws: BenchWorker[] = [];
+    const ws: WorkerProcess[] = [];
     for (let i = 0; i < workerCount; i++) ws.push(await startWorker(queue, 100_000));
     const client = await connect(queue);
     const cpu0 = {
       workers: ws.map((w) => cpuSeconds(w.pid) ?? 0),
-      server: cpuSeconds(server.child?.pid) ?? 0,
+      server: cpuSeconds(server.pid) ?? 0,
       bench: process.cpuUsage(),
     };
     say(`scaling: ${n} runs on ${workerCount} worker(s), Hero unlimited`);
@@ -337,7 +337,7 @@ async function main(): Promise<number> {
       p50Seconds: side.p50Seconds,
       p95Seconds: side.p95Seconds,
       workerCpuSeconds: ws.reduce((sum, w, i) => sum + ((cpuSeconds(w.pid) ?? 0) - cpu0.workers[i]!), 0),
-      serverCpuSeconds: (cpuSeconds(server.child?.pid) ?? 0) - cpu0.server,
+      serverCpuSeconds: (cpuSeconds(server.pid) ?? 0) - cpu0.server,
       benchCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6,
       workerPeakRssMiB: Math.max(...ws.map((w) => peakRssMiB(w.pid) ?? 0)),
     };

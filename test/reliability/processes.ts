@@ -1,23 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { ROOT } from '../support/processes';
 
-export const ROOT = join(__dirname, '..', '..');
+export { freePort, ROOT } from '../support/processes';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Sends `signal`, then SIGKILL after `graceMs`; resolves once the child has exited. */
 export function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals, graceMs: number): Promise<void> {
@@ -54,6 +43,11 @@ export class TemporalDevServer {
     private readonly log: WriteStream,
   ) {
     this.address = `127.0.0.1:${port}`;
+  }
+
+  /** For /proc figures (the benchmark's CPU time per process). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
   }
 
   async start(): Promise<void> {
@@ -107,6 +101,11 @@ export class WorkerProcess {
     private readonly env: NodeJS.ProcessEnv,
     private readonly log: WriteStream,
   ) {}
+
+  /** For /proc figures (the benchmark's peak RSS and CPU time). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
 
   get running(): boolean {
     const c = this.#child;
