@@ -23,7 +23,7 @@ import { HeroFlowClient } from '../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../src/codec';
 import { resolveTemporalCli } from '../src/provision';
 import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../src/sandbox';
-import { children, freePort, ROOT, sleep, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
+import { freePort, ROOT, runScript, sleep, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
 import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
 import { naiveOutreach, naiveStats } from './naive';
 import { cpuSeconds, peakRssMiB } from './processes';
@@ -488,20 +488,4 @@ async function runNaive(sandbox: Sandbox, specs: Spec[]): Promise<SideReport> {
   };
 }
 
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-process.once('SIGINT', () => {
-  process.stderr.write('\n[bench] SIGINT: killing every process this script started\n');
-  for (const child of children) child.kill('SIGKILL');
-  process.exit(130);
-});
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    for (const child of children) child.kill('SIGKILL');
-    process.exit(1);
-  },
-);
+runScript('bench', main);

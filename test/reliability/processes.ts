@@ -152,3 +152,27 @@ export class WorkerProcess {
     await stopChild(this.#child, 'SIGTERM', 15_000);
   }
 }
+
+/**
+ * Runs a script's `main` and exits with its code; whatever happens (an error, Ctrl-C, exit),
+ * every worker and Temporal server the script started is killed, never left behind.
+ */
+export function runScript(name: string, main: () => Promise<number>): void {
+  const killAll = () => {
+    for (const child of children) child.kill('SIGKILL');
+  };
+  process.on('exit', killAll);
+  process.once('SIGINT', () => {
+    process.stderr.write(`\n[${name}] SIGINT: killing every process this script started\n`);
+    killAll();
+    process.exit(130);
+  });
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`[${name}] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      killAll();
+      process.exit(1);
+    },
+  );
+}

@@ -23,7 +23,7 @@ import { resolveTemporalCli } from '../../src/provision';
 import { DEFAULT_PATIENTS, type FaultRates, startSandbox } from '../../src/sandbox';
 import { mulberry32 } from '../../src/sandbox/faults';
 import { outreachRequest, syntheticNhsNumber } from '../support/fixtures';
-import { children, freePort, ROOT, sleep, TemporalDevServer, WorkerProcess } from './processes';
+import { freePort, ROOT, runScript, sleep, TemporalDevServer, WorkerProcess } from './processes';
 import { formatTable, type ReliabilityReport } from './report';
 
 const RUNS = Number(process.env.RELIABILITY_RUNS || 200);
@@ -459,21 +459,4 @@ async function main(): Promise<number> {
   }
 }
 
-// Whatever happens, never leave a worker or a Temporal server behind.
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-process.once('SIGINT', () => {
-  process.stderr.write('\n[reliability] SIGINT: killing every process this script started\n');
-  for (const child of children) child.kill('SIGKILL');
-  process.exit(130);
-});
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`[reliability] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    for (const child of children) child.kill('SIGKILL');
-    process.exit(1);
-  },
-);
+runScript('reliability', main);
