@@ -23,7 +23,15 @@ import { HeroFlowClient } from '../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../src/codec';
 import { resolveTemporalCli } from '../src/provision';
 import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../src/sandbox';
-import { freePort, ROOT, runScript, sleep, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
+import {
+  freePort,
+  ROOT,
+  runScript,
+  sandboxWorkerEnv,
+  sleep,
+  TemporalDevServer,
+  WorkerProcess,
+} from '../test/reliability/processes';
 import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
 import { naiveOutreach, naiveStats } from './naive';
 import { cpuSeconds, peakRssMiB } from './processes';
@@ -130,19 +138,14 @@ async function main(): Promise<number> {
   });
   const workers: WorkerProcess[] = [];
   const connections: Connection[] = [];
-  const { HERO_METRICS_PORT: _m, ...baseEnv } = process.env;
-  const workerEnv = (taskQueue: string, rate: number): NodeJS.ProcessEnv => ({
-    ...baseEnv,
-    TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_NAMESPACE: 'default',
-    HERO_API_KEY: sandbox.apiKey,
-    HERO_PRACTICE_GROUP_ID: sandbox.practiceGroupId,
-    HERO_API_BASE_URL: sandbox.url,
-    HERO_CODEC_KEYS: keySpec,
-    HERO_TASK_QUEUE: taskQueue,
-    HERO_RATE_LIMIT_PER_SECOND: String(rate),
-    HERO_LOG_LEVEL: 'INFO',
-  });
+  const workerEnv = (taskQueue: string, rate: number): NodeJS.ProcessEnv =>
+    sandboxWorkerEnv({
+      address: server.address,
+      sandbox,
+      keys: keySpec,
+      taskQueue,
+      extra: { HERO_RATE_LIMIT_PER_SECOND: String(rate) },
+    });
   const startWorker = async (taskQueue: string, rate: number) => {
     const w = new WorkerProcess(workerEnv(taskQueue, rate), workerLog);
     workers.push(w);

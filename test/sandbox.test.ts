@@ -64,6 +64,19 @@ function issues(res: Res): Array<{ code: string; expected: string; path: unknown
   return body.message;
 }
 
+/** One default sandbox per suite: started in `before`, reset before each test, closed in `after`. */
+function useSandbox(onStart: (sb: Sandbox) => void): void {
+  let sb: Sandbox | undefined;
+  before(async () => {
+    sb = await startSandbox();
+    onStart(sb);
+  });
+  after(async () => {
+    await sb?.close();
+  });
+  beforeEach(() => sb?.reset());
+}
+
 void describe('sandbox: defaults', () => {
   void it('seeds valid synthetic patients, one plain and one that must verify', () => {
     for (const p of DEFAULT_PATIENTS) assert.ok(isValidNhsNumber(p.nhsNumber), p.nhsNumber);
@@ -74,13 +87,7 @@ void describe('sandbox: defaults', () => {
 
 void describe('sandbox: auth and recording', () => {
   let sb: Sandbox;
-  before(async () => {
-    sb = await startSandbox();
-  });
-  after(async () => {
-    await sb.close();
-  });
-  beforeEach(() => sb.reset());
+  useSandbox((started) => (sb = started));
 
   void it('exposes a loopback URL without a trailing slash and the default credentials', () => {
     assert.match(sb.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -176,13 +183,7 @@ void describe('sandbox: auth and recording', () => {
 
 void describe('sandbox: register_pds and identity verification', () => {
   let sb: Sandbox;
-  before(async () => {
-    sb = await startSandbox();
-  });
-  after(async () => {
-    await sb.close();
-  });
-  beforeEach(() => sb.reset());
+  useSandbox((started) => (sb = started));
 
   void it('returns the patient id, accepting an NHS number written with spaces', async () => {
     const res = await registerPds(sb, '943 476 5919', PLAIN.dob);
@@ -312,13 +313,7 @@ void describe('sandbox: register_pds and identity verification', () => {
 
 void describe('sandbox: booking links and messages', () => {
   let sb: Sandbox;
-  before(async () => {
-    sb = await startSandbox();
-  });
-  after(async () => {
-    await sb.close();
-  });
-  beforeEach(() => sb.reset());
+  useSandbox((started) => (sb = started));
 
   const linkBody = { appointment_type_id: '1', location_id: '5', patient_id: PLAIN.id };
 
@@ -530,13 +525,7 @@ void describe('sandbox: rate limit (injected clock)', () => {
 
 void describe('sandbox: faults', () => {
   let sb: Sandbox;
-  before(async () => {
-    sb = await startSandbox();
-  });
-  after(async () => {
-    await sb.close();
-  });
-  beforeEach(() => sb.reset());
+  useSandbox((started) => (sb = started));
 
   const ping = () => registerPds(sb, PLAIN.nhs, PLAIN.dob);
   const send = () =>
@@ -660,13 +649,7 @@ void describe('sandbox: faults', () => {
 
 void describe('sandbox: admin endpoints', () => {
   let sb: Sandbox;
-  before(async () => {
-    sb = await startSandbox();
-  });
-  after(async () => {
-    await sb.close();
-  });
-  beforeEach(() => sb.reset());
+  useSandbox((started) => (sb = started));
 
   void it('POST /__sandbox/patients adds a patient; bad bodies get 400', async () => {
     const patient = { nhsNumber: UNSEEDED[0], dob: '1999-09-09', patientId: '3001' };

@@ -176,3 +176,27 @@ export function runScript(name: string, main: () => Promise<number>): void {
     },
   );
 }
+
+/** The environment of a hero-flow worker talking to `sandbox` through a Temporal server at `address`. */
+export function sandboxWorkerEnv(opts: {
+  address: string;
+  sandbox: { apiKey: string; practiceGroupId: string; url: string };
+  keys: string;
+  taskQueue: string;
+  extra?: NodeJS.ProcessEnv;
+}): NodeJS.ProcessEnv {
+  // The parent's metrics port would clash between worker processes.
+  const { HERO_METRICS_PORT: _m, ...base } = process.env;
+  return {
+    ...base,
+    TEMPORAL_ADDRESS: opts.address,
+    TEMPORAL_NAMESPACE: 'default',
+    HERO_API_KEY: opts.sandbox.apiKey,
+    HERO_PRACTICE_GROUP_ID: opts.sandbox.practiceGroupId,
+    HERO_API_BASE_URL: opts.sandbox.url,
+    HERO_CODEC_KEYS: opts.keys,
+    HERO_TASK_QUEUE: opts.taskQueue,
+    HERO_LOG_LEVEL: 'INFO',
+    ...opts.extra,
+  };
+}

@@ -23,7 +23,7 @@ import { resolveTemporalCli } from '../../src/provision';
 import { DEFAULT_PATIENTS, type FaultRates, startSandbox } from '../../src/sandbox';
 import { mulberry32 } from '../../src/sandbox/faults';
 import { outreachRequest, syntheticNhsNumber } from '../support/fixtures';
-import { freePort, ROOT, runScript, sleep, TemporalDevServer, WorkerProcess } from './processes';
+import { freePort, ROOT, runScript, sandboxWorkerEnv, sleep, TemporalDevServer, WorkerProcess } from './processes';
 import { formatTable, type ReliabilityReport } from './report';
 
 const RUNS = Number(process.env.RELIABILITY_RUNS || 200);
@@ -159,20 +159,14 @@ async function main(): Promise<number> {
         needsVerification: s.kind === 'verification',
       });
     }
-    const { HERO_METRICS_PORT: _m, ...baseEnv } = process.env;
     worker = new WorkerProcess(
-      {
-        ...baseEnv,
-        TEMPORAL_ADDRESS: server.address,
-        TEMPORAL_NAMESPACE: 'default',
-        HERO_API_KEY: sandbox.apiKey,
-        HERO_PRACTICE_GROUP_ID: sandbox.practiceGroupId,
-        HERO_API_BASE_URL: sandbox.url,
-        HERO_CODEC_KEYS: keySpec,
-        HERO_HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS),
-        HERO_TASK_QUEUE: taskQueue,
-        HERO_LOG_LEVEL: 'INFO',
-      },
+      sandboxWorkerEnv({
+        address: server.address,
+        sandbox,
+        keys: keySpec,
+        taskQueue,
+        extra: { HERO_HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS) },
+      }),
       workerLog,
     );
     await worker.start();
