@@ -6,7 +6,7 @@ import { Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { type CodecServer, generateKeySpec, parseKeyRing, startCodecServer } from '../codec';
 import { HERO_STAGING_URL } from '../hero/config';
-import { cacheDir, projectRoot, resolveTemporalCli } from '../provision';
+import { cacheDir, devServerTuningArgs, projectRoot, resolveTemporalCli } from '../provision';
 import { DEFAULT_PATIENTS, type Sandbox, startSandbox } from '../sandbox';
 
 /**
@@ -124,6 +124,7 @@ async function main(): Promise<void> {
           String(settings.HERO_DEV_UI_PORT),
           '--db-filename',
           settings.HERO_DEV_DB_FILE,
+          ...devServerTuningArgs(),
           '--log-level',
           'error',
           // The UI asks our codec server to decrypt payloads, so operators see them decoded.

@@ -39,8 +39,11 @@ export class TemporalDevServer {
     private readonly cli: string,
     private readonly port: number,
     private readonly uiPort: number,
-    private readonly dbFile: string,
+    /** SQLite file; `undefined` keeps the database in memory (lost when the server stops). */
+    private readonly dbFile: string | undefined,
     private readonly log: WriteStream,
+    /** More `start-dev` flags, e.g. `devServerTuningArgs()`. */
+    private readonly extraArgs: readonly string[] = [],
   ) {
     this.address = `127.0.0.1:${port}`;
   }
@@ -52,7 +55,9 @@ export class TemporalDevServer {
 
   async start(): Promise<void> {
     const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(this.port)];
-    args.push('--ui-port', String(this.uiPort), '--db-filename', this.dbFile, '--log-level', 'error');
+    args.push('--ui-port', String(this.uiPort), '--log-level', 'error');
+    if (this.dbFile) args.push('--db-filename', this.dbFile);
+    args.push(...this.extraArgs);
     const child = track(spawn(this.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     child.stdout?.pipe(this.log, { end: false });
     child.stderr?.pipe(this.log, { end: false });

@@ -19,7 +19,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { HeroFlowClient } from '../../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../../src/codec';
-import { resolveTemporalCli } from '../../src/provision';
+import { devServerTuningArgs, resolveTemporalCli } from '../../src/provision';
 import { DEFAULT_PATIENTS, type FaultRates, startSandbox } from '../../src/sandbox';
 import { mulberry32 } from '../../src/sandbox/faults';
 import { outreachRequest, syntheticNhsNumber } from '../support/fixtures';
@@ -141,7 +141,14 @@ async function main(): Promise<number> {
   const taskQueue = `reliability-${SEED}-${process.pid}`;
 
   const cli = await resolveTemporalCli();
-  const server = new TemporalDevServer(cli, await freePort(), await freePort(), join(tmp, 'r.sqlite'), serverLog);
+  const server = new TemporalDevServer(
+    cli,
+    await freePort(),
+    await freePort(),
+    join(tmp, 'r.sqlite'),
+    serverLog,
+    devServerTuningArgs(),
+  );
   const sandbox = await startSandbox({ faultRates: FAULT_RATES });
   let worker: WorkerProcess | undefined;
   const clients: HeroFlowClient[] = [];
