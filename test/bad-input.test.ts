@@ -135,7 +135,41 @@ describe('bad input: a clear error, and nothing lost', () => {
     });
   });
 
+  it('library: startMany starts every valid request of a batch and reports each invalid one by position', async () => {
+    const patients = [newPatient(), newPatient(), newPatient()];
+    for (const p of patients) sandbox.addPatient(p);
+    const { worker, taskQueue } = await sandboxWorker({ connection: env.nativeConnection, sandbox, bundle, ring });
+    const client = new HeroFlowClient(env.client, taskQueue, 'secret');
+    await worker.runUntil(async () => {
+      const results = await client.startMany(
+        [
+          { request: outreachRequest(patients[0]!), workflowId: uniqueId('batch') },
+          { request: { ...outreachRequest(patients[1]!), dob: '1990-02-30' } },
+          { request: outreachRequest(patients[1]!), workflowId: uniqueId('batch') },
+          { request: outreachRequest(patients[2]!) },
+        ],
+        { concurrency: 2 },
+      );
+      assert.deepEqual(
+        results.map((r) => r.index),
+        [0, 1, 2, 3],
+      );
+      const refused = results[1]!;
+      assert.ok('error' in refused && refused.error instanceof InvalidOutreachRequestError);
+      assert.deepEqual(refused.error.problems, ['dob: must be a real calendar date written YYYY-MM-DD']);
+      const started = results.flatMap((r) => ('started' in r ? [r.started] : []));
+      assert.equal(started.length, 3);
+      for (const { workflowId } of started) assert.equal((await client.result(workflowId)).outcome, 'completed');
+      rows.push({
+        where: 'library',
+        input: '`startMany` batch with one impossible date of birth',
+        saw: `the other 3 started and completed; item 1: ${oneLine(refused.error.message)}`,
+      });
+    });
+  });
+
   it('workflow input, signal and update: the run validates what reaches it', async () => {
+    const tracesBefore = sandbox.requests({ endpoint: 'register_pds' }).length;
     const patient = newPatient({ needsVerification: true });
     sandbox.addPatient(patient);
     const { worker, taskQueue } = await sandboxWorker({ connection: env.nativeConnection, sandbox, bundle, ring });
@@ -200,6 +234,7 @@ describe('bad input: a clear error, and nothing lost', () => {
         saw: `rejected: ${oneLine(late.message)}`,
       });
     });
-    assert.equal(sandbox.requests({ endpoint: 'register_pds' }).length, 1, 'only the valid run called Hero');
+    const traces = sandbox.requests({ endpoint: 'register_pds' }).length - tracesBefore;
+    assert.equal(traces, 1, 'only the valid run called Hero');
   });
 });
