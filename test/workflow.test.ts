@@ -106,6 +106,31 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
     assert.equal(status.loginUrl, undefined);
   });
 
+  it('lets its Hero calls wait in the task queue as long as it takes: no schedule-to-close bound', async () => {
+    // Behind a practice list at Hero's limit a call waits hours (150,000 calls at 20/s), and a
+    // schedule-to-close timeout counts that wait: the run would fail, or end needs_review, unsent.
+    const patient = newPatient();
+    sandbox.addPatient(patient);
+    const scheduled = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      assert.equal((await handle.result()).outcome, 'completed');
+      const { events } = await handle.fetchHistory();
+      return events!.flatMap((e) =>
+        e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : [],
+      );
+    });
+    const day = 24 * 3600_000;
+    assert.deepEqual(
+      scheduled.map((a) => a.activityType?.name),
+      ['tracePatient', 'createBookingLink', 'sendMessage'],
+    );
+    for (const a of scheduled) {
+      assert.ok(tsToMs(a.scheduleToCloseTimeout) > 365 * day, `${a.activityType?.name}: no queue-wait bound`);
+      assert.ok(tsToMs(a.scheduleToStartTimeout) > 365 * day, `${a.activityType?.name}: no queue-wait bound`);
+      assert.equal(tsToMs(a.startToCloseTimeout), 30_000, 'each attempt is still bounded');
+    }
+  });
+
   it('waits for the verificationCompleted signal when Hero returns a login_url, then completes', async () => {
     const patient = newPatient({ needsVerification: true });
     sandbox.addPatient(patient);

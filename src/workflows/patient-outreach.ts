@@ -37,14 +37,17 @@ const NON_RETRYABLE = [
 
 /**
  * register_pds is an upsert (REFERENCE §6.6), so retrying it is safe: retry transient failures
- * with backoff for up to an hour. A 429 overrides the backoff with its Retry-After.
+ * with backoff, 25 attempts at most. A 429 overrides the backoff with its Retry-After.
+ *
+ * No schedule-to-close timeout, here or below: it would count the time a call waits in the task
+ * queue, and behind a practice list at Hero's rate limit that is hours (150,000 calls at 20/s).
+ * The attempt count bounds the retrying instead.
  */
 const { tracePatient } = proxyActivities<OutreachActivities>({
   startToCloseTimeout: '30 seconds',
   // A cancelled run ends only once the activity has aborted its HTTP request.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   heartbeatTimeout: '20 seconds',
-  scheduleToCloseTimeout: '1 hour',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -63,7 +66,6 @@ const { createBookingLink, sendMessage } = proxyActivities<OutreachActivities>({
   startToCloseTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   heartbeatTimeout: '20 seconds',
-  scheduleToCloseTimeout: '30 minutes',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
