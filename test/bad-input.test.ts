@@ -114,6 +114,17 @@ describe('bad input: a clear error, and nothing lost', () => {
     );
     await cliCase('`status` without an ID', ['status'], /status needs exactly one workflow ID/);
     await cliCase('unknown command', ['sned'], /unknown command "sned"/);
+    await cliCase('`start-batch` without `--input`', ['start-batch'], /start-batch needs --input FILE/);
+    await cliCase(
+      '`start-batch --concurrency 0`',
+      ['start-batch', '--input', file('\n'), '--concurrency', '0'],
+      /--concurrency must be a whole number of at least 1/,
+    );
+    await cliCase(
+      '`start-batch` file with no items',
+      ['start-batch', '--input', file('\n\n')],
+      /the batch has no items/,
+    );
   });
 
   it('library: HeroFlowClient.start rejects a bad request, naming each problem, before Temporal sees it', async () => {

@@ -118,6 +118,65 @@ describe('hero-flow end to end on the Temporal dev server', () => {
     assert.ok(message.text.includes(result.bookingLink.url));
   });
 
+  it('starts a practice list with `start-batch`: bad lines reported, the rest started, a re-run starts nothing twice', async () => {
+    const [a, b] = [await addPatient(newPatient()), await addPatient(newPatient())];
+    const [idA, idB] = [uniqueId('e2e-batch'), uniqueId('e2e-batch')];
+    const file = join(tmp, 'batch.jsonl');
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ workflowId: idA, request: outreachRequest(a) }),
+        JSON.stringify({ workflowId: uniqueId('e2e-batch'), request: { ...outreachRequest(b), dob: '1990-02-30' } }),
+        '{ "workflowId": ',
+        '',
+        JSON.stringify({ workflowId: idB, request: outreachRequest(b) }),
+      ].join('\n'),
+    );
+    const run = await cli(['start-batch', '--input', file, '--concurrency', '2'], cliEnv);
+    assert.equal(run.code, 1, 'exit 1: not every item started');
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map(json)
+      .sort((x, y) => Number(x.index) - Number(y.index));
+    assert.deepEqual(
+      lines.map((l) => [l.index, l.workflowId ?? null, l.error ?? null]),
+      [
+        [0, idA, null],
+        [1, null, 'Invalid outreach request:\n  - dob: must be a real calendar date written YYYY-MM-DD'],
+        [2, null, 'line 3 is not valid JSON'],
+        [3, idB, null],
+      ],
+    );
+    assert.match(run.stderr, /started or already there: 2 of 4; 2 not started/);
+    assert.doesNotMatch(run.stdout + run.stderr, new RegExp(`${a.nhsNumber}|${b.nhsNumber}|${b.dob}`));
+    for (const id of [idA, idB]) {
+      const result = await cli(['result', id], cliEnv);
+      assert.equal(json(result.stdout).outcome, 'completed', result.stderr);
+    }
+
+    // The same list again: the finished runs are not started again, so no patient hears twice.
+    const again = await cli(['start-batch', '--input', file], cliEnv);
+    const finished = again.stdout
+      .trim()
+      .split('\n')
+      .map(json)
+      .filter((l) => l.alreadyFinished === true)
+      .map((l) => l.workflowId)
+      .sort();
+    assert.deepEqual(finished, [idA, idB].sort());
+    const single = await cli(
+      ['start', '--input', requestFile('batch-a.json', outreachRequest(a)), '--workflow-id', idA],
+      cliEnv,
+    );
+    assert.equal(single.code, 1);
+    assert.match(single.stderr, /already finished, so it is not started again/);
+    const state = (await (await fetch(`${sandboxUrl}/__sandbox/state`)).json()) as {
+      messages: { patientId: string }[];
+    };
+    assert.equal(state.messages.filter((m) => m.patientId === a.patientId).length, 1, 'one message for patient a');
+  });
+
   it('waits for verification, shows the login URL in status, and completes after `verify`', async () => {
     const id = uniqueId('e2e-verify');
     const patient = await addPatient(newPatient({ needsVerification: true }));

@@ -8,7 +8,13 @@ import {
 } from '@temporalio/client';
 import { generateKeySpec, loadCodecServerOptions, loadKeyRing, startCodecServer } from '../codec';
 import { ConfigError } from '../hero/config';
-import { HeroFlowClient, InvalidOutreachRequestError } from './outreach-client';
+import { BatchFileError, type BatchEntry, parseBatch } from './batch';
+import {
+  DEFAULT_START_CONCURRENCY,
+  HeroFlowClient,
+  InvalidOutreachRequestError,
+  OutreachAlreadyFinishedError,
+} from './outreach-client';
 import { outreachWorkflowId, WorkflowIdError } from './workflow-id';
 
 const USAGE = `Usage: hero-flow <command> [options]
@@ -17,6 +23,12 @@ Commands:
   worker                                   run a worker (env: HERO_API_KEY, HERO_PRACTICE_GROUP_ID, HERO_CODEC_KEYS, ...)
   start --input FILE [--workflow-id ID] [--wait]
                                            start an outreach run (FILE "-" reads stdin); prints {workflowId, runId}
+  start-batch --input FILE [--concurrency N]
+                                           start a practice list: FILE is JSON Lines (or a JSON array) of
+                                           {"workflowId": ID, "request": {...}}; prints one JSON line per item,
+                                           started or why not, and exits 1 if any was not started. N start
+                                           requests in flight at once (default ${DEFAULT_START_CONCURRENCY}); re-running the same file
+                                           starts only what is missing (finished ones: "alreadyFinished")
   status ID                                print the run's status query
   verify ID [--signal]                     tell the run the patient has verified (an update: exits 1 if the run
                                            is not waiting for verification; --signal sends it fire-and-forget)
@@ -37,15 +49,18 @@ function print(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-function readInput(file: string): unknown {
-  let text: string;
+function readText(file: string): string {
   try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
     throw new UsageError(
       `cannot read --input ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
+}
+
+function readInput(file: string): unknown {
+  const text = readText(file);
   try {
     return JSON.parse(text);
   } catch {
@@ -74,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
       'insecure-no-encryption': { type: 'boolean', default: false },
       signal: { type: 'boolean', default: false },
+      concurrency: { type: 'string' },
     },
   });
   const insecure = values['insecure-no-encryption'] ?? false;
@@ -135,6 +151,48 @@ export async function main(argv: string[]): Promise<number> {
         const started = await client.start(request as never, { workflowId: values['workflow-id'] });
         print(values.wait ? { ...started, result: await client.result(started.workflowId) } : started);
         return 0;
+      });
+    }
+    case 'start-batch': {
+      if (!values.input)
+        throw new UsageError('start-batch needs --input FILE (JSON Lines of {"workflowId", "request"})');
+      const concurrency = Number(values.concurrency ?? DEFAULT_START_CONCURRENCY);
+      if (!Number.isInteger(concurrency) || concurrency < 1) {
+        throw new UsageError('--concurrency must be a whole number of at least 1');
+      }
+      let entries: BatchEntry[];
+      try {
+        entries = parseBatch(readText(values.input));
+      } catch (err) {
+        if (err instanceof BatchFileError) throw new UsageError(`--input ${values.input}: ${err.message}`);
+        throw err;
+      }
+      const line = (value: unknown) => process.stdout.write(JSON.stringify(value) + '\n');
+      const readable = entries.flatMap((e) => ('item' in e ? [e] : []));
+      let notStarted = entries.length - readable.length;
+      for (const e of entries) if ('error' in e) line({ index: e.index, error: e.error });
+      return withClient(insecure, async (client) => {
+        await client.startMany(
+          readable.map((e) => e.item),
+          {
+            concurrency,
+            onResult: (r) => {
+              const index = readable[r.index]!.index;
+              if ('started' in r) return line({ index, ...r.started });
+              // Already done is not a failure when the same list is run again.
+              if (r.error instanceof OutreachAlreadyFinishedError) {
+                return line({ index, workflowId: r.error.workflowId, alreadyFinished: true });
+              }
+              notStarted += 1;
+              line({ index, error: r.error.message });
+            },
+          },
+        );
+        process.stderr.write(
+          `hero-flow: started or already there: ${entries.length - notStarted} of ${entries.length}` +
+            (notStarted ? `; ${notStarted} not started (the lines with "error")\n` : '\n'),
+        );
+        return notStarted ? 1 : 0;
       });
     }
     case 'status': {

@@ -1,4 +1,10 @@
-import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+} from '@temporalio/client';
 import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
@@ -19,6 +25,18 @@ export class InvalidOutreachRequestError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid outreach request:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'InvalidOutreachRequestError';
+  }
+}
+
+/** The workflow ID belongs to a run that already finished; starting it again could message the patient twice. */
+export class OutreachAlreadyFinishedError extends Error {
+  constructor(readonly workflowId: string) {
+    super(
+      `A run with workflow ID ${workflowId} already finished, so it is not started again (that could message ` +
+        `the patient twice). See its outcome with \`hero-flow result ${workflowId}\`; to reach the patient ` +
+        'again, use a new workflow ID.',
+    );
+    this.name = 'OutreachAlreadyFinishedError';
   }
 }
 
@@ -87,22 +105,31 @@ export class HeroFlowClient {
     return parsed.data;
   }
 
-  /** Starts a run, or returns the one already running under the same workflow ID. */
+  /**
+   * Starts a run, or returns the one already running under the same workflow ID. A workflow ID whose
+   * run has finished is refused (OutreachAlreadyFinishedError) unless that run failed or was
+   * terminated: repeating a start, or a whole batch, never messages a patient twice.
+   */
   async start(request: OutreachRequest, opts: { workflowId?: string } = {}): Promise<StartedOutreach> {
     const input = HeroFlowClient.validate(request);
     const workflowId = outreachWorkflowId(input, { businessId: opts.workflowId, secret: this.workflowIdSecret });
-    const handle = await this.client.workflow.start<typeof patientOutreachWorkflow>('patientOutreachWorkflow', {
-      taskQueue: this.taskQueue,
-      workflowId,
-      args: [request],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      staticSummary: `Patient outreach: ${input.message.type} with a booking link`,
-      staticDetails:
-        `Trace on NHS PDS via Hero, wait up to ${Math.round(input.verification.timeout / 3600_000)} h for identity ` +
-        `verification (re-check every ${Math.round(input.verification.recheckEvery / 60_000)} min), then create a ` +
-        `booking link (appointment type ${input.booking.appointmentTypeId}, location ${input.booking.locationId}) ` +
-        `and send a ${input.message.type} message.`,
-    });
+    const handle = await this.client.workflow
+      .start<typeof patientOutreachWorkflow>('patientOutreachWorkflow', {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [request],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        staticSummary: `Patient outreach: ${input.message.type} with a booking link`,
+        staticDetails:
+          `Trace on NHS PDS via Hero, wait up to ${Math.round(input.verification.timeout / 3600_000)} h for identity ` +
+          `verification (re-check every ${Math.round(input.verification.recheckEvery / 60_000)} min), then create a ` +
+          `booking link (appointment type ${input.booking.appointmentTypeId}, location ${input.booking.locationId}) ` +
+          `and send a ${input.message.type} message.`,
+      })
+      .catch((err: unknown) => {
+        throw err instanceof WorkflowExecutionAlreadyStartedError ? new OutreachAlreadyFinishedError(workflowId) : err;
+      });
     return { workflowId, runId: handle.firstExecutionRunId };
   }
 
