@@ -19,12 +19,21 @@ export interface SideReport {
   startsPerSecond?: number;
   peakRssMiB?: number;
   duplicateMessages: number;
+  /** The first error a run's result() rejected with, if any. */
+  firstError?: string;
+  /** CPU seconds of the worker process during the side. */
+  workerCpuSeconds?: number;
+  /** HERO_MAX_CACHED_WORKFLOWS of the worker, when capped. */
+  cache?: number;
 }
 
 export interface ScalingRow {
   runs: number;
   workers: number;
+  /** The dev server's persistence (bench/run.ts BENCH_SQLITE). */
+  storage: string;
   completed: number;
+  outcomes: Record<string, number>;
   wallSeconds: number;
   runsPerSecond: number;
   startsPerSecond?: number;
@@ -43,6 +52,11 @@ export interface BenchReport {
     runs: number;
     ratePerSecond: number;
     latencyMs: number;
+    storage: string;
+    /** Read/write partitions per task queue on the dev server. */
+    partitions: number;
+    /** HeroFlowClient.startMany's concurrency: start requests in flight at once. */
+    startConcurrency: number;
     verificationShare: number;
     verifyAfterMs: number;
     recheckEvery: string;
@@ -56,6 +70,8 @@ export interface BenchReport {
   naive: SideReport;
   overhead: { runs: number; medianRunMs: number; p95RunMs: number; heroLatencyMs: number; temporalOverheadMs: number };
   goals: { goal: string; met: boolean; value: string }[];
+  /** The hero-flow side again, with the worker's workflow cache capped. */
+  cappedCache: SideReport[];
   scaling: ScalingRow[];
   series: Record<string, number[]>;
 }
@@ -94,11 +110,12 @@ function mainRows(r: BenchReport): string[][] {
   ];
 }
 
-function scalingRows(r: BenchReport): string[][] {
+function scalingRows(rows: ScalingRow[]): string[][] {
   return [
     [
       'runs',
       'workers',
+      'storage',
       'completed',
       'wall (s)',
       'runs/s',
@@ -107,10 +124,13 @@ function scalingRows(r: BenchReport): string[][] {
       'CPU s: workers / server / bench',
       'worker RSS (MiB)',
     ],
-    ...r.scaling.map((s) => [
+    ...rows.map((s) => [
       String(s.runs),
       String(s.workers),
-      String(s.completed),
+      s.storage,
+      s.completed === s.runs
+        ? String(s.completed)
+        : `${s.completed} (${outcomes(Object.fromEntries(Object.entries(s.outcomes ?? {}).filter(([k]) => k !== 'completed')))})`,
       f1(s.wallSeconds),
       f1(s.runsPerSecond),
       f1(s.startsPerSecond),
@@ -119,6 +139,25 @@ function scalingRows(r: BenchReport): string[][] {
       String(s.workerPeakRssMiB),
     ]),
   ];
+}
+
+function cacheRows(r: BenchReport): string[][] {
+  return [
+    ['workflow cache', 'completed', 'wall (s)', 'wall ÷ ideal', '429s', 'worker peak RSS (MiB)', 'worker CPU s'],
+    ...[r.heroFlow, ...(r.cappedCache ?? [])].map((s) => [
+      s.cache === undefined ? (r.settings.worker?.HERO_MAX_CACHED_WORKFLOWS ?? 'SDK default') : String(s.cache),
+      `${s.completed}/${r.settings.runs}`,
+      f1(s.wallSeconds),
+      s.idealRatio.toFixed(3),
+      String(s.rateLimited),
+      String(s.peakRssMiB ?? '–'),
+      f1(s.workerCpuSeconds),
+    ]),
+  ];
+}
+
+export function formatScaling(rows: ScalingRow[]): string {
+  return plain(scalingRows(rows));
 }
 
 function plain(rows: string[][]): string {
@@ -131,10 +170,20 @@ function md(rows: string[][]): string {
   return [line(rows[0]!), line(rows[0]!.map(() => '---')), ...rows.slice(1).map(line)].join('\n');
 }
 
+/** The dev server's persistence modes of bench/run.ts (BENCH_SQLITE). */
+export const STORAGE_TEXT: Record<string, string> = {
+  file: 'SQLite file, default rollback journal (as `temporal server start-dev --db-filename`)',
+  wal: 'SQLite file with journal_mode=WAL, synchronous=NORMAL',
+  memory: 'in-memory SQLite (nothing on disk)',
+};
+
 const settingsLine = (r: BenchReport) =>
   `N = ${r.settings.runs} runs (${r.settings.verificationShare * 100}% need verification, verified ${r.settings.verifyAfterMs / 1000} s ` +
   `after the login URL), Hero limit R = ${r.settings.ratePerSecond}/s (token bucket, capacity R), ` +
   `latency ${r.settings.latencyMs} ms per call; ideal = ${r.settings.neededCalls} calls ÷ R = ${f1(r.settings.idealSeconds)} s; ` +
+  `dev server storage: ${STORAGE_TEXT[r.settings.storage] ?? r.settings.storage}, ` +
+  `${r.settings.partitions} task-queue partition${r.settings.partitions === 1 ? '' : 's'}; runs started with \`startMany\`, ` +
+  `${r.settings.startConcurrency} start requests in flight; ` +
   `one worker with HERO_RATE_LIMIT_PER_SECOND = R` +
   Object.entries(r.settings.worker ?? {})
     .map(([k, v]) => `, ${k} = ${v}`)
@@ -148,7 +197,8 @@ export function formatTable(r: BenchReport): string {
       `− 3 × ${r.settings.latencyMs} ms Hero latency = ${r.overhead.temporalOverheadMs} ms`,
     '',
   );
-  if (r.scaling.length) lines.push('Scaling (Hero not the bottleneck):', plain(scalingRows(r)), '');
+  if (r.cappedCache?.length) lines.push('Worker memory (the hero-flow side again):', plain(cacheRows(r)), '');
+  if (r.scaling.length) lines.push('Scaling (Hero not the bottleneck):', plain(scalingRows(r.scaling)), '');
   for (const g of r.goals) lines.push(`${g.met ? 'MET ' : 'MISS'}  ${g.goal}: ${g.value}`);
   return lines.join('\n') + '\n';
 }
@@ -165,16 +215,77 @@ function notes(r: BenchReport): string[] {
       `half its limit only from second ${firstBusy} on; after that the calls run at the limit until the last runs' ` +
       `sequential steps (${r.overhead.temporalOverheadMs} ms of Temporal overhead per run at low load) and the ` +
       `verification wait (${r.settings.verifyAfterMs / 1000} s) drain.`,
-    `hero-flow saw ${h.rateLimited} 429s: the server-side task-queue limit (maxTaskQueueActivitiesPerSecond) dispatches ` +
-      'activities at R/s, so the token bucket is never drained; a 429 would still be retried after Retry-After.',
+    h.rateLimited === 0
+      ? `hero-flow saw no 429s: the server-side task-queue limit (maxTaskQueueActivitiesPerSecond) dispatches ` +
+        "activities at R/s, so Hero's token bucket is never drained; a 429 would still be retried after Retry-After."
+      : `hero-flow saw ${h.rateLimited} 429s (${pct(h.rateLimited, h.heroCalls)}), each retried after Retry-After: ` +
+        `the server's limiter let up to ${Math.max(...series)} calls through in one second (limit ` +
+        `${r.settings.ratePerSecond}) while the backlog formed. Setting HERO_RATE_LIMIT_PER_SECOND a little under ` +
+        "Hero's limit leaves headroom for such bursts.",
     `The naive helper's ${r.naive.rateLimited} 429s: all ${r.settings.runs} patients call at once, the bucket serves ` +
       `${r.settings.ratePerSecond}/s, Retry-After is 1 s, so 3 retries are spent in about 3 s and ${r.naive.lost} ` +
       "patients are lost (the guide's helper throws); nothing retries them later.",
   ];
-  if (h.peakRssMiB !== undefined && h.peakRssMiB > 1024) {
+  for (const c of r.cappedCache ?? []) {
     out.push(
-      `The worker's peak RSS (${h.peakRssMiB} MiB) is the SDK's default workflow cache holding every open run; ` +
-        'HERO_MAX_CACHED_WORKFLOWS bounds it at the price of replaying evicted runs (the bench passes its own env to the worker).',
+      `With the workflow cache capped at ${c.cache}, the worker peaked at ${c.peakRssMiB ?? '–'} MiB against ` +
+        `${h.peakRssMiB ?? '–'} MiB with the SDK default (large enough here to hold every open run), for ${f1(c.workerCpuSeconds)} ` +
+        `worker CPU-s against ${f1(h.workerCpuSeconds)} (replaying evicted runs) and a wall time of ` +
+        `${c.idealRatio.toFixed(3)}× the ideal against ${h.idealRatio.toFixed(3)}×.`,
+    );
+  }
+  return out;
+}
+
+const workers = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
+const key = (row: ScalingRow) => `${row.storage}/${row.workers}/${row.runs}`;
+const gain = (a: number, b: number) => `${a >= b ? '+' : '−'}${Math.abs(Math.round((100 * (a - b)) / b))}%`;
+
+/** Where the time goes, computed from the scaling rows: CPU shares, a second worker, the storage modes. */
+export function scalingNotes(rows: ScalingRow[], nproc: number): string[] {
+  const byKey = new Map(rows.map((row) => [key(row), row]));
+  const out = rows.map((row) => {
+    const total = row.workerCpuSeconds + row.serverCpuSeconds + row.benchCpuSeconds;
+    const available = row.wallSeconds * nproc;
+    const share = (x: number) => `${Math.round((100 * x) / Math.max(total, 1e-9))}%`;
+    return (
+      `${row.runs} runs, ${workers(row.workers)}, ${row.storage}: ${f1(total)} CPU-s used of ${f1(available)} ` +
+      `(${Math.round((100 * total) / available)}% of ${nproc} CPUs × wall); Temporal server + SQLite ` +
+      `${share(row.serverCpuSeconds)}, ${row.workers === 1 ? 'worker' : 'workers'} ${share(row.workerCpuSeconds)}, client ${share(row.benchCpuSeconds)}; ` +
+      `${f1((1000 * row.serverCpuSeconds) / row.runs)} server CPU-ms and ` +
+      `${f1((1000 * row.workerCpuSeconds) / row.runs)} worker CPU-ms per run.`
+    );
+  });
+  for (const two of rows.filter((row) => row.workers === 2)) {
+    const one = byKey.get(key({ ...two, workers: 1 }));
+    if (!one) continue;
+    out.push(
+      `A second worker at ${two.runs} runs (${two.storage}): ${f1(two.runsPerSecond)} runs/s against ` +
+        `${f1(one.runsPerSecond)} with one (${gain(two.runsPerSecond, one.runsPerSecond)}).`,
+    );
+  }
+  const wal = rows.filter((row) => row.storage === 'wal');
+  for (const base of wal) {
+    for (const mode of ['file', 'memory']) {
+      const other = byKey.get(key({ ...base, storage: mode }));
+      if (!other) continue;
+      out.push(
+        `Storage at ${base.runs} runs, ${workers(base.workers)}: ${mode} ${f1(other.runsPerSecond)} runs/s and ` +
+          `${f1(other.serverCpuSeconds)} server CPU-s against WAL's ${f1(base.runsPerSecond)} runs/s and ` +
+          `${f1(base.serverCpuSeconds)} CPU-s (${mode} ${gain(other.runsPerSecond, base.runsPerSecond)} runs/s).`,
+      );
+    }
+  }
+  const busy = wal.map((row) => {
+    const used = row.workerCpuSeconds + row.serverCpuSeconds + row.benchCpuSeconds;
+    return Math.round((100 * used) / (row.wallSeconds * nproc));
+  });
+  if (busy.length && Math.min(...busy) >= 85) {
+    out.push(
+      `In every WAL row ${Math.min(...busy)}–${Math.max(...busy)}% of the ${nproc} CPUs were busy: on this machine ` +
+        'the ceiling is CPU, shared by the Temporal server (with SQLite), the worker(s) and the client, so a second ' +
+        'worker process on the same host can add only what was left idle. Past it, more throughput needs more cores or a server on ' +
+        'its own machines (a production cluster with PostgreSQL or Cassandra), not more workers on the same host.',
     );
   }
   return out;
@@ -211,29 +322,33 @@ export async function formatMarkdown(r: BenchReport): Promise<string> {
     ...notes(r).map((n) => `- ${n}`),
     '',
   ];
+  if (r.cappedCache?.length) {
+    parts.push(
+      '## Worker memory',
+      '',
+      'The hero-flow side again, same load, on a fresh worker whose workflow cache (HERO_MAX_CACHED_WORKFLOWS) is ' +
+        'capped: an evicted run is replayed from its history when its next task comes, which costs worker CPU and ' +
+        'server reads instead of memory.',
+      '',
+      md(cacheRows(r)),
+      '',
+    );
+  }
   if (r.scaling.length) {
     parts.push(
       '## Scaling (Hero not the bottleneck)',
       '',
-      'Hero limit raised to 100,000/s, same latency, no verification; CPU seconds of the worker process(es), the ' +
-        'Temporal dev server (with its SQLite) and the bench process (the client) during each row.',
+      'Hero limit raised to 100,000/s, same latency, no verification, each setup on a fresh dev server; CPU ' +
+        'seconds of the worker process(es), the Temporal dev server (with its SQLite) and the bench process (the ' +
+        'client) during each row. Storage: ' +
+        Object.entries(STORAGE_TEXT)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join('; ') +
+        '.',
       '',
-      md(scalingRows(r)),
+      md(scalingRows(r.scaling)),
       '',
-      ...r.scaling.map((row) => {
-        const total = row.workerCpuSeconds + row.serverCpuSeconds + row.benchCpuSeconds;
-        const share = (x: number) => `${Math.round((100 * x) / Math.max(total, 1e-9))}%`;
-        return (
-          `- ${row.runs} runs, ${row.workers} worker(s): ${f1(total)} CPU-s of ${f1(row.wallSeconds * r.machine.nproc)} ` +
-          `available (${r.machine.nproc} CPUs × wall); Temporal server + SQLite ${share(row.serverCpuSeconds)}, ` +
-          `worker(s) ${share(row.workerCpuSeconds)}, client ${share(row.benchCpuSeconds)}.`
-        );
-      }),
-      '',
-      'A second worker process does not raise throughput when the Temporal dev server is the busiest process: it is ' +
-        'one process persisting every history event to one SQLite file, and the worker mostly waits on it (every step ' +
-        'of a run is a workflow task and every Hero call an activity task, each a round trip through the server). More throughput needs a production Temporal (or Cloud) rather ' +
-        'than more workers on this machine.',
+      ...scalingNotes(r.scaling, r.machine.nproc).map((n) => `- ${n}`),
       '',
     );
   }

@@ -9,19 +9,39 @@
  *   BENCH_RUNS        N (default 1000)
  *   BENCH_RATE        R, Hero's limit in requests/s (default 20)
  *   BENCH_LATENCY_MS  sandbox latency per /v1 call (default 50)
+ *   BENCH_SQLITE      the dev server's storage: wal (default; journal_mode=WAL, synchronous=NORMAL),
+ *                     file (SQLite's default rollback journal, as plain `start-dev --db-filename`)
+ *                     or memory (no file)
+ *   BENCH_START_CONCURRENCY  start requests in flight at once (default: the library's, 50)
+ *   BENCH_CACHE_CAPS  workflow-cache sizes to run the hero-flow side again with (default 100; ""
+ *                     for none), to weigh the worker's memory against replaying evicted runs
+ *   BENCH_PARTITIONS  1 (default, as `npm run dev`) or 4 (the server's default): read and write
+ *                     partitions per task queue; the rate limit is split evenly across them
  *   BENCH_SCALING=1   also: R raised to 100000, N = 100, 1000 (and BENCH_SCALING_MAX, default 5000)
- *                     on one and on two worker processes
+ *                     on one and on two worker processes, plus 1,000 runs on one worker with each
+ *                     other storage (BENCH_SQLITE); each setup on a fresh dev server
+ *   BENCH_SCALING=only  the scaling rows alone (printed and written to bench/results/scaling.json;
+ *                     BENCHMARKS.md is left alone)
+ *   BENCH_SCALING_SIZES / _WORKERS / _STORAGE  comma lists overriding the scaling grid
  *
  * Prints the table, writes bench/results/latest.json, bench/results/calls-per-second.svg (copied to
  * docs/bench-calls-per-second.svg) and BENCHMARKS.md. Exits 1 if a hero-flow goal is missed.
  */
-import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  type WriteStream,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
-import { HeroFlowClient } from '../src/client';
+import { concurrencyLimit, DEFAULT_START_CONCURRENCY, HeroFlowClient } from '../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../src/codec';
-import { resolveTemporalCli } from '../src/provision';
+import { devServerTuningArgs, resolveTemporalCli } from '../src/provision';
 import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../src/sandbox';
 import {
   freePort,
@@ -35,14 +55,42 @@ import {
 import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
 import { naiveOutreach, naiveStats } from './naive';
 import { cpuSeconds, peakRssMiB } from './processes';
-import { formatMarkdown, formatTable, type BenchReport, type SideReport } from './report';
+import {
+  formatMarkdown,
+  formatScaling,
+  formatTable,
+  type BenchReport,
+  type ScalingRow,
+  type SideReport,
+} from './report';
 import { callsPerSecondSvg } from './svg';
 
 const RUNS = Number(process.env.BENCH_RUNS || 1000);
 const RATE = Number(process.env.BENCH_RATE || 20);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS || 50);
-const SCALING = process.env.BENCH_SCALING === '1';
+const STORAGES = ['file', 'wal', 'memory'] as const;
+type Storage = (typeof STORAGES)[number];
+const STORAGE = storage(process.env.BENCH_SQLITE || 'wal');
+/** Start requests in flight at once (HeroFlowClient.startMany); the library's default unless set. */
+const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY || DEFAULT_START_CONCURRENCY);
+/** Workflow-cache caps to re-run the hero-flow side with (BENCH_CACHE_CAPS, comma list; "" for none). */
+const CACHE_CAPS = list(process.env.BENCH_CACHE_CAPS ?? '100', [], Number);
+const PARTITIONS = Number(process.env.BENCH_PARTITIONS || 1);
+if (PARTITIONS !== 1 && PARTITIONS !== 4) throw new Error(`BENCH_PARTITIONS: "${PARTITIONS}" is not 1 or 4`);
+const SCALING = process.env.BENCH_SCALING === '1' || process.env.BENCH_SCALING === 'only';
+const SCALING_ONLY = process.env.BENCH_SCALING === 'only';
 const SCALING_MAX = Number(process.env.BENCH_SCALING_MAX || 5000);
+const SCALING_GRID = gridOf(
+  list(process.env.BENCH_SCALING_STORAGE, [STORAGE], storage),
+  list(process.env.BENCH_SCALING_WORKERS, [1, 2], Number),
+  list(
+    process.env.BENCH_SCALING_SIZES,
+    [100, 1000, 5000].filter((n) => n <= SCALING_MAX),
+    Number,
+  ),
+  // Unless the grid is given, one row per other storage shows what the persistence costs.
+  process.env.BENCH_SCALING_STORAGE ? [] : STORAGES.filter((m) => m !== STORAGE),
+);
 const VERIFY_SHARE = 0.1;
 const VERIFY_AFTER_MS = 5_000;
 const OVERHEAD_RUNS = 20;
@@ -53,6 +101,50 @@ const HERO_ENDPOINTS = new Set([
   'send_message',
   'get_message',
 ]);
+
+function storage(value: string): Storage {
+  if ((STORAGES as readonly string[]).includes(value)) return value as Storage;
+  throw new Error(`BENCH_SQLITE / BENCH_SCALING_STORAGE: "${value}" is not one of ${STORAGES.join(', ')}`);
+}
+
+function list<T>(value: string | undefined, fallback: T[], parse: (s: string) => T): T[] {
+  if (!value) return fallback;
+  return value.split(',').map((v) => {
+    const parsed = parse(v.trim());
+    if (typeof parsed === 'number' && !(parsed > 0)) throw new Error(`bench: "${v}" is not a positive number`);
+    return parsed;
+  });
+}
+
+interface ScalingSetup {
+  storage: Storage;
+  workers: number;
+  runs: number;
+}
+
+function gridOf(storages: Storage[], workers: number[], sizes: number[], compare: Storage[]): ScalingSetup[] {
+  const grid = storages.flatMap((s) => workers.flatMap((w) => sizes.map((runs) => ({ storage: s, workers: w, runs }))));
+  // Storage is compared at the largest size up to 1,000 (a row of its own for each other mode).
+  const runs = sizes.filter((n) => n <= 1000).pop() ?? sizes[0]!;
+  return [...grid, ...compare.map((s) => ({ storage: s, workers: 1, runs }))];
+}
+
+/** The dev server's persistence: the SQLite file as `npm run dev` has it, WAL, or memory only. */
+async function devServer(cli: string, dir: string, name: string, mode: Storage, log: WriteStream) {
+  const file = mode === 'memory' ? undefined : join(dir, `${name}.sqlite`);
+  const tuning = devServerTuningArgs({ wal: mode === 'wal', onePartition: PARTITIONS === 1 });
+  return new TemporalDevServer(cli, await freePort(), await freePort(), file, log, tuning);
+}
+
+function machine(): BenchReport['machine'] {
+  return {
+    nproc: cpus().length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
 
 const t0 = Date.now();
 /** In workflow IDs: base 36, so no digit run can look like an NHS number (the client refuses those). */
@@ -130,7 +222,8 @@ async function main(): Promise<number> {
   const overheadSpecs = buildSpecs(OVERHEAD_RUNS, 900_000, 0).filter((s) => !mainNhs.has(s.nhsNumber));
 
   const cli = await resolveTemporalCli();
-  const server = new TemporalDevServer(cli, await freePort(), await freePort(), join(tmp, 'bench.sqlite'), serverLog);
+  const server = await devServer(cli, tmp, 'bench', STORAGE, serverLog);
+  const servers: TemporalDevServer[] = [server];
   const sandbox = await startSandbox({
     patients: [...specs, ...overheadSpecs].map(({ index: _i, ...p }) => p),
     rateLimit,
@@ -138,32 +231,46 @@ async function main(): Promise<number> {
   });
   const workers: WorkerProcess[] = [];
   const connections: Connection[] = [];
-  const workerEnv = (taskQueue: string, rate: number): NodeJS.ProcessEnv =>
+  const workerEnv = (
+    on: TemporalDevServer,
+    taskQueue: string,
+    rate: number,
+    extra: NodeJS.ProcessEnv = {},
+  ): NodeJS.ProcessEnv =>
     sandboxWorkerEnv({
-      address: server.address,
+      address: on.address,
       sandbox,
       keys: keySpec,
       taskQueue,
-      extra: { HERO_RATE_LIMIT_PER_SECOND: String(rate) },
+      extra: { HERO_RATE_LIMIT_PER_SECOND: String(rate), ...extra },
     });
-  const startWorker = async (taskQueue: string, rate: number) => {
-    const w = new WorkerProcess(workerEnv(taskQueue, rate), workerLog);
+  const startWorker = async (on: TemporalDevServer, taskQueue: string, rate: number, extra?: NodeJS.ProcessEnv) => {
+    const w = new WorkerProcess(workerEnv(on, taskQueue, rate, extra), workerLog);
     workers.push(w);
     await w.start();
     return w;
   };
-  const connect = async (taskQueue: string) => {
-    const connection = await Connection.connect({ address: server.address });
+  const connect = async (on: TemporalDevServer, taskQueue: string) => {
+    const connection = await Connection.connect({ address: on.address });
     connections.push(connection);
     return new HeroFlowClient(new Client({ connection, dataConverter: converter }), taskQueue);
   };
 
   try {
+    if (SCALING_ONLY) {
+      const scaling = await runScalingGrid();
+      const report = { at: new Date(t0).toISOString(), machine: machine(), latencyMs: LATENCY_MS, scaling };
+      writeFileSync(join(resultsDir, 'scaling.json'), JSON.stringify(report, null, 2) + '\n');
+      process.stdout.write(`\n${formatScaling(scaling)}\nWritten: bench/results/scaling.json\n`);
+      return scaling.every((row) => row.completed === row.runs) ? 0 : 1;
+    }
     await server.start();
     const taskQueue = `bench-${process.pid}`;
-    const worker = await startWorker(taskQueue, RATE);
-    const hf = await connect(taskQueue);
-    say(`Temporal dev server on ${server.address}; sandbox on ${sandbox.url} (R=${RATE}/s, ${LATENCY_MS} ms)`);
+    const worker = await startWorker(server, taskQueue, RATE);
+    const hf = await connect(server, taskQueue);
+    say(
+      `Temporal dev server on ${server.address} (${STORAGE}); sandbox on ${sandbox.url} (R=${RATE}/s, ${LATENCY_MS} ms)`,
+    );
 
     // 1. Temporal's overhead at low load: sequential runs, no Hero rate limit.
     sandbox.setRateLimit(undefined);
@@ -180,8 +287,10 @@ async function main(): Promise<number> {
 
     // 2. hero-flow: N runs started at once.
     say(`hero-flow: starting ${RUNS} runs (${specs.filter((s) => s.needsVerification).length} need verification)`);
+    const workerCpu0 = cpuSeconds(worker.pid) ?? 0;
     const heroFlow = await runHeroFlow(hf, sandbox, specs, `bench-${RUN_ID}`, 'hero-flow');
     heroFlow.peakRssMiB = peakRssMiB(worker.pid);
+    heroFlow.workerCpuSeconds = (cpuSeconds(worker.pid) ?? 0) - workerCpu0;
     const heroCallsLog = heroCalls(sandbox);
     heroFlow.duplicateMessages = duplicateMessages(sandbox, specs);
     say(`hero-flow: ${heroFlow.completed}/${RUNS} completed in ${heroFlow.wallSeconds.toFixed(1)} s`);
@@ -194,19 +303,34 @@ async function main(): Promise<number> {
     naive.duplicateMessages = duplicateMessages(sandbox, specs);
     say(`naive: ${naive.completed}/${RUNS} completed in ${naive.wallSeconds.toFixed(1)} s`);
 
-    // 4. Optional: cost when Hero is not the bottleneck.
-    const scaling: BenchReport['scaling'] = [];
-    if (SCALING) {
-      const sizes = [100, 1000, 5000].filter((n) => n <= SCALING_MAX);
-      for (const workerCount of [1, 2]) {
-        for (const n of sizes) {
-          scaling.push(await runScaling(n, workerCount));
-        }
-      }
+    // 3b. hero-flow again on a worker whose workflow cache is capped: memory against replay work.
+    const cappedCache: SideReport[] = [];
+    for (const cap of CACHE_CAPS) {
+      sandbox.reset();
+      await worker.stop();
+      const queue = `bench-cache${cap}-${process.pid}`;
+      const capped = await startWorker(server, queue, RATE, { HERO_MAX_CACHED_WORKFLOWS: String(cap) });
+      say(`hero-flow: ${RUNS} runs again, workflow cache capped at ${cap}`);
+      const cpu0 = cpuSeconds(capped.pid) ?? 0;
+      const side = await runHeroFlow(await connect(server, queue), sandbox, specs, `bench-c${cap}-${RUN_ID}`, 'capped');
+      side.peakRssMiB = peakRssMiB(capped.pid);
+      side.workerCpuSeconds = (cpuSeconds(capped.pid) ?? 0) - cpu0;
+      const log = heroCalls(sandbox);
+      side.heroCalls = log.length;
+      side.rateLimited = log.filter((r) => r.status === 429).length;
+      side.duplicateMessages = duplicateMessages(sandbox, specs);
+      side.cache = cap;
+      cappedCache.push(side);
+      await capped.stop();
     }
 
+    // 4. Optional: cost when Hero is not the bottleneck.
+    await Promise.all(workers.map((w) => w.stop()));
+    await server.stop();
+    const scaling = SCALING ? await runScalingGrid() : [];
+
     const ideal = neededCalls(specs) / RATE;
-    for (const side of [heroFlow, naive]) side.idealRatio = side.wallSeconds / ideal;
+    for (const side of [heroFlow, naive, ...cappedCache]) side.idealRatio = side.wallSeconds / ideal;
     const series = {
       heroFlow: perSecond(heroCallsLog, heroFlow.startedAt, () => true),
       heroFlow429: perSecond(heroCallsLog, heroFlow.startedAt, (r) => r.status === 429),
@@ -246,17 +370,14 @@ async function main(): Promise<number> {
 
     const report: BenchReport = {
       at: new Date(t0).toISOString(),
-      machine: {
-        nproc: cpus().length,
-        memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-        cpu: cpus()[0]?.model ?? 'unknown',
-        node: process.version,
-        platform: `${process.platform} ${process.arch}`,
-      },
+      machine: machine(),
       settings: {
         runs: RUNS,
         ratePerSecond: RATE,
         latencyMs: LATENCY_MS,
+        storage: STORAGE,
+        partitions: PARTITIONS,
+        startConcurrency: START_CONCURRENCY,
         verificationShare: VERIFY_SHARE,
         verifyAfterMs: VERIFY_AFTER_MS,
         recheckEvery: '10 seconds',
@@ -279,6 +400,7 @@ async function main(): Promise<number> {
         temporalOverheadMs: medianRun - 3 * LATENCY_MS,
       },
       goals,
+      cappedCache,
       scaling,
       series,
     };
@@ -306,44 +428,65 @@ async function main(): Promise<number> {
   } finally {
     await Promise.all(connections.map((c) => c.close().catch(() => undefined)));
     await Promise.all(workers.map((w) => w.stop()));
-    await server.stop();
+    await Promise.all(servers.map((s) => s.stop()));
     await sandbox.close();
     serverLog.end();
     workerLog.end();
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  async function runScaling(n: number, workerCount: number): Promise<BenchReport['scaling'][number]> {
+  /** Every (storage, workers, runs) setup, each on a fresh dev server so earlier histories cost nothing. */
+  async function runScalingGrid(): Promise<ScalingRow[]> {
+    const rows: ScalingRow[] = [];
+    for (const { storage: mode, workers: workerCount, runs: n } of SCALING_GRID) {
+      const fresh = await devServer(cli, tmp, `scale-${mode}-${workerCount}-${n}`, mode, serverLog);
+      servers.push(fresh);
+      await fresh.start();
+      try {
+        rows.push(await runScaling(fresh, mode, n, workerCount));
+      } finally {
+        await fresh.stop();
+      }
+    }
+    return rows;
+  }
+
+  async function runScaling(on: TemporalDevServer, mode: Storage, n: number, workerCount: number): Promise<ScalingRow> {
     const queue = `bench-scale-${workerCount}w-${n}-${process.pid}`;
     const scaleSpecs = buildSpecs(n, 2_000_000 + n * 10 + workerCount, 0);
     sandbox.reset();
     for (const { index: _i, ...p } of scaleSpecs) sandbox.addPatient(p);
     sandbox.setRateLimit({ capacity: 100_000, refillPerSecond: 100_000 });
     const ws: WorkerProcess[] = [];
-    for (let i = 0; i < workerCount; i++) ws.push(await startWorker(queue, 100_000));
-    const client = await connect(queue);
+    for (let i = 0; i < workerCount; i++) ws.push(await startWorker(on, queue, 100_000));
+    const client = await connect(on, queue);
     const cpu0 = {
       workers: ws.map((w) => cpuSeconds(w.pid) ?? 0),
-      server: cpuSeconds(server.pid) ?? 0,
+      server: cpuSeconds(on.pid) ?? 0,
       bench: process.cpuUsage(),
     };
-    say(`scaling: ${n} runs on ${workerCount} worker(s), Hero unlimited`);
+    say(`scaling: ${n} runs on ${workerCount} worker(s), storage ${mode}, Hero unlimited`);
     const side = await runHeroFlow(client, sandbox, scaleSpecs, `${queue}-${RUN_ID}`, 'scaling');
     const benchCpu = process.cpuUsage(cpu0.bench);
-    const row = {
+    const row: ScalingRow = {
       runs: n,
       workers: workerCount,
+      storage: mode,
       completed: side.completed,
+      outcomes: side.outcomes,
       wallSeconds: side.wallSeconds,
       runsPerSecond: side.completed / side.wallSeconds,
       startsPerSecond: side.startsPerSecond,
       p50Seconds: side.p50Seconds,
       p95Seconds: side.p95Seconds,
       workerCpuSeconds: ws.reduce((sum, w, i) => sum + ((cpuSeconds(w.pid) ?? 0) - cpu0.workers[i]!), 0),
-      serverCpuSeconds: (cpuSeconds(server.pid) ?? 0) - cpu0.server,
+      serverCpuSeconds: (cpuSeconds(on.pid) ?? 0) - cpu0.server,
       benchCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6,
       workerPeakRssMiB: Math.max(...ws.map((w) => peakRssMiB(w.pid) ?? 0)),
     };
+    say(
+      `scaling: outcomes ${JSON.stringify(side.outcomes)}${side.firstError ? `; first error: ${side.firstError}` : ''}`,
+    );
     say(`scaling: ${row.completed}/${n} in ${row.wallSeconds.toFixed(1)} s = ${row.runsPerSecond.toFixed(1)} runs/s`);
     await Promise.all(ws.map((w) => w.stop()));
     return row;
@@ -362,10 +505,15 @@ async function runHeroFlow(
   const deadline = startedAt + Math.max(10 * 60_000, (3 * neededCalls(specs) * 1000) / RATE);
   const byNhs = new Map(specs.filter((s) => s.needsVerification).map((s) => [s.nhsNumber, s]));
   const wid = (s: Spec) => `${prefix}-${s.index}`;
-  const durations: number[] = [];
   const outcomes: Record<string, number> = {};
   let lastStartAck = startedAt;
   let open = specs.length;
+  let firstError: string | undefined;
+  // The frontend serves at most 1,200 long polls per API at once (dynamic config
+  // frontend.namespaceCount): more concurrent result() calls fail with RESOURCE_EXHAUSTED. So
+  // results are awaited 500 at a time, and each run's time to outcome comes from its close time.
+  const resultGate = concurrencyLimit(500);
+  const completedIds: string[] = [];
   const verifications: Promise<void>[] = [];
 
   // The patient verifies 5 s after Hero handed out the login URL (seen in the sandbox's log), then
@@ -403,35 +551,53 @@ async function runHeroFlow(
 
   const progress = setInterval(() => say(`${label}: ${open} runs open`), 15_000);
   try {
-    await Promise.all(
-      specs.map(async (s) => {
-        const began = Date.now();
-        let outcome = 'not_started';
-        try {
-          await hf.start(outreachRequest(s, { verification: { recheckEvery: '10 seconds', timeout: '1 hour' } }), {
-            workflowId: wid(s),
-          });
-          lastStartAck = Math.max(lastStartAck, Date.now());
-          outcome = 'never_finished';
-          const result = await Promise.race([
-            hf.result(wid(s)),
-            sleep(Math.max(0, deadline - Date.now())).then(() => undefined),
-          ]);
-          if (result) outcome = result.outcome;
-        } catch {
-          outcome = outcome === 'not_started' ? 'start_failed' : 'failed';
-        }
-        if (outcome === 'completed') durations.push(Date.now() - began);
-        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-        open -= 1;
-      }),
+    // The practice list goes in as one batch (HeroFlowClient.startMany, bounded start concurrency);
+    // each run's outcome is awaited from the moment it is started. Times count from the batch start.
+    const outcomesSettled: Promise<void>[] = [];
+    const settle = async (started: boolean, s: Spec) => {
+      let outcome = started ? 'never_finished' : 'start_failed';
+      if (started) {
+        lastStartAck = Math.max(lastStartAck, Date.now());
+        const result = await Promise.race([
+          resultGate(() => hf.result(wid(s))),
+          sleep(Math.max(0, deadline - Date.now())).then(() => undefined),
+        ]).catch((err: unknown) => {
+          firstError ??= String(err instanceof Error && err.cause ? `${err.message}: ${String(err.cause)}` : err);
+          return { outcome: 'failed' };
+        });
+        if (result) outcome = result.outcome;
+      }
+      if (outcome === 'completed') completedIds.push(wid(s));
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      open -= 1;
+    };
+    await hf.startMany(
+      specs.map((s) => ({
+        request: outreachRequest(s, { verification: { recheckEvery: '10 seconds', timeout: '1 hour' } }),
+        workflowId: wid(s),
+      })),
+      {
+        concurrency: START_CONCURRENCY,
+        onResult: (r) => outcomesSettled.push(settle('started' in r, specs[r.index]!)),
+      },
     );
+    await Promise.all(outcomesSettled);
   } finally {
     clearInterval(watcher);
     clearInterval(progress);
   }
   const wallSeconds = (Date.now() - startedAt) / 1000;
   await Promise.all(verifications);
+  // Visibility is written a moment after a run closes: ask again until it has every completed run.
+  let closedAt = new Map<string, number>();
+  for (let i = 0; i < 20 && !completedIds.every((id) => closedAt.has(id)); i++) {
+    if (i) await sleep(500);
+    closedAt = await closeTimes(hf, `${prefix}-`);
+  }
+  const durations = completedIds.flatMap((id) => (closedAt.has(id) ? [closedAt.get(id)! - startedAt] : []));
+  if (durations.length < completedIds.length) {
+    say(`${label}: visibility lacks the close time of ${completedIds.length - durations.length} completed runs`);
+  }
   const completed = outcomes.completed ?? 0;
   return {
     startedAt,
@@ -446,7 +612,17 @@ async function runHeroFlow(
     p95Seconds: quantile(durations, 0.95) / 1000,
     startsPerSecond: specs.length / Math.max(0.001, (lastStartAck - startedAt) / 1000),
     duplicateMessages: 0,
+    firstError,
   };
+}
+
+/** Close times (ms) of the runs on hf's task queue whose workflow ID starts with `prefix`, from visibility. */
+async function closeTimes(hf: HeroFlowClient, prefix: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for await (const wf of hf.client.workflow.list({ query: `TaskQueue = "${hf.taskQueue}"` })) {
+    if (wf.workflowId.startsWith(prefix) && wf.closeTime) out.set(wf.workflowId, wf.closeTime.getTime());
+  }
+  return out;
 }
 
 /** Hero's guide, all patients at once. */
