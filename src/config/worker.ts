@@ -10,6 +10,8 @@ const workerEnvSchema = z.object({
    * server enforces it across every worker polling the task queue, so a fleet stays under Hero's
    * limit together. Every activity is exactly one Hero call, so the one task queue (workflows and
    * activities) needs no separate activity queue: workflow tasks are not counted by this limit.
+   * The server splits the limit evenly across the queue's partitions, so give the queue one
+   * partition (README, Throughput); one partition carries far more than Hero's limit.
    * 429s are still retried after `Retry-After` for when the limit is shared with other clients.
    * Unset: no limit (SDK default).
    */
