@@ -16,9 +16,6 @@ export interface NaivePatient {
   dob: string;
 }
 
-/** Counts the 429s this client saw, for the report (the sandbox log is the other source). */
-export const naiveStats = { rateLimited: 0 };
-
 /** The guide's helper, verbatim in behaviour. */
 export async function heroRequest(hero: NaiveHero, path: string, body: unknown, retries = 3): Promise<unknown> {
   for (let attempt = 0; ; attempt++) {
@@ -31,7 +28,6 @@ export async function heroRequest(hero: NaiveHero, path: string, body: unknown, 
       },
       body: JSON.stringify(body),
     });
-    if (res.status === 429) naiveStats.rateLimited += 1;
     if (res.status === 429 && attempt < retries) {
       await res.body?.cancel();
       const header = Number(res.headers.get('retry-after'));

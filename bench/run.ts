@@ -4,7 +4,7 @@
  * Starts a real Temporal dev server (SQLite in a temp dir), the sandbox with a token bucket of R
  * requests/s and a fixed latency, and a hero-flow worker as a child process with
  * HERO_RATE_LIMIT_PER_SECOND=R. Measures Temporal's overhead at low load, then starts N outreach
- * runs at once; then resets the sandbox and runs the naive client over the same N patients.
+ * runs as one batch; then resets the sandbox and runs the naive client over the same N patients.
  *
  *   BENCH_RUNS        N (default 1000)
  *   BENCH_RATE        R, Hero's limit in requests/s (default 20)
@@ -53,7 +53,7 @@ import {
   WorkerProcess,
 } from '../test/reliability/processes';
 import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
-import { naiveOutreach, naiveStats } from './naive';
+import { naiveOutreach } from './naive';
 import { cpuSeconds, peakRssMiB } from './processes';
 import {
   formatMarkdown,
@@ -204,6 +204,15 @@ function duplicateMessages(sandbox: Sandbox, specs: Spec[]): number {
   return specs.reduce((sum, s) => sum + Math.max(0, (counts.get(s.patientId) ?? 0) - 1), 0);
 }
 
+/** Counts a side's Hero calls, 429s and duplicate messages from the sandbox's log; returns the calls. */
+function tallyHeroCalls(side: SideReport, sandbox: Sandbox, specs: Spec[]): RecordedRequest[] {
+  const calls = heroCalls(sandbox);
+  side.heroCalls = calls.length;
+  side.rateLimited = calls.filter((r) => r.status === 429).length;
+  side.duplicateMessages = duplicateMessages(sandbox, specs);
+  return calls;
+}
+
 /** The calls the whole job needs at best: 3 per run, plus the re-trace of each verified patient. */
 const neededCalls = (specs: Spec[]) => specs.reduce((n, s) => n + (s.needsVerification ? 4 : 3), 0);
 
@@ -231,21 +240,15 @@ async function main(): Promise<number> {
   });
   const workers: WorkerProcess[] = [];
   const connections: Connection[] = [];
-  const workerEnv = (
-    on: TemporalDevServer,
-    taskQueue: string,
-    rate: number,
-    extra: NodeJS.ProcessEnv = {},
-  ): NodeJS.ProcessEnv =>
-    sandboxWorkerEnv({
+  const startWorker = async (on: TemporalDevServer, taskQueue: string, rate: number, extra?: NodeJS.ProcessEnv) => {
+    const env = sandboxWorkerEnv({
       address: on.address,
       sandbox,
       keys: keySpec,
       taskQueue,
       extra: { HERO_RATE_LIMIT_PER_SECOND: String(rate), ...extra },
     });
-  const startWorker = async (on: TemporalDevServer, taskQueue: string, rate: number, extra?: NodeJS.ProcessEnv) => {
-    const w = new WorkerProcess(workerEnv(on, taskQueue, rate, extra), workerLog);
+    const w = new WorkerProcess(env, workerLog);
     workers.push(w);
     await w.start();
     return w;
@@ -291,16 +294,14 @@ async function main(): Promise<number> {
     const heroFlow = await runHeroFlow(hf, sandbox, specs, `bench-${RUN_ID}`, 'hero-flow');
     heroFlow.peakRssMiB = peakRssMiB(worker.pid);
     heroFlow.workerCpuSeconds = (cpuSeconds(worker.pid) ?? 0) - workerCpu0;
-    const heroCallsLog = heroCalls(sandbox);
-    heroFlow.duplicateMessages = duplicateMessages(sandbox, specs);
+    const heroCallsLog = tallyHeroCalls(heroFlow, sandbox, specs);
     say(`hero-flow: ${heroFlow.completed}/${RUNS} completed in ${heroFlow.wallSeconds.toFixed(1)} s`);
 
     // 3. The naive client over the same patients, same sandbox settings.
     sandbox.reset();
     say(`naive: ${RUNS} patients at once (Promise.all)`);
     const naive = await runNaive(sandbox, specs);
-    const naiveCallsLog = heroCalls(sandbox);
-    naive.duplicateMessages = duplicateMessages(sandbox, specs);
+    const naiveCallsLog = tallyHeroCalls(naive, sandbox, specs);
     say(`naive: ${naive.completed}/${RUNS} completed in ${naive.wallSeconds.toFixed(1)} s`);
 
     // 3b. hero-flow again on a worker whose workflow cache is capped: memory against replay work.
@@ -315,10 +316,7 @@ async function main(): Promise<number> {
       const side = await runHeroFlow(await connect(server, queue), sandbox, specs, `bench-c${cap}-${RUN_ID}`, 'capped');
       side.peakRssMiB = peakRssMiB(capped.pid);
       side.workerCpuSeconds = (cpuSeconds(capped.pid) ?? 0) - cpu0;
-      const log = heroCalls(sandbox);
-      side.heroCalls = log.length;
-      side.rateLimited = log.filter((r) => r.status === 429).length;
-      side.duplicateMessages = duplicateMessages(sandbox, specs);
+      tallyHeroCalls(side, sandbox, specs);
       side.cache = cap;
       cappedCache.push(side);
       await capped.stop();
@@ -337,13 +335,6 @@ async function main(): Promise<number> {
       naive: perSecond(naiveCallsLog, naive.startedAt, () => true),
       naive429: perSecond(naiveCallsLog, naive.startedAt, (r) => r.status === 429),
     };
-    for (const [side, log] of [
-      [heroFlow, heroCallsLog],
-      [naive, naiveCallsLog],
-    ] as const) {
-      side.heroCalls = log.length;
-      side.rateLimited = log.filter((r) => r.status === 429).length;
-    }
 
     const goals = [
       {
@@ -493,7 +484,7 @@ async function main(): Promise<number> {
   }
 }
 
-/** Starts every run at once, verifies the 10% after 5 s, waits for every outcome. */
+/** Starts the runs as one batch (startMany), verifies the 10% after 5 s, waits for every outcome. */
 async function runHeroFlow(
   hf: HeroFlowClient,
   sandbox: Sandbox,
@@ -604,7 +595,7 @@ async function runHeroFlow(
     completed,
     lost: specs.length - completed,
     outcomes,
-    rateLimited: 0,
+    rateLimited: 0, // counted from the sandbox log by tallyHeroCalls
     heroCalls: 0,
     wallSeconds,
     idealRatio: NaN,
@@ -627,7 +618,6 @@ async function closeTimes(hf: HeroFlowClient, prefix: string): Promise<Map<strin
 
 /** Hero's guide, all patients at once. */
 async function runNaive(sandbox: Sandbox, specs: Spec[]): Promise<SideReport> {
-  naiveStats.rateLimited = 0;
   const startedAt = Date.now();
   const durations: number[] = [];
   const outcomes: Record<string, number> = {};
@@ -655,7 +645,7 @@ async function runNaive(sandbox: Sandbox, specs: Spec[]): Promise<SideReport> {
     completed,
     lost: specs.length - completed,
     outcomes,
-    rateLimited: naiveStats.rateLimited,
+    rateLimited: 0, // counted from the sandbox log by tallyHeroCalls
     heroCalls: 0,
     wallSeconds,
     idealRatio: NaN,
