@@ -164,11 +164,25 @@ export class HeroClient {
   }
 }
 
-/** Field paths and codes from a §6.4 body; values are left out since Hero may echo them. */
+/** A code is a short identifier; a path element a field name or an index. Anything else may be a value. */
+const SAFE_CODE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const SAFE_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const MAX_ISSUES = 20;
+
+/**
+ * Field paths and codes from a 400 body (docs/hero-api.md, "Errors"); never values. Hero may echo
+ * what it was sent, anywhere in the body, so the message and `expected` texts are dropped, and a code
+ * or path element that is not shaped like an identifier is replaced by "?".
+ */
 function validationIssues(text: string) {
   try {
     const parsed = validationErrorBodySchema.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data.message.map((m) => ({ path: m.path.join('.'), code: m.code }));
+    if (parsed.success) {
+      return parsed.data.message.slice(0, MAX_ISSUES).map((m) => ({
+        path: m.path.map((k) => (typeof k === 'number' || SAFE_KEY.test(k) ? String(k) : '?')).join('.'),
+        code: SAFE_CODE.test(m.code) ? m.code : '?',
+      }));
+    }
   } catch {
     // A 400 without the documented body is still a 400.
   }

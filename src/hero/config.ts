@@ -18,6 +18,11 @@ const heroEnvSchema = z.object({
   HERO_API_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .default(HERO_STAGING_URL)
+    // A URL with user:password@ would print its password wherever the URL is shown (the worker's
+    // start-up line); Hero authenticates with HERO_API_KEY, so credentials here are a mistake.
+    .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), {
+      error: 'must not contain credentials (user:password@); Hero authenticates with HERO_API_KEY',
+    })
     .transform((u) => u.replace(/\/+$/, '')),
   HERO_HTTP_TIMEOUT_MS: z.coerce
     .number({ error: 'must be a number of milliseconds' })
