@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { isValidNhsNumber } from '../hero/nhs-number';
+import { patientDataKinds } from '../shared/patient-data';
 import type { OutreachInput } from '../workflows/schemas';
 
 export const WORKFLOW_ID_PREFIX = 'outreach-';
@@ -14,29 +14,43 @@ export class WorkflowIdError extends Error {}
  * finds the run already going instead of starting a second one.
  */
 export function outreachWorkflowId(input: OutreachInput, opts: { businessId?: string; secret?: string }): string {
-  if (opts.businessId !== undefined) {
-    const id = opts.businessId.trim();
-    if (!/^[A-Za-z0-9._:@-]{1,200}$/.test(id)) {
-      throw new WorkflowIdError('workflow ID must be 1-200 characters of letters, digits and . _ : @ -');
-    }
-    const digits = id.replace(/[^0-9]/g, ' ');
-    if (digits.split(/\s+/).some((run) => run.length >= 10 && containsNhsNumber(run)) || /\d{4}-\d{2}-\d{2}/.test(id)) {
-      throw new WorkflowIdError(
-        'workflow ID looks like it contains an NHS number or a date; use an identifier that is not patient data',
-      );
-    }
-    return id;
-  }
+  if (opts.businessId !== undefined) return checkBusinessId(opts.businessId);
   if (!opts.secret) {
     throw new WorkflowIdError(
       'no workflow ID: pass your own business ID (--workflow-id) or set HERO_WORKFLOW_ID_SECRET so one is derived',
     );
   }
+  // The exact format (prefix, JSON canonical form, 32 hex characters) is kept across versions:
+  // callers rely on the same request mapping to the same ID, and redact() keeps this form whole.
   const canonical = JSON.stringify([input.nhsNumber, input.dob, input.booking, input.message]);
   return WORKFLOW_ID_PREFIX + createHmac('sha256', opts.secret).update(canonical).digest('hex').slice(0, 32);
 }
 
-function containsNhsNumber(run: string): boolean {
-  for (let i = 0; i + 10 <= run.length; i++) if (isValidNhsNumber(run.slice(i, i + 10))) return true;
-  return false;
+const ID_CHARS = /^[A-Za-z0-9._:@-]+$/;
+const ID_MAX = 200;
+
+/**
+ * A caller's business ID, refused when it looks like patient data in any separators (the one
+ * definition in src/shared/patient-data.ts, which redact() masks too): ten digits passing the
+ * Modulus 11 check, any run of exactly eight digits (a real date or not), or three numbers forming
+ * a calendar date. The error says why, never echoing the ID. Patient data is looked for before
+ * the character set, so "943 476 5919" is told it looks like an NHS number, not that spaces are
+ * not allowed.
+ */
+function checkBusinessId(raw: string): string {
+  const id = raw.trim();
+  const charset = `workflow ID must be 1-${ID_MAX} characters of letters, digits and . _ : @ -`;
+  if (id.length < 1 || id.length > ID_MAX) throw new WorkflowIdError(charset);
+  const kinds = patientDataKinds(id);
+  if (kinds.size) {
+    const what = [
+      kinds.has('nhs-number') && 'an NHS number (ten digits that pass the Modulus 11 check, whatever separates them)',
+      kinds.has('date') && 'a date (eight digits in a row, or three numbers that form a calendar date)',
+    ].filter(Boolean);
+    throw new WorkflowIdError(
+      `workflow ID looks like it contains ${what.join(' and ')}; use an identifier that is not patient data`,
+    );
+  }
+  if (!ID_CHARS.test(id)) throw new WorkflowIdError(charset);
+  return id;
 }

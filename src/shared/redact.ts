@@ -1,21 +1,104 @@
+import { findPatientData } from './patient-data';
+
 /**
- * Masks patient identifiers in free text before it is logged: NHS numbers (10 digits, optionally
- * grouped 3-3-4 by spaces or hyphens), calendar dates that are not timestamps (dates of birth),
- * and login URLs. Pure and deterministic, so workflow code may use it too.
+ * Masks patient identifiers in free text before it is logged: NHS numbers and dates of birth in
+ * any grouping or separators, as defined once in ./patient-data (the workflow-ID check refuses the
+ * same forms), and login URLs. ISO timestamps are kept: log lines carry them.
+ *
+ * Workflow IDs that hero-flow derives (`outreach-` + 32 hex characters of an HMAC, see
+ * src/client/workflow-id.ts) are kept whole even when their hex happens to hold a run of digits
+ * that looks like an NHS number or a date: they are not patient data, and a log that mangled them
+ * could not be matched to its run.
+ *
+ * Pure and deterministic, so workflow code may use it too.
  */
-const NHS_NUMBER = /(?<![\d])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\d])/g;
-const DATE = /(?<![\d])\d{4}-\d{2}-\d{2}(?![\dT])/g;
 const LOGIN_URL = /https?:\/\/[^\s"'<>]*\/verify\/[^\s"'<>]*/gi;
+const DERIVED_WORKFLOW_ID = /(?<![A-Za-z0-9])outreach-[0-9a-f]{32}(?![A-Za-z0-9])/g;
 
 export function redact(text: string): string {
-  return text.replace(LOGIN_URL, '[login-url]').replace(NHS_NUMBER, '[nhs-number]').replace(DATE, '[date]');
+  const urlsMasked = text.replace(LOGIN_URL, '[login-url]');
+  let out = '';
+  let from = 0;
+  for (const m of urlsMasked.matchAll(DERIVED_WORKFLOW_ID)) {
+    out += maskPatientData(urlsMasked.slice(from, m.index)) + m[0];
+    from = m.index + m[0].length;
+  }
+  return out + maskPatientData(urlsMasked.slice(from));
 }
 
-/** Redacts every string inside a log record's metadata, recursively. */
-export function redactDeep(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return redact(value);
-  if (depth > 5 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return redact(String(value.stack ?? value.message));
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, depth + 1)]));
+function maskPatientData(text: string): string {
+  let out = '';
+  let from = 0;
+  for (const m of findPatientData(text, { keepTimestamps: true })) {
+    out += text.slice(from, m.start) + `[${m.kind}]`;
+    from = m.end;
+  }
+  return out + text.slice(from);
+}
+
+/** How deep and how much of a log record's metadata is walked; what lies beyond is replaced. */
+export const REDACT_MAX_DEPTH = 64;
+export const REDACT_MAX_NODES = 10_000;
+
+/**
+ * Redacts every string inside a log record's metadata, object keys and numbers included (a
+ * number can be an NHS number), however deep. Iterative, so depth cannot overflow the stack;
+ * cycles become '[circular]', anything deeper than REDACT_MAX_DEPTH '[too deep]', and anything
+ * past REDACT_MAX_NODES values '[truncated]': never returned unmasked. The result is plain data
+ * that JSON.stringify accepts (bigints become strings).
+ */
+export function redactDeep(value: unknown): unknown {
+  const root: { value?: unknown } = {};
+  // Each task fills one slot of an already-built parent with the redacted copy of `value`.
+  const tasks: { value: unknown; depth: number; ancestors: Set<object>; set: (v: unknown) => void }[] = [
+    { value, depth: 0, ancestors: new Set(), set: (v) => (root.value = v) },
+  ];
+  let nodes = 0;
+  while (tasks.length) {
+    const task = tasks.pop()!;
+    if (++nodes > REDACT_MAX_NODES) {
+      task.set('[truncated]');
+      continue;
+    }
+    const v = task.value;
+    if (typeof v === 'string') task.set(redact(v));
+    else if (typeof v === 'number' || typeof v === 'bigint') {
+      const masked = redact(String(v));
+      task.set(masked !== String(v) || typeof v === 'bigint' ? masked : v);
+    } else if (v === null || typeof v !== 'object') task.set(typeof v === 'function' ? undefined : v);
+    else if (task.ancestors.has(v)) task.set('[circular]');
+    else if (task.depth >= REDACT_MAX_DEPTH) task.set('[too deep]');
+    else if (v instanceof Error) task.set(redact(String(v.stack ?? v.message)));
+    else if (v instanceof Date) task.set(Number.isNaN(v.getTime()) ? 'Invalid Date' : redact(v.toISOString()));
+    else {
+      const ancestors = new Set(task.ancestors).add(v);
+      const copy: Record<string, unknown> | unknown[] = Array.isArray(v) ? [] : {};
+      task.set(copy);
+      // Enumerate no more than the budget left, so a huge array or object costs no more than that.
+      let room = REDACT_MAX_NODES - nodes - tasks.length;
+      const push = (key: string, x: unknown) =>
+        tasks.push({
+          value: x,
+          depth: task.depth + 1,
+          ancestors,
+          set: (r) => ((copy as Record<string, unknown>)[key] = r),
+        });
+      if (Array.isArray(copy)) {
+        const items = v as unknown[];
+        const take = Math.max(0, Math.min(items.length, room));
+        for (let i = 0; i < take; i++) push(String(i), items[i]);
+        if (take < items.length) copy[take] = '[truncated]';
+      } else {
+        for (const k in v) {
+          if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+          if (room-- <= 0) {
+            copy['[truncated]'] = '[truncated]';
+            break;
+          }
+          push(redact(k), (v as Record<string, unknown>)[k]);
+        }
+      }
+    }
+  }
+  return root.value;
 }
