@@ -4,14 +4,25 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  Client,
+  Connection,
+  WorkflowFailedError,
+  type WorkflowHandle,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { HeroFlowClient, InvalidOutreachRequestError } from '../src/client';
+import { MAX_REQUEST_BYTES, prepareOutreachRequest } from '../src/client/prepare';
 import { parseKeyRing } from '../src/codec';
 import type { Sandbox } from '../src/sandbox';
+import { describeProblems } from '../src/shared/problems';
 import { confirmVerificationUpdate, statusQuery } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
+import { outreachInputSchema } from '../src/workflows/schemas';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
 import { cli, freePort, ROOT } from './support/processes';
 import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
@@ -66,6 +77,58 @@ describe('bad input: a clear error, and nothing lost', () => {
     writeFileSync(path, typeof body === 'string' ? body : JSON.stringify(body));
     return path;
   };
+
+  /** Requests with a field the issue found misspelt, and the problem each must be refused with. */
+  const misspelt = (patient: { nhsNumber: string; dob: string }) => {
+    const valid = outreachRequest(patient);
+    const { expiryDate, maximumUseCount, ...booking } = valid.booking;
+    return [
+      {
+        input: '`booking.expiryDte` (for `expiryDate`)',
+        request: { ...valid, booking: { ...booking, maximumUseCount, expiryDte: expiryDate } },
+        problem: 'booking.expiryDte: unknown field; did you mean "expiryDate"?',
+      },
+      {
+        input: '`booking.maximumUseCont` (for `maximumUseCount`)',
+        request: { ...valid, booking: { ...booking, expiryDate, maximumUseCont: maximumUseCount } },
+        problem: 'booking.maximumUseCont: unknown field; did you mean "maximumUseCount"?',
+      },
+      {
+        input: '`verifcation` (for `verification`)',
+        request: { ...valid, verifcation: { timeout: '1 day' } },
+        problem: 'verifcation: unknown field; did you mean "verification"?',
+      },
+      {
+        input: 'fields the workflow does not know: `patientName`, `address`',
+        request: { ...valid, patientName: 'Jane Doe', address: '1 High Street' },
+        problem: 'patientName: unknown field\naddress: unknown field',
+      },
+    ];
+  };
+
+  /** Nested arrays, `depth` deep: JSON.stringify and any recursive walk overflow the stack on 200,000. */
+  const nestedArrays = (depth: number) => {
+    let value: unknown = [];
+    for (let i = 1; i < depth; i++) value = [value];
+    return value;
+  };
+
+  /** Waits until the run has completed a workflow task after the last signal it received: the signal was handled. */
+  async function signalProcessed(handle: WorkflowHandle) {
+    await eventually(
+      async () => {
+        const events = (await handle.fetchHistory()).events ?? [];
+        const signalled = events.map((e) => !!e.workflowExecutionSignaledEventAttributes).lastIndexOf(true);
+        return signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes);
+      },
+      10_000,
+      'the signal to be handled',
+    );
+  }
+
+  async function assertNoRun(workflowId: string) {
+    await assert.rejects(env.client.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError);
+  }
 
   it('CLI: unreadable, malformed and invalid requests are refused before connecting', async () => {
     const valid = outreachRequest(newPatient());
@@ -146,6 +209,147 @@ describe('bad input: a clear error, and nothing lost', () => {
     });
   });
 
+  it('library: refuses unknown and misspelt fields, naming the nearest known one, and starts no run', async () => {
+    const client = new HeroFlowClient(env.client, uniqueId('tq'), 'secret');
+    for (const row of misspelt(newPatient())) {
+      const workflowId = uniqueId('typo');
+      const err = await client.start(row.request as never, { workflowId }).then(
+        () => assert.fail(`expected ${row.input} to be refused`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof InvalidOutreachRequestError);
+      assert.deepEqual(err.problems, row.problem.split('\n'));
+      assert.doesNotMatch(err.message, /Jane|High Street|2026-12-31/, 'no value is echoed');
+      await assertNoRun(workflowId);
+      rows.push({ where: 'library', input: row.input, saw: `InvalidOutreachRequestError: ${oneLine(err.message)}` });
+    }
+  });
+
+  it('library: refuses a request over the size cap or nested too deep, naming the cap, and starts no run', async () => {
+    const client = new HeroFlowClient(env.client, uniqueId('tq'), 'secret');
+    const valid = outreachRequest(newPatient());
+    const cases = [
+      {
+        input: '3 MB `message.text`',
+        request: { ...valid, message: { type: 'sms', text: 'x'.repeat(3_000_000) } },
+        problem: '(request): larger than 16 KiB as JSON (16384 bytes), the most an outreach request may be',
+      },
+      {
+        input: '200,000 nested arrays in `booking.practitionerId`',
+        request: { ...valid, booking: { ...valid.booking, practitionerId: nestedArrays(200_000) } },
+        problem: '(request): nested deeper than 8 levels of objects or arrays (a valid request has 2)',
+      },
+    ];
+    for (const { input, request, problem } of cases) {
+      const workflowId = uniqueId('big');
+      const err = await client.start(request as never, { workflowId }).then(
+        () => assert.fail(`expected ${input} to be refused`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof InvalidOutreachRequestError, String(err));
+      assert.deepEqual(err.problems, [problem]);
+      await assertNoRun(workflowId);
+      rows.push({ where: 'library', input, saw: `InvalidOutreachRequestError: ${oneLine(err.message)}` });
+    }
+  });
+
+  it('library: the size cap never refuses a schema-valid request, even the largest', () => {
+    // Every field at its longest, and the text in the characters JSON escapes most (\u0001: 6 bytes).
+    const largest = {
+      nhsNumber: '943\v\v\v\v\v\v\v\v\v\v\v476\v\v\v\v\v\v\v\v\v\v\v5919',
+      dob: '1992-01-01',
+      booking: {
+        appointmentTypeId: '9'.repeat(20),
+        locationId: '9'.repeat(20),
+        practitionerId: '9'.repeat(20),
+        fromDate: '2026-01-01',
+        toDate: '2026-12-31',
+        expiryDate: '2026-12-31',
+        maximumUseCount: Number.MAX_SAFE_INTEGER,
+      },
+      message: { type: 'nhs_app', text: `{booking_link}${'\u0001'.repeat(1986)}` },
+      verification: { timeout: Number.MAX_SAFE_INTEGER, recheckEvery: Number.MAX_SAFE_INTEGER },
+    };
+    assert.equal(largest.nhsNumber.length, 32);
+    const bytes = Buffer.byteLength(JSON.stringify(largest));
+    assert.ok(bytes > 12_000 && bytes <= MAX_REQUEST_BYTES, `largest valid request: ${bytes} bytes`);
+    assert.doesNotThrow(() => prepareOutreachRequest(largest));
+  });
+
+  it('problems name unknown fields without echoing values or keys that may hold patient data', () => {
+    const parsed = outreachInputSchema.safeParse({
+      ...outreachRequest(newPatient()),
+      note: '943 476 5919',
+      '9434765919': 'x',
+      dob_1992_01_01: 'x',
+      ...Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`extra${i}`, i])),
+    });
+    assert.ok(!parsed.success);
+    const problems = describeProblems(parsed.error, '(request)', outreachInputSchema);
+    assert.deepEqual(problems, [
+      'note: unknown field',
+      'extra0: unknown field',
+      'extra1: unknown field',
+      'extra2: unknown field',
+      'extra3: unknown field',
+      '(request): 26 more unknown fields',
+      '(request): 2 unknown fields whose names are not shown (they do not look like field names and may hold patient data)',
+    ]);
+    assert.doesNotMatch(problems.join('\n'), /943|1992/);
+  });
+
+  it('CLI: `start` and `start-batch` refuse unknown and misspelt fields, too large or too deep requests; no run starts', async () => {
+    const env2 = { ...cliEnv, TEMPORAL_ADDRESS: env.address, HERO_TASK_QUEUE: uniqueId('tq') };
+    const typos = misspelt(newPatient());
+    for (const row of typos) {
+      const workflowId = uniqueId('typo');
+      const run = await cli(['start', '--input', file(row.request), '--workflow-id', workflowId], env2);
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.stdout, '');
+      for (const problem of row.problem.split('\n')) assert.ok(run.stderr.includes(`  - ${problem}\n`), run.stderr);
+      assert.doesNotMatch(run.stderr, /Jane|High Street/);
+      await assertNoRun(workflowId);
+      rows.push({ where: 'CLI `start`', input: row.input, saw: `exit ${run.code}: ${oneLine(run.stderr)}` });
+    }
+
+    // Files small enough for the CLI's own file cap, so that the request's cap and depth check answer.
+    const valid = outreachRequest(newPatient());
+    const big = { workflowId: uniqueId('big'), body: JSON.stringify({ ...valid, notes: 'x'.repeat(20_000) }) };
+    const deep = {
+      workflowId: uniqueId('deep'),
+      body: JSON.stringify(valid).replace(/}$/, `,"notes":${'['.repeat(20_000)}${']'.repeat(20_000)}}`),
+    };
+    for (const [input, { workflowId, body }, expect] of [
+      ['20 KB unknown field `notes`', big, /\(request\): larger than 16 KiB as JSON/],
+      ['20,000 nested arrays in an unknown field `notes`', deep, /\(request\): nested deeper than 8 levels/],
+    ] as const) {
+      const run = await cli(['start', '--input', file(body), '--workflow-id', workflowId], env2);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, expect);
+      await assertNoRun(workflowId);
+      rows.push({ where: 'CLI `start`', input, saw: `exit ${run.code}: ${oneLine(run.stderr)}` });
+    }
+
+    const ids = typos.map(() => uniqueId('typo-batch'));
+    const batch = typos.map((row, i) => JSON.stringify({ workflowId: ids[i], request: row.request })).join('\n');
+    const run = await cli(['start-batch', '--input', file(batch)], env2);
+    assert.equal(run.code, 1, run.stderr);
+    const results = run.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { index: number; error?: string });
+    for (const [i, row] of typos.entries()) {
+      const result = results.find((r) => r.index === i);
+      for (const problem of row.problem.split('\n')) assert.ok(result?.error?.includes(problem), run.stdout);
+      await assertNoRun(ids[i]!);
+    }
+    rows.push({
+      where: 'CLI `start-batch`',
+      input: 'one line per misspelt or unknown field above',
+      saw: `exit ${run.code}, a line per item: ${oneLine(JSON.stringify(results[0]))}`,
+    });
+  });
+
   it('library: startMany starts every valid request of a batch and reports each invalid one by position', async () => {
     const patients = [newPatient(), newPatient(), newPatient()];
     for (const p of patients) sandbox.addPatient(p);
@@ -205,20 +409,52 @@ describe('bad input: a clear error, and nothing lost', () => {
         saw: `run fails (InvalidWorkflowInput), no Hero call: ${oneLine(String(failed.cause?.message))}`,
       });
 
+      for (const row of misspelt(newPatient())) {
+        const run = await env.client.workflow.start(patientOutreachWorkflow, {
+          taskQueue,
+          workflowId: uniqueId('bad-raw'),
+          args: [row.request as never],
+        });
+        const err = await run.result().then(
+          () => assert.fail(`expected ${row.input} to fail the run`),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+        assert.equal(err.cause.type, 'InvalidWorkflowInput');
+        assert.equal(err.cause.message, `Invalid outreach input: ${row.problem.split('\n').join('; ')}`);
+        rows.push({
+          where: 'workflow input (started without the library)',
+          input: row.input,
+          saw: `run fails (InvalidWorkflowInput), no Hero call: ${oneLine(err.cause.message)}`,
+        });
+      }
+
       const handle = await env.client.workflow.start(patientOutreachWorkflow, {
         taskQueue,
         workflowId: uniqueId('bad-signal'),
         args: [outreachRequest(patient)],
       });
       await eventually(async () => (await handle.query(statusQuery)).state === 'awaiting_verification');
-      await handle.signal('verificationCompleted', 42);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal((await handle.query(statusQuery)).state, 'awaiting_verification');
-      rows.push({
-        where: 'signal `verificationCompleted`',
-        input: 'payload `42`',
-        saw: 'ignored with a worker warning "Ignored a malformed verificationCompleted signal"; run keeps waiting',
-      });
+      for (const [input, payload] of [
+        ['payload `42`', 42],
+        [
+          'payload with an unknown field `{ "source": "portal", "patientName": … }`',
+          { source: 'portal', patientName: 'Jane' },
+        ],
+      ] as const) {
+        await handle.signal('verificationCompleted', payload);
+        await signalProcessed(handle);
+        // A signal the run accepted would have made it trace again at once.
+        assert.deepEqual(
+          { ...(await handle.query(statusQuery)), updatedAt: undefined, loginUrl: undefined },
+          { state: 'awaiting_verification', attempts: 1, updatedAt: undefined, loginUrl: undefined },
+        );
+        rows.push({
+          where: 'signal `verificationCompleted`',
+          input,
+          saw: 'ignored with a worker warning "Ignored a malformed verificationCompleted signal" naming the problem fields (no values); run keeps waiting, no trace',
+        });
+      }
 
       const rejected = await handle.executeUpdate(confirmVerificationUpdate, { args: [{ source: 7 } as never] }).then(
         () => assert.fail('expected rejection'),
@@ -231,6 +467,30 @@ describe('bad input: a clear error, and nothing lost', () => {
         input: '`{ "source": 7 }`',
         saw: `rejected at once, nothing written to history: ${oneLine(String(rejected.cause?.message))}`,
       });
+
+      const misspeltUpdate = await handle
+        .executeUpdate(confirmVerificationUpdate, { args: [{ sorce: 'portal' } as never] })
+        .then(
+          () => assert.fail('expected rejection'),
+          (e: unknown) => e,
+        );
+      assert.ok(misspeltUpdate instanceof WorkflowUpdateFailedError);
+      assert.equal(
+        misspeltUpdate.cause?.message,
+        'malformed verification payload (expected nothing or { "source": string }): sorce: unknown field; did you mean "source"?',
+      );
+      const { events } = await handle.fetchHistory();
+      assert.ok(!events?.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes), 'no update reached history');
+      assert.equal((await handle.query(statusQuery)).attempts, 1);
+      rows.push({
+        where: 'update `confirmVerification`',
+        input: '`{ "sorce": "portal" }`',
+        saw: `rejected by the validator, nothing written to history: ${oneLine(String(misspeltUpdate.cause?.message))}`,
+      });
+
+      // The same run still accepts a well-formed signal, so the two above were refused for their payload.
+      await handle.signal('verificationCompleted', { source: 'portal' });
+      await eventually(async () => (await handle.query(statusQuery)).attempts === 2, 10_000, 'a second trace');
 
       await handle.cancel();
       assert.deepEqual(await handle.result(), { outcome: 'cancelled' });
@@ -246,6 +506,6 @@ describe('bad input: a clear error, and nothing lost', () => {
       });
     });
     const traces = sandbox.requests({ endpoint: 'register_pds' }).length - tracesBefore;
-    assert.equal(traces, 1, 'only the valid run called Hero');
+    assert.equal(traces, 2, 'only the valid run called Hero: its first trace and the one after the valid signal');
   });
 });

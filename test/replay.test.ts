@@ -53,3 +53,43 @@ describe('replay guard', () => {
     );
   });
 });
+
+describe('replay of runs started before strict payloads', () => {
+  const dir = join(__dirname, 'histories');
+  /** A committed history as if its run had been started, and signalled, with an unknown key: once dropped silently. */
+  const withUnknownKeys = (file: string) => {
+    const json = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+      events: Record<string, { input?: { payloads?: { metadata: Record<string, string>; data: string }[] } }>[];
+    };
+    const encode = (value: unknown) => ({
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from(JSON.stringify(value)).toString('base64'),
+    });
+    const started = json.events[0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    const input = JSON.parse(Buffer.from(started.data, 'base64').toString()) as { booking: Record<string, unknown> };
+    started.data = encode({
+      ...input,
+      patientName: 'Jane',
+      booking: { ...input.booking, expiryDte: '2026-12-31' },
+    }).data;
+    let signals = 0;
+    for (const event of json.events) {
+      const signal = event.workflowExecutionSignaledEventAttributes;
+      if (signal) {
+        signal.input = { payloads: [encode({ source: 'portal', sorce: 'portal' })] };
+        signals++;
+      }
+    }
+    return { history: historyFromJSON(json), signals };
+  };
+
+  it('replays a run whose input and signal had unknown keys, as it ran before they were refused', async () => {
+    quietRuntime();
+    const bundle = await bundleWorkflows();
+    for (const file of ['completed-v4.json', 'verification-v4.json']) {
+      const { history, signals } = withUnknownKeys(file);
+      if (file.startsWith('verification')) assert.ok(signals > 0, 'the verification history has a signal');
+      await Worker.runReplayHistory({ workflowBundle: bundle }, history, file);
+    }
+  });
+});

@@ -9,9 +9,14 @@ export function isIsoCalendarDate(value: string): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
 }
 
+/** Longer strings are refused before any date check (a date is 10 characters). */
+const DATE_MAX_LENGTH = 32;
+const dateLength = { message: `must be at most ${DATE_MAX_LENGTH} characters`, abort: true } as const;
+
 /** An ISO calendar date, e.g. a booking link's expiry date. */
 export const isoDateSchema = z
   .string({ error: 'must be a string' })
+  .max(DATE_MAX_LENGTH, dateLength)
   .refine(isIsoCalendarDate, { message: 'must be a real calendar date written YYYY-MM-DD' });
 
 /**
@@ -22,6 +27,7 @@ export const isoDateSchema = z
  */
 export const dobSchema = z
   .string({ error: 'must be a string' })
+  .max(DATE_MAX_LENGTH, dateLength)
   .refine(isIsoCalendarDate, { message: 'must be a real calendar date written YYYY-MM-DD', abort: true })
   .refine((v) => !isIsoCalendarDate(v) || v <= new Date(Date.now() + 14 * 3600_000).toISOString().slice(0, 10), {
     message: 'must not be in the future',

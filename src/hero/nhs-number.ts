@@ -18,8 +18,12 @@ export function isValidNhsNumber(digits: string): boolean {
   return (check === 11 ? 0 : check) === Number(digits[9]);
 }
 
+/** Longest NHS number accepted as written: ten digits with generous separators. */
+export const NHS_NUMBER_MAX_LENGTH = 32;
+
 export const nhsNumberSchema = z
   .string({ error: 'must be a string' })
+  .max(NHS_NUMBER_MAX_LENGTH, { message: `must be at most ${NHS_NUMBER_MAX_LENGTH} characters`, abort: true })
   .transform(normaliseNhsNumber)
   .refine((v) => /^\d{10}$/.test(v), { message: 'must be 10 digits (spaces or hyphens allowed)', abort: true })
   .refine(isValidNhsNumber, { message: 'fails the NHS Modulus 11 check digit' });

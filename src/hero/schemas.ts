@@ -3,8 +3,13 @@ import { dobSchema, isoDateSchema } from './dob';
 import { heroId } from './inferred';
 import { nhsNumberSchema } from './nhs-number';
 
+/**
+ * Request schemas are strict: an unknown key is refused, never dropped, so a misspelt optional field
+ * (`expiryDte`) cannot silently weaken a booking link. Response schemas stay open: Hero may add fields.
+ */
+
 /** The patient identity a trace needs (REFERENCE §1, variant A). */
-export const traceRequestSchema = z.object({ nhsNumber: nhsNumberSchema, dob: dobSchema });
+export const traceRequestSchema = z.strictObject({ nhsNumber: nhsNumberSchema, dob: dobSchema });
 export type TraceRequest = z.infer<typeof traceRequestSchema>;
 
 /** REFERENCE §1: 200 is either `{patient_id}` or `{message, login_url}` (no patient_id). */
@@ -16,10 +21,17 @@ export const registerPdsResponseSchema = z.union([
 ]);
 export type TraceResult = z.infer<typeof registerPdsResponseSchema>;
 
-const numericId = z.string().regex(/^\d+$/, 'must be a numeric id string');
+/** A patient id as Hero returned it: numeric, not capped (a cap could only fail a run whose input was valid). */
+const heroNumericId = z.string().regex(/^\d+$/, 'must be a numeric id string');
+/** An id the caller supplies. Hero's ids are integers: 20 digits hold any 64-bit one. */
+const NUMERIC_ID_MAX_LENGTH = 20;
+const numericId = z
+  .string()
+  .max(NUMERIC_ID_MAX_LENGTH, { message: `must be at most ${NUMERIC_ID_MAX_LENGTH} characters`, abort: true })
+  .regex(/^\d+$/, 'must be a numeric id string');
 
 /** REFERENCE §2.2 body fields (DOC); which are required is partly INFERRED. */
-export const bookingLinkOptionsSchema = z.object({
+export const bookingLinkOptionsSchema = z.strictObject({
   appointmentTypeId: numericId,
   locationId: numericId,
   practitionerId: numericId.optional(),
@@ -30,7 +42,7 @@ export const bookingLinkOptionsSchema = z.object({
 });
 export type BookingLinkOptions = z.infer<typeof bookingLinkOptionsSchema>;
 
-export const createBookingLinkRequestSchema = bookingLinkOptionsSchema.extend({ patientId: numericId });
+export const createBookingLinkRequestSchema = bookingLinkOptionsSchema.extend({ patientId: heroNumericId });
 export type CreateBookingLinkRequest = z.infer<typeof createBookingLinkRequestSchema>;
 
 export const bookingLinkSchema = z.object({ id: z.string(), url: z.string() });
@@ -40,8 +52,13 @@ export type BookingLink = z.infer<typeof bookingLinkSchema>;
 export const messageTypeSchema = z.enum(['hero', 'sms', 'email', 'nhs_app']);
 export type MessageType = z.infer<typeof messageTypeSchema>;
 
-export const sendMessageRequestSchema = z.object({
-  patientId: numericId,
+/**
+ * `text` and `shortLinkId` carry no length cap here: the text is the caller's (capped at 2000
+ * characters in the outreach request) with each placeholder replaced by Hero's own URL, and the id is
+ * Hero's; a cap could only fail a run whose input was valid.
+ */
+export const sendMessageRequestSchema = z.strictObject({
+  patientId: heroNumericId,
   messageType: messageTypeSchema,
   text: z.string().min(1, 'message text must not be empty'),
   shortLinkId: z.string().optional(),

@@ -5,14 +5,17 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { z } from 'zod';
 import type { OutreachActivities } from '../activities/outreach';
 import type { BookingLink, TraceResult } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
+import { describeProblems } from '../shared/problems';
 import { HERO_FLOW_STATE } from '../shared/search-attributes';
 import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from './definitions';
 import {
@@ -105,8 +108,10 @@ export async function patientOutreachWorkflow(rawInput: unknown): Promise<Outrea
   // Registered before the first await, so a signal or update that arrives early is not lost.
   setHandler(statusQuery, () => run.status);
   setHandler(verificationCompletedSignal, (payload) => {
-    if (!verificationCompletedSchema.safeParse(payload).success) {
-      log.warn('Ignored a malformed verificationCompleted signal');
+    const parsed = verificationCompletedSchema.safeParse(payload);
+    if (!parsed.success && refusesUnknownKeys(parsed.error)) {
+      // The problems name fields (at most), never values.
+      log.warn('Ignored a malformed verificationCompleted signal', { problems: payloadProblems(parsed.error) });
       return;
     }
     verificationSignalled = true;
@@ -119,8 +124,12 @@ export async function patientOutreachWorkflow(rawInput: unknown): Promise<Outrea
     },
     {
       validator: (payload) => {
-        if (!verificationCompletedSchema.safeParse(payload).success) {
-          throw new Error('malformed verification payload: expected nothing or { "source": string }');
+        const parsed = verificationCompletedSchema.safeParse(payload);
+        if (!parsed.success) {
+          throw new Error(
+            `malformed verification payload (expected nothing or { "source": string }): ` +
+              payloadProblems(parsed.error).join('; '),
+          );
         }
         if (run.status.state !== 'tracing' && run.status.state !== 'awaiting_verification') {
           throw new Error(`this run is ${run.status.state}; it is no longer waiting for identity verification`);
@@ -153,16 +162,55 @@ export async function patientOutreachWorkflow(rawInput: unknown): Promise<Outrea
   }
 }
 
+/**
+ * Input and signal payloads were once parsed leniently: unknown keys were dropped. A run started then
+ * with an unknown key (the library passed the caller's request through as it was) would, parsed
+ * strictly on replay, fail where its history shows it went on: a nondeterminism error. This patch
+ * marks the runs that refuse unknown keys. It is consulted only for a payload whose only problem is
+ * unknown keys, so the commands of every valid run stay as they were (the committed histories replay
+ * unchanged); a new run gains one marker, before failing on such input or ignoring such a signal.
+ */
+const STRICT_PAYLOADS_PATCH = 'strict-payloads';
+
+/** False only when replaying a run from before strict payloads, and the problems are unknown keys alone. */
+function refusesUnknownKeys(error: z.ZodError): boolean {
+  return !error.issues.every((i) => i.code === 'unrecognized_keys') || patched(STRICT_PAYLOADS_PATCH);
+}
+
+/** A copy of `value` without the keys `error` reports as unknown: what the lenient parse once kept. */
+function withoutUnknownKeys(value: unknown, error: z.ZodError): unknown {
+  const copy = JSON.parse(JSON.stringify(value)) as unknown;
+  for (const issue of error.issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    let target = copy as Record<PropertyKey, unknown> | undefined;
+    for (const segment of issue.path) target = target?.[segment] as Record<PropertyKey, unknown> | undefined;
+    for (const key of issue.keys) if (target) delete target[key];
+  }
+  return copy;
+}
+
+/**
+ * Strict, as on the client's path: a run started by another client (another language's SDK, the
+ * Temporal CLI) with an unknown or misspelt key fails at once with InvalidWorkflowInput, naming it.
+ */
 function parseInput(rawInput: unknown): OutreachInput {
   const parsed = outreachInputSchema.safeParse(rawInput);
+  if (!parsed.success && !refusesUnknownKeys(parsed.error)) {
+    const legacy = outreachInputSchema.safeParse(withoutUnknownKeys(rawInput, parsed.error));
+    if (legacy.success) return legacy.data;
+  }
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+    const problems = describeProblems(parsed.error, '(input)', outreachInputSchema);
     throw ApplicationFailure.nonRetryable(
       `Invalid outreach input: ${problems.join('; ')}`,
       FailureType.InvalidWorkflowInput,
     );
   }
   return parsed.data;
+}
+
+function payloadProblems(error: z.ZodError): string[] {
+  return describeProblems(error, '(payload)', verificationCompletedSchema);
 }
 
 /**

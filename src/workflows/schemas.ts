@@ -9,7 +9,7 @@ export const BOOKING_LINK_PLACEHOLDER = '{booking_link}';
 
 /** A Temporal duration string such as "7 days" or "6 hours", or milliseconds. */
 const durationSchema = (min: number) =>
-  z.union([z.string(), z.number()]).transform((value, ctx) => {
+  z.union([z.string().max(64, 'must be at most 64 characters'), z.number()]).transform((value, ctx) => {
     let ms: number;
     try {
       ms = msToNumber(value as never);
@@ -26,16 +26,22 @@ const durationSchema = (min: number) =>
     return ms;
   });
 
-export const outreachInputSchema = z.object({
+/**
+ * The workflow's input, and what every client path validates before starting a run. Strict at every
+ * level: an unknown key is refused, not dropped, so a misspelt optional field (`verifcation`,
+ * `booking.expiryDte`) cannot silently fall back to a default, and fields the workflow does not know
+ * (`patientName`, `address`) never reach history.
+ */
+export const outreachInputSchema = z.strictObject({
   nhsNumber: nhsNumberSchema,
   dob: dobSchema,
   booking: bookingLinkOptionsSchema,
-  message: z.object({
+  message: z.strictObject({
     type: messageTypeSchema,
     text: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
   }),
   verification: z
-    .object({
+    .strictObject({
       timeout: durationSchema(60_000).default(7 * 24 * 3600_000),
       recheckEvery: durationSchema(10_000).default(6 * 3600_000),
     })
@@ -94,8 +100,13 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
 ]);
 export type OutreachResult = z.infer<typeof outreachResultSchema>;
 
-/** Signal payload; optional, and an unparseable one is ignored rather than failing the run. */
-export const verificationCompletedSchema = z.object({ source: z.string().max(200).optional() }).optional();
+/**
+ * Signal and update payload: nothing, or `{ source }`. Strict, as requests are; a signal that does not
+ * parse is ignored rather than failing the run, an update is rejected by its validator.
+ */
+export const verificationCompletedSchema = z
+  .strictObject({ source: z.string().max(200, 'must be at most 200 characters').optional() })
+  .optional();
 export type VerificationCompleted = z.infer<typeof verificationCompletedSchema>;
 
 export const verificationAcceptedSchema = z.object({ accepted: z.literal(true), state: outreachStateSchema });
