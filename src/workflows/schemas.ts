@@ -33,17 +33,32 @@ const durationSchema = (min: number) =>
  * (`patientName`, `address`) never reach history.
  */
 export const outreachInputSchema = z.strictObject({
-  nhsNumber: nhsNumberSchema,
-  dob: dobSchema,
-  booking: bookingLinkOptionsSchema,
-  message: z.strictObject({
-    type: messageTypeSchema,
-    text: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
-  }),
+  nhsNumber: nhsNumberSchema.describe(
+    'NHS number: 10 digits, the last a Modulus 11 check digit; spaces or hyphens allowed',
+  ),
+  dob: dobSchema.describe('Date of birth, YYYY-MM-DD, a real date not in the future'),
+  booking: bookingLinkOptionsSchema.describe(
+    'The booking link to create: numeric id strings, YYYY-MM-DD dates, maximumUseCount a positive integer',
+  ),
+  message: z
+    .strictObject({
+      type: messageTypeSchema,
+      text: z
+        .string()
+        .trim()
+        .min(1, 'must not be empty')
+        .max(2000, 'must be at most 2000 characters')
+        .describe(`Message text; ${BOOKING_LINK_PLACEHOLDER} is replaced by the booking link's URL`),
+    })
+    .describe('The message that carries the booking link'),
   verification: z
     .strictObject({
-      timeout: durationSchema(60_000).default(7 * 24 * 3600_000),
-      recheckEvery: durationSchema(10_000).default(6 * 3600_000),
+      timeout: durationSchema(60_000)
+        .default(7 * 24 * 3600_000)
+        .describe('How long to wait for identity verification: a duration ("7 days") or milliseconds; default 7 days'),
+      recheckEvery: durationSchema(10_000)
+        .default(6 * 3600_000)
+        .describe('How often to re-check with Hero while waiting: a duration or milliseconds; default 6 hours'),
     })
     .prefault({}),
 });
