@@ -15,6 +15,24 @@ const ProtoPayload = temporal.api.common.v1.Payload;
 const utf8 = new TextDecoder('utf-8');
 
 const view = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+const varintBytes = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+/** A length-delimited protobuf field: tag, length, bytes. */
+const field = (n: number): number => 1 + varintBytes(n) + n;
+
+/**
+ * An upper bound on the `data` length {@link EncryptionCodec.encode} gives `payload`, computed without
+ * encrypting or serializing it, so that a server can refuse an oversized answer before the work.
+ */
+export function encryptedBytesBound(payload: Payload): number {
+  let proto = field(payload.data?.length ?? 0);
+  for (const [k, v] of Object.entries(payload.metadata ?? {})) {
+    proto += field(field(Buffer.byteLength(k)) + field(v?.length ?? 0));
+  }
+  if (payload.externalPayloads?.length) {
+    proto += ProtoPayload.encode({ externalPayloads: payload.externalPayloads }).finish().length;
+  }
+  return IV_BYTES + proto + TAG_BYTES;
+}
 
 /** A key id as it may appear in an error message: metadata can be anything, so keep it printable. */
 const printable = (id: string): string => (KEY_ID.test(id) ? id : id.slice(0, 64).replace(/[^A-Za-z0-9._-]/g, '?'));
@@ -34,6 +52,11 @@ export class EncryptionCodec implements PayloadCodec {
       throw new CodecConfigError([`the encrypting key '${printable(id)}' must be a ${KEY_BYTES}-byte key of the ring`]);
     }
     this.#ring = ring;
+  }
+
+  /** The id of the key new payloads are encrypted with. */
+  get keyId(): string {
+    return this.#ring.encryptWith.id;
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
@@ -69,9 +92,9 @@ export class EncryptionCodec implements PayloadCodec {
     const id = utf8.decode(rawId);
     const key = this.#ring.keys.get(id);
     if (!key) {
+      // Only the unknown id: the configured ids would tell any caller of the codec server the ring's layout.
       throw new PayloadDecryptionError(
-        `payload encrypted with key id '${printable(id)}', which is not in HERO_CODEC_KEYS ` +
-          `(known: ${[...this.#ring.keys.keys()].join(', ')})`,
+        `payload encrypted with key id '${printable(id)}', which is not in HERO_CODEC_KEYS`,
         id,
       );
     }

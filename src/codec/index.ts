@@ -1,7 +1,15 @@
 export { CodecConfigError, PayloadDecryptionError } from './errors';
 export { type KeyRing, parseKeyRing, loadKeyRing, generateKeySpec } from './keys';
-export { EncryptionCodec, ENCRYPTED_ENCODING, METADATA_KEY_ID } from './encryption-codec';
+export { EncryptionCodec, ENCRYPTED_ENCODING, METADATA_KEY_ID, encryptedBytesBound } from './encryption-codec';
 export { heroDataConverter, workerDataConverter, FAILURE_CONVERTER_PATH } from './data-converter';
 export { startCodecServer, MAX_BODY_BYTES } from './server';
-export type { CodecServer, CodecServerOptions } from './server-options';
-export { loadCodecServerOptions } from './server-config';
+export {
+  type CodecServer,
+  type CodecServerOptions,
+  DEFAULT_MAX_PAYLOADS,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './server-options';
+export { loadCodecServerOptions, MIN_TOKEN_LENGTH, MIN_TOKEN_LENGTH_LOOPBACK } from './server-config';

@@ -3,6 +3,10 @@ import type { CodecServerOptions } from './server-options';
 
 export const DEFAULT_CODEC_PORT = 8888;
 export const DEFAULT_CODEC_ORIGINS = ['http://localhost:8233'];
+/** A bearer token on loopback must resist guessing by other local processes... */
+export const MIN_TOKEN_LENGTH_LOOPBACK = 16;
+/** ...and, reachable from the network, by anyone who can reach the port. */
+export const MIN_TOKEN_LENGTH = 32;
 
 const list = (value: string): string[] =>
   value
@@ -10,7 +14,16 @@ const list = (value: string): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-const isLoopback = (host: string): boolean => /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host);
+export const isLoopback = (host: string): boolean => /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host);
+
+/** A `Host` header or HERO_CODEC_ALLOWED_HOSTS entry: a name, an IPv4 address or a bracketed IPv6 address, and an optional port. */
+const HOST = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(?::(\d{1,5}))?$/i;
+
+/** Host name (lower case, IPv6 in brackets) and port ('' when absent) of a Host header value, or undefined if it is not one. */
+export function parseHost(value: string): { name: string; port: string } | undefined {
+  const match = HOST.exec(value.trim());
+  return match ? { name: match[1]!.toLowerCase(), port: match[3] ?? '' } : undefined;
+}
 
 function isExactOrigin(value: string): boolean {
   try {
@@ -22,8 +35,38 @@ function isExactOrigin(value: string): boolean {
 }
 
 /**
+ * Problems with a bearer token for a server bound to `host` (default loopback). Never quotes the token:
+ * the messages reach logs and terminals.
+ */
+export function authTokenProblems(token: string | undefined, host: string | undefined): string[] {
+  const loopback = host === undefined || isLoopback(host);
+  if (token === undefined) {
+    return loopback
+      ? []
+      : ['HERO_CODEC_AUTH_TOKEN: required when HERO_CODEC_HOST is not a loopback address (it decrypts patient data)'];
+  }
+  if (token.trim() === '') {
+    return [
+      'HERO_CODEC_AUTH_TOKEN: is set but blank; set a real token, or unset it to run without one (loopback only)',
+    ];
+  }
+  const problems: string[] = [];
+  if (!/^[\x21-\x7e]+$/.test(token)) problems.push('HERO_CODEC_AUTH_TOKEN: must be printable ASCII without spaces');
+  const min = loopback ? MIN_TOKEN_LENGTH_LOOPBACK : MIN_TOKEN_LENGTH;
+  if (token.length < min) {
+    problems.push(
+      `HERO_CODEC_AUTH_TOKEN: must be at least ${min} characters` +
+        (loopback ? '' : ' when HERO_CODEC_HOST is not a loopback address') +
+        ' (e.g. `openssl rand -base64 32`)',
+    );
+  }
+  return problems;
+}
+
+/**
  * Codec-server settings from HERO_CODEC_PORT, HERO_CODEC_HOST, HERO_CODEC_CORS_ORIGINS,
- * HERO_CODEC_AUTH_TOKEN and HERO_CODEC_NAMESPACES; every problem reported at once, no token echoed.
+ * HERO_CODEC_AUTH_TOKEN, HERO_CODEC_NAMESPACES and HERO_CODEC_ALLOWED_HOSTS; every problem reported at
+ * once, no token echoed.
  */
 export function loadCodecServerOptions(env: NodeJS.ProcessEnv = process.env): Omit<CodecServerOptions, 'ring'> {
   const get = (name: string): string | undefined => (env[name]?.trim() ? env[name]?.trim() : undefined);
@@ -44,19 +87,25 @@ export function loadCodecServerOptions(env: NodeJS.ProcessEnv = process.env): Om
     }
   }
 
-  const authToken = get('HERO_CODEC_AUTH_TOKEN');
-  if (authToken !== undefined && !/^[\x21-\x7e]+$/.test(authToken)) {
-    problems.push('HERO_CODEC_AUTH_TOKEN: must be printable ASCII without spaces');
-  }
-  if (host !== undefined && !isLoopback(host) && authToken === undefined) {
-    problems.push(
-      'HERO_CODEC_AUTH_TOKEN: required when HERO_CODEC_HOST is not a loopback address (it decrypts patient data)',
-    );
-  }
+  // Set but blank is refused, not read as "no token": an empty secret file must not turn auth off.
+  const rawToken = env.HERO_CODEC_AUTH_TOKEN;
+  const authToken = rawToken === undefined ? undefined : rawToken.trim();
+  problems.push(...authTokenProblems(authToken, host));
 
   const namespacesText = get('HERO_CODEC_NAMESPACES');
   const namespaces = namespacesText === undefined ? undefined : list(namespacesText);
   if (namespaces?.length === 0) problems.push('HERO_CODEC_NAMESPACES: must list at least one namespace when set');
+
+  const hostsText = get('HERO_CODEC_ALLOWED_HOSTS');
+  const allowedHosts = hostsText === undefined ? undefined : list(hostsText);
+  for (const entry of allowedHosts ?? []) {
+    if (!parseHost(entry) || Number(parseHost(entry)!.port) > 65535) {
+      problems.push(
+        `HERO_CODEC_ALLOWED_HOSTS: '${entry}' is not a host name or host:port as the browser sends it (no scheme or path)`,
+      );
+    }
+  }
+  if (allowedHosts?.length === 0) problems.push('HERO_CODEC_ALLOWED_HOSTS: must list at least one host when set');
 
   if (problems.length) throw new CodecConfigError(problems, 'codec server configuration');
   return {
@@ -65,5 +114,6 @@ export function loadCodecServerOptions(env: NodeJS.ProcessEnv = process.env): Om
     ...(host !== undefined && { host }),
     ...(authToken !== undefined && { authToken }),
     ...(namespaces !== undefined && { namespaces }),
+    ...(allowedHosts !== undefined && { allowedHosts }),
   };
 }
