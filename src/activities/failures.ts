@@ -1,44 +1,29 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
-import { HeroApiError, type HeroEndpoint, HeroNotFoundError, HeroRateLimitedError } from '../hero/errors';
-import { FailureType, type FailureTypeName } from '../shared/failure-types';
-
-const typeByKind: Record<string, FailureTypeName> = {
-  invalid_request: FailureType.InvalidRequest,
-  unauthorized: FailureType.Unauthorized,
-  forbidden: FailureType.Forbidden,
-  not_found: FailureType.NotFound,
-  rate_limited: FailureType.RateLimited,
-  server_error: FailureType.ServerError,
-  network: FailureType.Network,
-  timeout: FailureType.Timeout,
-  unexpected_response: FailureType.UnexpectedResponse,
-  unexpected_status: FailureType.UnexpectedStatus,
-};
+import { HeroApiError, type HeroEndpoint, HeroRateLimitedError } from '../hero/errors';
+import { FailureType } from '../shared/failure-types';
+import { describeProblems } from '../shared/problems';
 
 /**
- * Maps a Hero client error to an ApplicationFailure with one stable `type` per class; for calls that
- * are not idempotent, an error after which Hero may have acted becomes `HeroOutcomeUncertain`.
- * Whether to retry is the workflow's retry policy's decision (`nonRetryableErrorTypes`);
- * a 429's `Retry-After` becomes `nextRetryDelay`, so the server waits, not the activity.
+ * Maps a Hero client error to an ApplicationFailure of the type the error carries
+ * (`HeroApiError.failureType`); for calls that are not idempotent, an error after which Hero may have
+ * acted becomes `HeroOutcomeUncertain`. Whether to retry is the workflow's retry policy's decision
+ * (`nonRetryableErrorTypes`); a 429's `Retry-After` becomes `nextRetryDelay`, so the server waits,
+ * not the activity.
  */
 export function toApplicationFailure(err: unknown, opts: { idempotent: boolean }): unknown {
   if (err instanceof HeroApiError && !opts.idempotent && err.processed !== 'no') {
-    // Hero documents no idempotency key (REFERENCE §6.6) and no way to look up what a lost response
-    // created, so repeating this request could create a second link or send a second SMS.
+    // Hero documents no idempotency key (docs/hero-api.md §6.6) and no way to look up what a lost
+    // response created, so repeating this request could create a second link or send a second SMS.
     return ApplicationFailure.create({
       type: FailureType.OutcomeUncertain,
       message: `${err.message}; Hero may have acted on the request, so it is not repeated`,
-      details: [{ endpoint: err.endpoint, status: err.status ?? null, kind: err.kind }],
+      details: [{ endpoint: err.endpoint, status: err.status ?? null, cause: err.failureType }],
     });
   }
   if (err instanceof HeroApiError) {
-    const type =
-      err instanceof HeroNotFoundError && err.endpoint === 'register_pds'
-        ? FailureType.PatientNotFound
-        : (typeByKind[err.kind] ?? FailureType.UnexpectedStatus);
     return ApplicationFailure.create({
-      type,
+      type: err.failureType,
       message: err.message,
       nextRetryDelay: err instanceof HeroRateLimitedError ? err.retryAfterMs : undefined,
       details: [{ endpoint: err.endpoint, status: err.status ?? null }],
@@ -46,10 +31,9 @@ export function toApplicationFailure(err: unknown, opts: { idempotent: boolean }
   }
   if (err instanceof ZodError) {
     // Our own input validation, before any HTTP call: retrying cannot help.
-    const problems = err.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
     return ApplicationFailure.create({
       type: FailureType.InvalidRequest,
-      message: `input rejected before calling Hero: ${problems}`,
+      message: `input rejected before calling Hero: ${describeProblems(err, '(input)').join('; ')}`,
       nonRetryable: true,
     });
   }
@@ -64,6 +48,6 @@ export function uncertainAfterCutOff(endpoint: HeroEndpoint): ApplicationFailure
     message:
       `Hero ${endpoint}: the previous attempt ended without saying Hero did not get its request (worker stopped or timed out); ` +
       'Hero may have acted on the request, so it is not repeated',
-    details: [{ endpoint, status: null, kind: 'cut_off' }],
+    details: [{ endpoint, status: null, cause: 'cut_off' }],
   });
 }

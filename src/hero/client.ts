@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { describeProblems } from '../shared/problems';
 import type { HeroConfig } from './config';
 import {
   type HeroEndpoint,
@@ -15,8 +16,6 @@ import {
 } from './errors';
 import { CREATE_BOOKING_LINK_PATH, createBookingLinkResponseSchema } from './inferred';
 import { parseRetryAfter } from './retry-after';
-
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
 import {
   type BookingLink,
   type CreateBookingLinkRequest,
@@ -31,6 +30,8 @@ import {
   type TraceResult,
   validationErrorBodySchema,
 } from './schemas';
+
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
 export interface CallOptions {
   /** Aborts the request, e.g. when the Temporal activity is cancelled. */
@@ -141,8 +142,8 @@ export class HeroClient {
       }
       const parsed = schema.safeParse(json);
       if (!parsed.success) {
-        const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
-        throw new HeroUnexpectedResponseError(endpoint, status, where);
+        const problems = describeProblems(parsed.error, '(body)', schema).join('; ');
+        throw new HeroUnexpectedResponseError(endpoint, status, problems);
       }
       return parsed.data;
     }

@@ -1,3 +1,5 @@
+import { FailureType, type FailureTypeName } from '../shared/failure-types';
+
 /**
  * One class per row of Hero's status table. Messages name the endpoint and the problem,
  * never request values (NHS numbers, dates of birth) nor the API key.
@@ -5,12 +7,16 @@
 export type HeroEndpoint = 'register_pds' | 'create_booking_link' | 'send_message';
 
 export abstract class HeroApiError extends Error {
-  abstract readonly kind: string;
+  /**
+   * The `ApplicationFailure.type` this error becomes in Temporal: the one classification of Hero
+   * failures, which the workflow's retry policies and callers match on. The strings never change.
+   */
+  abstract readonly failureType: FailureTypeName;
   /** Whether repeating the same call later may succeed. */
   abstract readonly transient: boolean;
   /**
    * Whether Hero may have acted on the request anyway. It matters for calls that are not
-   * idempotent (booking links, messages): Hero documents no idempotency key (REFERENCE §6.6),
+   * idempotent (booking links, messages): Hero documents no idempotency key (docs/hero-api.md §6.6),
    * so repeating a request that was perhaps processed may create a duplicate.
    */
   abstract readonly processed: 'no' | 'maybe' | 'yes';
@@ -30,7 +36,7 @@ export interface ValidationIssue {
 }
 
 export class HeroInvalidRequestError extends HeroApiError {
-  readonly kind = 'invalid_request';
+  readonly failureType = FailureType.InvalidRequest;
   readonly transient = false;
   readonly processed = 'no' as const;
   constructor(
@@ -43,7 +49,7 @@ export class HeroInvalidRequestError extends HeroApiError {
 }
 
 export class HeroUnauthorizedError extends HeroApiError {
-  readonly kind = 'unauthorized';
+  readonly failureType = FailureType.Unauthorized;
   readonly transient = false;
   readonly processed = 'no' as const;
   constructor(endpoint: HeroEndpoint) {
@@ -52,7 +58,7 @@ export class HeroUnauthorizedError extends HeroApiError {
 }
 
 export class HeroForbiddenError extends HeroApiError {
-  readonly kind = 'forbidden';
+  readonly failureType = FailureType.Forbidden;
   readonly transient = false;
   readonly processed = 'no' as const;
   constructor(endpoint: HeroEndpoint) {
@@ -65,16 +71,22 @@ export class HeroForbiddenError extends HeroApiError {
 }
 
 export class HeroNotFoundError extends HeroApiError {
-  readonly kind = 'not_found';
+  /**
+   * On register_pds a 404 is an answer, "no patient found in PDS" (docs/hero-api.md §1), and ends the
+   * run `patient_not_found`; on the other endpoints it means an id we sent is unknown to Hero.
+   */
+  readonly failureType: typeof FailureType.PatientNotFound | typeof FailureType.NotFound;
   readonly transient = false;
   readonly processed = 'no' as const;
   constructor(endpoint: HeroEndpoint) {
-    super(endpoint, endpoint === 'register_pds' ? '404 no patient found in PDS' : '404 not found', 404);
+    const noPatient = endpoint === 'register_pds';
+    super(endpoint, noPatient ? '404 no patient found in PDS' : '404 not found', 404);
+    this.failureType = noPatient ? FailureType.PatientNotFound : FailureType.NotFound;
   }
 }
 
 export class HeroRateLimitedError extends HeroApiError {
-  readonly kind = 'rate_limited';
+  readonly failureType = FailureType.RateLimited;
   readonly transient = true;
   readonly processed = 'no' as const;
   /** From `Retry-After`; undefined means "use the retry policy's backoff". */
@@ -91,7 +103,7 @@ export class HeroRateLimitedError extends HeroApiError {
 }
 
 export class HeroServerError extends HeroApiError {
-  readonly kind = 'server_error';
+  readonly failureType = FailureType.ServerError;
   readonly transient = true;
   readonly processed = 'maybe' as const;
   constructor(endpoint: HeroEndpoint, status: number) {
@@ -100,7 +112,7 @@ export class HeroServerError extends HeroApiError {
 }
 
 export class HeroUnexpectedStatusError extends HeroApiError {
-  readonly kind = 'unexpected_status';
+  readonly failureType = FailureType.UnexpectedStatus;
   readonly transient = false;
   readonly processed = 'maybe' as const;
   constructor(endpoint: HeroEndpoint, status: number) {
@@ -119,7 +131,7 @@ const NOT_SENT = new Set([
 ]);
 
 export class HeroNetworkError extends HeroApiError {
-  readonly kind = 'network';
+  readonly failureType = FailureType.Network;
   readonly transient = true;
   readonly processed: 'no' | 'maybe';
   constructor(endpoint: HeroEndpoint, cause: unknown) {
@@ -130,7 +142,7 @@ export class HeroNetworkError extends HeroApiError {
 }
 
 export class HeroTimeoutError extends HeroApiError {
-  readonly kind = 'timeout';
+  readonly failureType = FailureType.Timeout;
   readonly transient = true;
   readonly processed = 'maybe' as const;
   constructor(
@@ -143,7 +155,7 @@ export class HeroTimeoutError extends HeroApiError {
 
 /** A 2xx whose body is not JSON or does not match the schema: typed here, not a crash later. */
 export class HeroUnexpectedResponseError extends HeroApiError {
-  readonly kind = 'unexpected_response';
+  readonly failureType = FailureType.UnexpectedResponse;
   readonly transient = true;
   readonly processed = 'yes' as const;
   constructor(

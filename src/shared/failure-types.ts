@@ -1,6 +1,7 @@
 /**
- * `ApplicationFailure.type` values: one stable name per Hero error class. Retry policies
- * and callers match on these strings, so they never change once released.
+ * `ApplicationFailure.type` values. Each Hero error class carries its own (`HeroApiError.failureType`
+ * in src/hero/errors.ts), so this is the only list of them. Retry policies, callers and recorded
+ * histories match on these strings, so they never change once released.
  */
 export const FailureType = {
   InvalidRequest: 'HeroInvalidRequest',
