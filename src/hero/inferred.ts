@@ -1,18 +1,18 @@
 import { z } from 'zod';
 
 /**
- * Every Hero API fact tagged INFERRED or NOT DOCUMENTED in shared/hero-api/REFERENCE.md that
+ * Every Hero API fact tagged INFERRED or NOT DOCUMENTED in docs/hero-api.md that
  * this code depends on lives here, so a correction is a one-file change.
  */
 
-/** REFERENCE §2.2: CreateBookingLink's method and path are INFERRED from its sibling operations. */
+/** docs/hero-api.md §2.2: CreateBookingLink's method and path are INFERRED from its sibling operations. */
 export const CREATE_BOOKING_LINK_PATH = '/v1/booking_links';
 
 /** Hero ids are documented as numeric strings; tolerate JSON numbers too. */
 const heroId = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
 
 /**
- * REFERENCE §2.2: the CreateBookingLink response is NOT DOCUMENTED. We expect the fields of
+ * docs/hero-api.md §2.2: the CreateBookingLink response is NOT DOCUMENTED. We expect the fields of
  * `GET /v1/booking_links/{id}` (§2.3): `id` and `short_link`; `url` is accepted as a fallback name.
  */
 export const createBookingLinkResponseSchema = z
@@ -24,10 +24,10 @@ export const createBookingLinkResponseSchema = z
   .transform((b) => ({ id: b.id, url: (b.short_link ?? b.url) as string }));
 
 /**
- * REFERENCE §3.1: what `short_link_id` expects is NOT DOCUMENTED; we pass the booking link's `id`,
+ * docs/hero-api.md §3.1: what `short_link_id` expects is NOT DOCUMENTED; we pass the booking link's `id`,
  * and put the URL into the message text ourselves since Hero is not documented to add it.
  */
 export const SHORT_LINK_ID_FROM = 'booking_link.id' as const;
 
-/** REFERENCE §6.4 documents only the 400 body; other error bodies are read as text at most. */
+/** docs/hero-api.md §6.4 documents only the 400 body; other error bodies are read as text at most. */
 export { heroId };

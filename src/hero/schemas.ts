@@ -8,11 +8,11 @@ import { nhsNumberSchema } from './nhs-number';
  * (`expiryDte`) cannot silently weaken a booking link. Response schemas stay open: Hero may add fields.
  */
 
-/** The patient identity a trace needs (REFERENCE §1, variant A). */
+/** The patient identity a trace needs (docs/hero-api.md §1, variant A). */
 export const traceRequestSchema = z.strictObject({ nhsNumber: nhsNumberSchema, dob: dobSchema });
 export type TraceRequest = z.infer<typeof traceRequestSchema>;
 
-/** REFERENCE §1: 200 is either `{patient_id}` or `{message, login_url}` (no patient_id). */
+/** docs/hero-api.md §1: 200 is either `{patient_id}` or `{message, login_url}` (no patient_id). */
 export const registerPdsResponseSchema = z.union([
   z.object({ patient_id: heroId }).transform((b) => ({ kind: 'patient' as const, patientId: b.patient_id })),
   z
@@ -30,7 +30,7 @@ const numericId = z
   .max(NUMERIC_ID_MAX_LENGTH, { message: `must be at most ${NUMERIC_ID_MAX_LENGTH} characters`, abort: true })
   .regex(/^\d+$/, 'must be a numeric id string');
 
-/** REFERENCE §2.2 body fields (DOC); which are required is partly INFERRED. */
+/** docs/hero-api.md §2.2 body fields (DOC); which are required is partly INFERRED. */
 export const bookingLinkOptionsSchema = z.strictObject({
   appointmentTypeId: numericId,
   locationId: numericId,
@@ -48,7 +48,7 @@ export type CreateBookingLinkRequest = z.infer<typeof createBookingLinkRequestSc
 export const bookingLinkSchema = z.object({ id: z.string(), url: z.string() });
 export type BookingLink = z.infer<typeof bookingLinkSchema>;
 
-/** REFERENCE §3.1: message_type enum (the newer spec adds nhs_app). */
+/** docs/hero-api.md §3.1: message_type enum (the newer spec adds nhs_app). */
 export const messageTypeSchema = z.enum(['hero', 'sms', 'email', 'nhs_app']);
 export type MessageType = z.infer<typeof messageTypeSchema>;
 
@@ -65,13 +65,13 @@ export const sendMessageRequestSchema = z.strictObject({
 });
 export type SendMessageRequest = z.infer<typeof sendMessageRequestSchema>;
 
-/** REFERENCE §3.1: only `message_id` is common to both spec generations' samples. */
+/** docs/hero-api.md §3.1: only `message_id` is common to both spec generations' samples. */
 export const sendMessageResponseSchema = z
   .object({ message_id: heroId })
   .transform((b) => ({ messageId: b.message_id }));
 export type SentMessage = z.infer<typeof sendMessageResponseSchema>;
 
-/** REFERENCE §6.4: the 400 validation body. */
+/** docs/hero-api.md §6.4: the 400 validation body. */
 export const validationErrorBodySchema = z.object({
   error: z.literal(true),
   statusCode: z.literal(400),
