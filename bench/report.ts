@@ -43,6 +43,8 @@ export interface ScalingRow {
   serverCpuSeconds: number;
   benchCpuSeconds: number;
   workerPeakRssMiB: number;
+  /** Second messages to a patient in the row (sandbox records). */
+  duplicateMessages?: number;
 }
 
 export interface BenchReport {
@@ -69,7 +71,11 @@ export interface BenchReport {
   heroFlow: SideReport;
   naive: SideReport;
   overhead: { runs: number; medianRunMs: number; p95RunMs: number; heroLatencyMs: number; temporalOverheadMs: number };
-  goals: { goal: string; met: boolean; value: string }[];
+  /**
+   * `gate`: missing it fails `npm run bench` (lost runs, duplicate messages); the other figures are
+   * reported against a target, never gated. Reports from before gates existed have no `gate`.
+   */
+  goals: { goal: string; met: boolean; value: string; gate?: boolean }[];
   /** The hero-flow side again, with the worker's workflow cache capped. */
   cappedCache: SideReport[];
   scaling: ScalingRow[];
@@ -199,7 +205,9 @@ export function formatTable(r: BenchReport): string {
   );
   if (r.cappedCache?.length) lines.push('Worker memory (the hero-flow side again):', plain(cacheRows(r)), '');
   if (r.scaling.length) lines.push('Scaling (Hero not the bottleneck):', plain(scalingRows(r.scaling)), '');
-  for (const g of r.goals) lines.push(`${g.met ? 'MET ' : 'MISS'}  ${g.goal}: ${g.value}`);
+  for (const g of r.goals) {
+    lines.push(`${g.met ? 'MET ' : 'MISS'}  ${g.goal}: ${g.value}${g.gate === false ? ' (figure, not gated)' : ''}`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -313,7 +321,18 @@ export async function formatMarkdown(r: BenchReport): Promise<string> {
     '',
     '## Goals',
     '',
-    md([['goal', 'measured', 'met'], ...r.goals.map((g) => [g.goal, g.value, g.met ? 'yes' : 'no'])]),
+    'Only lost runs and duplicate messages fail `npm run bench`; the other targets are figures, reported, not ' +
+      'gated: wall time measures the machine and its load as much as hero-flow.',
+    '',
+    md([
+      ['goal', 'measured', 'met', 'fails the bench'],
+      ...r.goals.map((g) => [
+        g.goal,
+        g.value,
+        g.met ? 'yes' : 'no',
+        g.gate === undefined ? '–' : g.gate ? 'yes' : 'no',
+      ]),
+    ]),
     '',
     '![Hero calls per second](docs/bench-calls-per-second.svg)',
     '',

@@ -25,7 +25,10 @@
  *   BENCH_SCALING_SIZES / _WORKERS / _STORAGE  comma lists overriding the scaling grid
  *
  * Prints the table, writes bench/results/latest.json, bench/results/calls-per-second.svg (copied to
- * docs/bench-calls-per-second.svg) and BENCHMARKS.md. Exits 1 if a hero-flow goal is missed.
+ * docs/bench-calls-per-second.svg) and BENCHMARKS.md. Exits 1 only if a hero-flow run is lost (any
+ * side: the main one, a capped cache, a scaling row) or a patient gets a second message. Wall time
+ * against the ideal and the share of 429s are reported, never gated: they measure the machine and its
+ * load as much as hero-flow, and a timed pass/fail is a flaky test.
  */
 import {
   copyFileSync,
@@ -213,6 +216,29 @@ function tallyHeroCalls(side: SideReport, sandbox: Sandbox, specs: Spec[]): Reco
   return calls;
 }
 
+/**
+ * What fails the bench: a hero-flow run lost (not completed) or a patient messaged twice, on any
+ * hero-flow side and any scaling row. The naive side loses runs by design: that is the comparison.
+ */
+function gatesOf(sides: SideReport[], scaling: ScalingRow[]): BenchReport['goals'] {
+  const runs = [
+    ...sides.map((s) => ({ lost: s.lost, of: s.completed + s.lost, duplicates: s.duplicateMessages })),
+    ...scaling.map((r) => ({ lost: r.runs - r.completed, of: r.runs, duplicates: r.duplicateMessages ?? 0 })),
+  ];
+  const lost = runs.reduce((n, r) => n + r.lost, 0);
+  const total = runs.reduce((n, r) => n + r.of, 0);
+  const duplicates = runs.reduce((n, r) => n + r.duplicates, 0);
+  return [
+    {
+      goal: 'hero-flow loses no run (every side and scaling row)',
+      gate: true,
+      met: lost === 0,
+      value: `${lost} of ${total} lost`,
+    },
+    { goal: 'zero duplicate messages', gate: true, met: duplicates === 0, value: String(duplicates) },
+  ];
+}
+
 /** The calls the whole job needs at best: 3 per run, plus the re-trace of each verified patient. */
 const neededCalls = (specs: Spec[]) => specs.reduce((n, s) => n + (s.needsVerification ? 4 : 3), 0);
 
@@ -265,7 +291,9 @@ async function main(): Promise<number> {
       const report = { at: new Date(t0).toISOString(), machine: machine(), latencyMs: LATENCY_MS, scaling };
       writeFileSync(join(resultsDir, 'scaling.json'), JSON.stringify(report, null, 2) + '\n');
       process.stdout.write(`\n${formatScaling(scaling)}\nWritten: bench/results/scaling.json\n`);
-      return scaling.every((row) => row.completed === row.runs) ? 0 : 1;
+      const gates = gatesOf([], scaling);
+      for (const g of gates) process.stdout.write(`${g.met ? 'MET ' : 'MISS'}  ${g.goal}: ${g.value}\n`);
+      return gates.every((g) => g.met) ? 0 : 1;
     }
     await server.start();
     const taskQueue = `bench-${process.pid}`;
@@ -336,28 +364,21 @@ async function main(): Promise<number> {
       naive429: perSecond(naiveCallsLog, naive.startedAt, (r) => r.status === 429),
     };
 
-    const goals = [
-      {
-        goal: 'hero-flow completes 100% of runs',
-        met: heroFlow.completed === RUNS,
-        value: `${heroFlow.completed}/${RUNS}`,
-      },
+    const goals = gatesOf([heroFlow, ...cappedCache], scaling);
+    goals.push(
       {
         goal: 'wall time within 1.15× of the ideal (calls ÷ R)',
+        gate: false,
         met: heroFlow.idealRatio <= 1.15,
         value: `${heroFlow.idealRatio.toFixed(3)}×`,
       },
       {
         goal: '429s under 1% of Hero calls',
+        gate: false,
         met: heroFlow.rateLimited < 0.01 * heroFlow.heroCalls,
         value: `${((100 * heroFlow.rateLimited) / Math.max(1, heroFlow.heroCalls)).toFixed(2)}%`,
       },
-      {
-        goal: 'zero duplicate messages',
-        met: heroFlow.duplicateMessages === 0,
-        value: String(heroFlow.duplicateMessages),
-      },
-    ];
+    );
 
     const report: BenchReport = {
       at: new Date(t0).toISOString(),
@@ -415,7 +436,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       'Written: bench/results/latest.json, bench/results/calls-per-second.svg, docs/bench-calls-per-second.svg, BENCHMARKS.md\n',
     );
-    return goals.every((g) => g.met) ? 0 : 1;
+    return goals.every((g) => g.met || !g.gate) ? 0 : 1;
   } finally {
     await Promise.all(connections.map((c) => c.close().catch(() => undefined)));
     await Promise.all(workers.map((w) => w.stop()));
@@ -459,6 +480,7 @@ async function main(): Promise<number> {
     say(`scaling: ${n} runs on ${workerCount} worker(s), storage ${mode}, Hero unlimited`);
     const side = await runHeroFlow(client, sandbox, scaleSpecs, `${queue}-${RUN_ID}`, 'scaling');
     const benchCpu = process.cpuUsage(cpu0.bench);
+    const duplicates = duplicateMessages(sandbox, scaleSpecs);
     const row: ScalingRow = {
       runs: n,
       workers: workerCount,
@@ -474,6 +496,7 @@ async function main(): Promise<number> {
       serverCpuSeconds: (cpuSeconds(on.pid) ?? 0) - cpu0.server,
       benchCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6,
       workerPeakRssMiB: Math.max(...ws.map((w) => peakRssMiB(w.pid) ?? 0)),
+      duplicateMessages: duplicates,
     };
     say(
       `scaling: outcomes ${JSON.stringify(side.outcomes)}${side.firstError ? `; first error: ${side.firstError}` : ''}`,

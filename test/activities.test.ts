@@ -6,7 +6,7 @@ import { createActivities } from '../src/activities';
 import { HeroClient } from '../src/hero/client';
 import { startSandbox, type Sandbox } from '../src/sandbox';
 import { FailureType } from '../src/shared/failure-types';
-import { newPatient } from './support/fixtures';
+import { newPatient, untilSandboxHolds } from './support/fixtures';
 import { freePort } from './support/processes';
 
 /** The activities against the sandbox over real HTTP, in a mock activity context. */
@@ -15,16 +15,19 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
   let activities: ReturnType<typeof createActivities>;
   const patient = newPatient();
 
-  before(async () => {
-    sandbox = await startSandbox();
-    activities = createActivities(
+  const activitiesWith = (timeoutMs: number) =>
+    createActivities(
       new HeroClient({
         apiKey: sandbox.apiKey,
         practiceGroupId: sandbox.practiceGroupId,
         baseUrl: sandbox.url,
-        timeoutMs: 1_000,
+        timeoutMs,
       }),
     );
+
+  before(async () => {
+    sandbox = await startSandbox();
+    activities = activitiesWith(1_000);
   });
   after(() => sandbox.close());
   beforeEach(() => {
@@ -51,7 +54,7 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
     assert.deepEqual(await trace(), { kind: 'patient', patientId: patient.patientId });
     const other = newPatient({ needsVerification: true });
     sandbox.addPatient(other);
-    const result = await run(activities.tracePatient, other);
+    const result = await run(activities.tracePatient, { nhsNumber: other.nhsNumber, dob: other.dob });
     assert.equal(result.kind, 'verification_required');
   });
 
@@ -125,21 +128,34 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
     assert.equal(sandbox.requests().length, 0);
   });
 
-  it('aborts the HTTP request when the activity is cancelled, and heartbeats while waiting', async () => {
-    sandbox.injectFault('register_pds', { kind: 'delay', ms: 900 });
+  it('aborts the HTTP request when the activity is cancelled', async () => {
+    // Held far longer than the client's timeout: only the abort can end the call while it is held.
+    sandbox.injectFault('register_pds', { kind: 'delay', ms: 30_000 });
     const env = new MockActivityEnvironment();
-    let heartbeats = 0;
-    env.on('heartbeat', () => heartbeats++);
     const running = trace(env);
-    setTimeout(() => env.cancel(), 150);
-    const started = Date.now();
+    await untilSandboxHolds(sandbox);
+    env.cancel();
     const err = await running.then(
       () => assert.fail('expected cancellation'),
       (e: unknown) => e,
     );
     assert.ok(err instanceof CancelledFailure, `got ${String(err)}`);
-    assert.ok(Date.now() - started < 800, 'returned before the delayed response');
-    assert.ok(heartbeats >= 1);
+    assert.deepEqual(sandbox.requests(), [], 'returned while the sandbox still held the request, unanswered');
+  });
+
+  it('heartbeats periodically while a Hero call is in flight', async () => {
+    // A client that waits longer than the sandbox holds the request (3 s, three heartbeat intervals).
+    const slow = activitiesWith(20_000);
+    sandbox.injectFault('register_pds', { kind: 'delay', ms: 3_000 });
+    const env = new MockActivityEnvironment();
+    let whileHeld = 0;
+    env.on('heartbeat', () => {
+      // The first heartbeat comes before the request is sent; only later ones can find it held.
+      if ((sandbox.faultCounts().delay ?? 0) === 1 && sandbox.requests().length === 0) whileHeld++;
+    });
+    const result = await run(slow.tracePatient, { nhsNumber: patient.nhsNumber, dob: patient.dob }, env);
+    assert.equal(result.kind, 'patient');
+    assert.ok(whileHeld >= 1, 'no heartbeat while the sandbox held the request');
   });
 
   const sendInput = () => ({ patientId: patient.patientId, messageType: 'sms' as const, text: 'Hello' });

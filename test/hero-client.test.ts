@@ -21,6 +21,7 @@ import {
   parseRetryAfter,
 } from '../src/hero';
 import { startSandbox, type Sandbox } from '../src/sandbox';
+import { untilSandboxHolds } from './support/fixtures';
 
 /** Synthetic test patients seeded by the sandbox (not real people). */
 const PLAIN = { nhsNumber: '9434765919', dob: '1992-01-01', id: '1001' };
@@ -270,13 +271,15 @@ void describe('HeroClient against the sandbox', () => {
     });
 
     void it("the caller's AbortSignal aborts the call with its reason, not a HeroTimeoutError", async () => {
-      sb.injectFault('register_pds', { kind: 'delay', ms: 2_000 });
+      // This client would wait for the held answer (5 s < its 20 s timeout): only the abort ends it sooner.
+      sb.injectFault('register_pds', { kind: 'delay', ms: 5_000 });
       const controller = new AbortController();
       const reason = new Error('activity cancelled');
-      setTimeout(() => controller.abort(reason), 50);
-      const start = performance.now();
-      await assert.rejects(client.registerPds(trace, { signal: controller.signal }), (err) => err === reason);
-      assert.ok(performance.now() - start < 1_500, 'aborted well before the delayed answer');
+      const call = clientWith({ timeoutMs: 20_000 }).registerPds(trace, { signal: controller.signal });
+      await untilSandboxHolds(sb);
+      controller.abort(reason);
+      await assert.rejects(call, (err) => err === reason);
+      assert.deepEqual(sb.requests(), [], 'aborted while the sandbox still held the request, unanswered');
     });
 
     void it('an already-aborted signal rejects with its reason', async () => {

@@ -145,20 +145,25 @@ describe('provisioning of Temporal servers', () => {
 });
 
 describe('provisioning lock', () => {
-  it('runs holders one at a time', async () => {
+  it('runs holders one at a time', { timeout: 30_000 }, async () => {
     const name = `test-lock-${process.pid}`;
     const events: string[] = [];
-    const holder = (id: string) =>
+    // The first holder stays inside until the second says it is waiting for the lock.
+    let secondWaits!: () => void;
+    const waiting = new Promise<void>((resolve) => (secondWaits = resolve));
+    const holder = (id: string, inside: () => Promise<void>) =>
       withLock(
         name,
-        () => undefined,
+        (line) => {
+          if (/waiting for another process/.test(line)) secondWaits();
+        },
         async () => {
           events.push(`${id}+`);
-          await new Promise((r) => setTimeout(r, 50));
+          await inside();
           events.push(`${id}-`);
         },
       );
-    await Promise.all([holder('a'), holder('b')]);
+    await Promise.all([holder('a', () => waiting), holder('b', async () => undefined)]);
     assert.deepEqual(events, ['a+', 'a-', 'b+', 'b-']);
     assert.equal(existsSync(path.join(cacheDir(), 'locks', `${name}.lock`)), false);
   });

@@ -2,6 +2,7 @@ import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { isValidNhsNumber } from '../src/hero/nhs-number';
 import { DEFAULT_PATIENTS, startSandbox, type Sandbox } from '../src/sandbox';
+import { untilSandboxHolds } from './support/fixtures';
 
 /** Synthetic test patients (DEFAULT_PATIENTS): not real people. */
 const PLAIN = { nhs: '9434765919', dob: '1992-01-01', id: '1001' };
@@ -629,7 +630,7 @@ void describe('sandbox: faults', () => {
       () => 'answered',
       () => 'dropped',
     );
-    await new Promise((r) => setTimeout(r, 50)); // the request is now inside its delay
+    await untilSandboxHolds(sb); // the request is now inside its delay
     sb.reset();
     assert.equal(await pending, 'dropped');
     assert.equal((await ping()).status, 200);
@@ -880,6 +881,23 @@ void describe('sandbox: random faults at configured rates', () => {
     assert.ok(performance.now() - start >= 95);
     assert.equal(res.status, 200);
     assert.deepEqual(sb.faultCounts(), { timeout: 1, latency: 1 });
+  });
+
+  void it('records the random fault each request drew, so its log tells a timeout from a latency', async () => {
+    sb.setFaultRates({ rates: { timeout: 1 }, timeoutMs: 1 });
+    await ping();
+    sb.setFaultRates({ rates: { latency: 1 }, latencyMs: 1 });
+    await ping();
+    sb.injectFault('register_pds', { kind: 'delay', ms: 1 });
+    await ping();
+    assert.deepEqual(
+      sb.requests().map((r) => [r.fault, r.randomFault]),
+      [
+        ['delay', 'timeout'],
+        ['delay', 'latency'],
+        ['delay', undefined],
+      ],
+    );
   });
 
   void it('scripted faults come first; only the listed /v1 endpoints draw; admin and verify never do', async () => {

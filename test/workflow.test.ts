@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  type WorkflowHandle,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
@@ -15,7 +20,7 @@ import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import type { OutreachResult } from '../src/workflows/schemas';
-import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
+import { eventually, newPatient, outreachRequest, uniqueId, untilSandboxHolds } from './support/fixtures';
 import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
 
 const { EventType } = temporal.api.enums.v1;
@@ -35,6 +40,30 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
 
   beforeEach(() => sandbox.reset());
 
+  /**
+   * Closes the runs a test left open, failed tests included, while the worker still runs: the
+   * time-skipping server stops skipping time while an activity it dispatched has not reported back,
+   * so each run is cancelled (its activities abort their requests and report) and awaited, then
+   * terminated if it is still open. Already closed or never created: nothing to do.
+   */
+  async function closeRuns(handles: WorkflowHandle[]): Promise<void> {
+    const ignoreClosed = (err: unknown) => {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    };
+    for (const handle of handles) {
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING') continue;
+      await handle.cancel().catch(ignoreClosed);
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([
+        handle.result().catch(() => undefined),
+        new Promise((resolve) => (bound = setTimeout(resolve, 15_000))), // a run that ignores the cancel
+      ]);
+      clearTimeout(bound);
+      await handle.terminate('test over').catch(ignoreClosed);
+    }
+  }
+
   /** Runs `body` with a worker on a fresh task queue; the workflow is started by `body`. */
   async function withWorker<T>(
     body: (start: (input: unknown) => Promise<WorkflowHandle<typeof patientOutreachWorkflow>>) => Promise<T>,
@@ -47,9 +76,23 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
       ring,
       hero,
     });
-    const start = (input: unknown) =>
-      env.client.workflow.start(patientOutreachWorkflow, { taskQueue, workflowId: uniqueId('wf'), args: [input] });
-    return worker.runUntil(body(start));
+    const started: WorkflowHandle[] = [];
+    const start = async (input: unknown) => {
+      const handle = await env.client.workflow.start(patientOutreachWorkflow, {
+        taskQueue,
+        workflowId: uniqueId('wf'),
+        args: [input],
+      });
+      started.push(handle);
+      return handle;
+    };
+    return worker.runUntil(async () => {
+      try {
+        return await body(start);
+      } finally {
+        await closeRuns(started);
+      }
+    });
   }
 
   const traces = () => sandbox.requests({ endpoint: 'register_pds' });
@@ -68,6 +111,21 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
         Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(scheduled.eventId),
     )!;
     return tsToMs(completed.eventTime) - tsToMs(scheduled.eventTime);
+  }
+
+  /** The types of the run's history events, in order. */
+  async function eventTypes(handle: WorkflowHandle): Promise<temporal.api.enums.v1.EventType[]> {
+    const { events } = await handle.fetchHistory();
+    return events!.map((e) => e.eventType!);
+  }
+
+  /** Waits until the run has handled its latest signal: a workflow task completed after it in history. */
+  async function untilLastSignalHandled(handle: WorkflowHandle): Promise<void> {
+    await eventually(async () => {
+      const types = await eventTypes(handle);
+      const signalled = types.lastIndexOf(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
+      return signalled >= 0 && types.indexOf(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, signalled) > signalled;
+    });
   }
 
   async function failureOf(handle: WorkflowHandle): Promise<WorkflowFailedError> {
@@ -222,6 +280,39 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
     assert.equal(traces().length, 2);
   });
 
+  it('rejects confirmVerification in its validator once the run is past the wait: nothing enters history', async () => {
+    const patient = newPatient();
+    sandbox.addPatient(patient);
+    // The sandbox holds the booking-link request, so the run stays open in creating_booking_link.
+    sandbox.injectFault('create_booking_link', { kind: 'delay', ms: 60_000 });
+    const { rejected, state, types } = await withWorker(
+      async (start) => {
+        const handle = await start(outreachRequest(patient));
+        await untilSandboxHolds(sandbox);
+        const state = (await handle.query(statusQuery)).state;
+        const rejected = await handle.executeUpdate(confirmVerificationUpdate, { args: [{ source: 'test' }] }).then(
+          () => assert.fail('the update was accepted by a run that is not waiting for verification'),
+          (err: unknown) => err,
+        );
+        return { rejected, state, types: await eventTypes(handle) };
+      },
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(state, 'creating_booking_link');
+    assert.ok(rejected instanceof WorkflowUpdateFailedError, `got ${String(rejected)}`);
+    assert.equal(
+      rejected.cause?.message,
+      'this run is creating_booking_link; it is no longer waiting for identity verification',
+    );
+    for (const type of [
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED,
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+    ]) {
+      assert.ok(!types.includes(type), `history has ${EventType[type]}`);
+    }
+  });
+
   it('ends with the cancelled outcome when cancelled while awaiting verification', async () => {
     const patient = newPatient({ needsVerification: true });
     sandbox.addPatient(patient);
@@ -244,9 +335,11 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
       const handle = await start(outreachRequest(patient));
       await eventually(async () => (await handle.query(statusQuery)).state === 'awaiting_verification');
       await handle.signal('verificationCompleted', 'not an object');
-      await new Promise((r) => setTimeout(r, 300));
+      await untilLastSignalHandled(handle);
       assert.equal((await handle.query(statusQuery)).state, 'awaiting_verification');
-      assert.equal(traces().length, 1, 'a malformed signal must not trigger a re-trace');
+      const scheduled = (await eventTypes(handle)).filter((t) => t === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
+      assert.equal(scheduled.length, 1, 'a malformed signal must not trigger a re-trace');
+      assert.equal(traces().length, 1);
       sandbox.markVerified(patient.nhsNumber);
       await handle.signal(verificationCompletedSignal, { source: 'test' });
       return handle.result();
@@ -331,6 +424,50 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
     assert.equal(result.step, 'create_booking_link');
     assert.equal(sandbox.requests({ endpoint: 'create_booking_link' }).length, 1);
     assert.equal(sandbox.messages().length, 0);
+  });
+
+  for (const [endpoint, step] of [
+    ['create_booking_link', 'creating the booking link'],
+    ['send_message', 'sending the message'],
+  ] as const) {
+    it(`fails with HeroNotFound after one call when Hero answers 404 ${step}, without retrying`, async () => {
+      const patient = newPatient();
+      sandbox.addPatient(patient);
+      sandbox.injectFault(endpoint, { kind: 'status', status: 404 });
+      const { err, state } = await withWorker(async (start) => {
+        const handle = await start(outreachRequest(patient));
+        const err = await failureOf(handle);
+        return { err, state: (await handle.describe()).typedSearchAttributes.get(HERO_FLOW_STATE) };
+      });
+      assert.ok(err.cause instanceof ActivityFailure, `got ${String(err.cause)}`);
+      assert.ok(err.cause.cause instanceof ApplicationFailure);
+      assert.equal(err.cause.cause.type, FailureType.NotFound);
+      assert.equal(state, 'failed');
+      assert.deepEqual(
+        sandbox.requests({ endpoint }).map((r) => r.status),
+        [404],
+        `one ${endpoint} call`,
+      );
+      assert.equal(sandbox.messages().length, 0);
+    });
+  }
+
+  it('shows needs_review in its status query and its HeroFlowState search attribute', async () => {
+    const patient = newPatient();
+    sandbox.addPatient(patient);
+    sandbox.injectFault('send_message', { kind: 'status', status: 503 }); // Hero may have sent it
+    const { result, status, state } = await withWorker(async (start) => {
+      const handle = await start(outreachRequest(patient));
+      const result = await handle.result();
+      return {
+        result,
+        status: await handle.query(statusQuery),
+        state: (await handle.describe()).typedSearchAttributes.get(HERO_FLOW_STATE),
+      };
+    });
+    assert.equal(result.outcome, 'needs_review');
+    assert.equal(status.state, 'needs_review', 'status query');
+    assert.equal(state, 'needs_review', 'HeroFlowState search attribute');
   });
 
   it('ends with patient_not_found when PDS has no such patient, without retrying', async () => {

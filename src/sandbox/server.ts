@@ -15,6 +15,7 @@ import type {
   Fault,
   FaultRates,
   MessageSummary,
+  RandomFaultKind,
   RateLimitOptions,
   RecordedRequest,
   Sandbox,
@@ -216,8 +217,9 @@ class SandboxServer implements Sandbox {
       if (denied) return { reply: denied };
     }
 
-    const fault = this.#takeFault(route.endpoint, api);
+    const { fault, randomKind } = this.#takeFault(route.endpoint, api) ?? {};
     if (fault) record.fault = fault.kind;
+    if (randomKind) record.randomFault = randomKind;
     let resetAfter = false;
     switch (fault?.kind) {
       case undefined:
@@ -280,15 +282,16 @@ class SandboxServer implements Sandbox {
   }
 
   /** A scripted fault first (FIFO); else, for /v1 requests, a random one by rate. Counted by kind. */
-  #takeFault(endpoint: SandboxEndpoint, api: boolean): Fault | undefined {
+  #takeFault(endpoint: SandboxEndpoint, api: boolean): { fault: Fault; randomKind?: RandomFaultKind } | undefined {
     const scripted = this.#faults.take(endpoint);
-    const drawn = scripted ? undefined : api ? this.#randomFaults?.draw(endpoint) : undefined;
-    const fault = scripted ?? drawn?.fault;
-    if (fault) {
-      const kind = drawn?.kind ?? fault.kind;
-      this.#faultCounts.set(kind, (this.#faultCounts.get(kind) ?? 0) + 1);
+    if (scripted) {
+      this.#faultCounts.set(scripted.kind, (this.#faultCounts.get(scripted.kind) ?? 0) + 1);
+      return { fault: scripted };
     }
-    return fault;
+    const drawn = api ? this.#randomFaults?.draw(endpoint) : undefined;
+    if (!drawn) return undefined;
+    this.#faultCounts.set(drawn.kind, (this.#faultCounts.get(drawn.kind) ?? 0) + 1);
+    return { fault: drawn.fault, randomKind: drawn.kind };
   }
 
   /** 401 for a missing or wrong key; 403 for the right key with another (or no) practice group. */

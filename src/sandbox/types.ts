@@ -99,6 +99,8 @@ export interface RecordedRequest {
   /** Parsed JSON body, or undefined (no body, or not JSON). */
   body: unknown;
   fault?: Fault['kind'];
+  /** A random fault's kind (`FaultRates`), which `fault` alone does not tell: a timeout and a latency are both 'delay'. */
+  randomFault?: RandomFaultKind;
 }
 
 export interface SandboxOptions {

@@ -6,6 +6,10 @@ export interface ReliabilityReport {
   workerKills: number;
   workerUnexpectedExits: number;
   serverRestarts: number;
+  /** What the chaos schedule set out to do; fewer kills or restarts fail the suite. */
+  plannedChaos: { kills: number; restarts: number };
+  /** Why the chaos fell short of the plan, if it did. */
+  chaosShortfall: string[];
   /** Open runs at the moment of each kill or restart. */
   chaos: { at: string; event: string; openRuns: number }[];
   faultsInjected: Record<string, number>;
@@ -21,7 +25,10 @@ export interface ReliabilityReport {
   duplicateMessages: number;
   patientsWithDuplicateLinks: number;
   patientsWithDuplicateMessages: number;
-  completedWithoutMessage: number;
+  /** Completed runs whose message (by the id the run returned) the sandbox does not hold for their patient. */
+  completedWithoutMessage: { workflowId: string; messageId: string }[];
+  /** needs_review runs with neither an uncertain request in the sandbox's log nor a crash while open. */
+  unexplainedReviews: { workflowId: string; step: string; reason: string }[];
   duplicatesNote: string;
   wallTimeSeconds: number;
   passed: number;
@@ -40,8 +47,11 @@ export function formatTable(r: ReliabilityReport): string {
   const faultsTotal = Object.values(r.faultsInjected).reduce((a, b) => a + b, 0);
   const rows: [string, string][] = [
     ['runs', `${r.runs} (${fmt(r.mix)}), seed ${r.seed}`],
-    ['worker kills (SIGKILL)', `${r.workerKills} (+ ${r.workerUnexpectedExits} unexpected worker exits, restarted)`],
-    ['Temporal server restarts', String(r.serverRestarts)],
+    [
+      'worker kills (SIGKILL)',
+      `${r.workerKills} of ${r.plannedChaos.kills} planned (+ ${r.workerUnexpectedExits} unexpected worker exits, restarted)`,
+    ],
+    ['Temporal server restarts', `${r.serverRestarts} of ${r.plannedChaos.restarts} planned`],
     ['chaos events', r.chaos.map((c) => `${c.at} ${c.event} (${c.openRuns} open)`).join('; ')],
     ['faults injected', `${faultsTotal}: ${fmt(r.faultsInjected)}`],
     ['outcomes', fmt(r.outcomes)],
@@ -59,7 +69,8 @@ export function formatTable(r: ReliabilityReport): string {
     ['lost runs (not closed / wrong outcome)', String(r.lostRuns.length)],
     ['duplicate booking links', `${r.duplicateLinks} (patients affected: ${r.patientsWithDuplicateLinks})`],
     ['duplicate messages', `${r.duplicateMessages} (patients affected: ${r.patientsWithDuplicateMessages})`],
-    ['completed runs without a message', String(r.completedWithoutMessage)],
+    ['completed runs without their message', String(r.completedWithoutMessage.length)],
+    ['needs_review with no uncertain request or crash', String(r.unexplainedReviews.length)],
     ['wall time', `${r.wallTimeSeconds.toFixed(1)} s`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -2,15 +2,18 @@
  * `npm run test:reliability`: N outreach runs on a real Temporal dev server (SQLite), against the
  * sandbox injecting faults at random, while the worker is SIGKILLed and restarted and the Temporal
  * server is stopped and restarted once. Asserts every run reached its one expected outcome and
- * counts booking links and messages per patient from the sandbox's own state.
+ * checks it against the sandbox's own records: booking links and messages per patient, the message
+ * of every completed run, and an uncertain request (or a crash) behind every `needs_review`.
  *
  *   RELIABILITY_RUNS   number of runs (default 200)
  *   RELIABILITY_SEED   seed of the mix, the chaos schedule and the sandbox faults (default: random)
  *   RELIABILITY_STRICT =1: a `needs_review` outcome counts as failed (default: accepted, reported)
  *
  * Prints a table, writes test-artifacts/reliability.json (and the worker's and server's logs next
- * to it), ends with `N passed, M failed`, exits 1 if any run is lost, ended wrongly, or left its
- * patient with a second booking link or message.
+ * to it), ends with `N passed, M failed`, exits 1 if any run is lost, ended wrongly, left its
+ * patient with a second booking link or message, completed without the sandbox holding its message,
+ * or ended `needs_review` with nothing uncertain behind it; or if fewer worker kills or server
+ * restarts happened than planned.
  */
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +23,13 @@ import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } fr
 import { HeroFlowClient } from '../../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../../src/codec';
 import { devServerTuningArgs, resolveTemporalCli } from '../../src/provision';
-import { DEFAULT_PATIENTS, type FaultRates, startSandbox } from '../../src/sandbox';
+import {
+  DEFAULT_PATIENTS,
+  type FaultRates,
+  type RandomFaultKind,
+  type RecordedRequest,
+  startSandbox,
+} from '../../src/sandbox';
 import { mulberry32 } from '../../src/sandbox/faults';
 import { outreachRequest, syntheticNhsNumber } from '../support/fixtures';
 import { freePort, ROOT, runScript, sandboxWorkerEnv, sleep, TemporalDevServer, WorkerProcess } from './processes';
@@ -50,6 +59,26 @@ const FAULT_RATES: FaultRates = {
   timeoutMs: 3_000,
 };
 
+/** The chaos schedule: SIGKILLs of the worker and restarts of the Temporal server. */
+const PLANNED_CHAOS = { kills: 4, restarts: 1 };
+
+/**
+ * Faults after which Hero may have acted on a create/send without hero-flow learning so: a timeout,
+ * a reset (the client cannot tell before from after processing), a 5xx, an unreadable 2xx.
+ * Latency and 429s are not: the answer arrives, or Hero says it did nothing.
+ */
+const UNCERTAIN_FAULTS: ReadonlySet<RandomFaultKind> = new Set([
+  'timeout',
+  'reset_before',
+  'reset_after',
+  'server_error',
+  'malformed_json',
+  'schema_violation',
+]);
+
+/** The failure of a retry whose previous attempt was cut off (src/activities/failures.ts uncertainAfterCutOff). */
+const CUT_OFF = /the previous attempt ended without saying Hero did not get its request/;
+
 const DUPLICATES_NOTE =
   'Hero documents no idempotency key (REFERENCE §6.6), so hero-flow never repeats a create/send unless the ' +
   'previous attempt recorded that Hero did not process it; any second link or message is a bug.';
@@ -57,7 +86,8 @@ const DUPLICATES_NOTE =
 type Kind = 'plain' | 'verification' | 'not_found';
 /**
  * `needs_review` is the workflow's deliberate stop when a create/send failed in a way Hero may have
- * acted on (it does not retry blind, to never send twice): one closed outcome, reported apart.
+ * acted on (it does not retry blind, to never send twice): one closed outcome, reported apart, and
+ * accepted only where the sandbox's log shows an uncertain request, or a crash came while it was open.
  */
 const EXPECTED: Record<Kind, string[]> = {
   plain: STRICT ? ['completed'] : ['completed', 'needs_review'],
@@ -80,6 +110,10 @@ interface RunSpec {
 interface RunRecord {
   spec: RunSpec;
   outcome: string;
+  /** ms since epoch: the start was acknowledged, and the outcome known. */
+  openedAt?: number;
+  closedAt?: number;
+  messageId?: string;
   failureType?: string;
   message?: string;
   verifiedBy?: string;
@@ -195,6 +229,8 @@ async function main(): Promise<number> {
     const records = new Map<string, RunRecord>();
     const open = new Set<string>();
     const chaosLog: ReliabilityReport['chaos'] = [];
+    /** When each kill or restart happened (ms since epoch), to tell a crash-caused review. */
+    const chaosTimes: number[] = [];
     let kills = 0;
     let serverRestarts = 0;
     let serverDown = false;
@@ -213,7 +249,10 @@ async function main(): Promise<number> {
     };
 
     const chaos = async () => {
-      const kinds = ['kill', 'kill', 'kill', 'kill', 'restart'];
+      const kinds = [
+        ...Array<string>(PLANNED_CHAOS.kills).fill('kill'),
+        ...Array<string>(PLANNED_CHAOS.restarts).fill('restart'),
+      ];
       const times = [between(5_000, 12_000), between(14_000, 22_000), between(34_000, 45_000), between(48_000, 60_000)];
       const events = kinds.map((event, i) => ({
         event,
@@ -222,9 +261,10 @@ async function main(): Promise<number> {
       events.sort((a, b) => a.at - b.at);
       for (const e of events) {
         await sleep(Math.max(0, t0 + e.at - Date.now()));
-        if (done) return;
+        if (done) return; // only when the script is stopping on an error
         chaosBusy = true;
         try {
+          chaosTimes.push(Date.now());
           if (e.event === 'kill') {
             chaosLog.push({ at: elapsed(), event: 'worker SIGKILL', openRuns: open.size });
             await worker!.kill();
@@ -306,6 +346,7 @@ async function main(): Promise<number> {
         }
       }
       rec.outcome = 'not_closed';
+      rec.openedAt = Date.now();
       open.add(spec.workflowId);
       const verifying = spec.kind === 'verification' ? verify(spec, rec) : Promise.resolve();
       while (Date.now() < deadline) {
@@ -313,6 +354,7 @@ async function main(): Promise<number> {
           const result = await call((hf) => hf.result(spec.workflowId), 30_000);
           rec.outcome = result.outcome;
           if (result.outcome === 'needs_review') rec.review = { step: result.step, reason: result.reason };
+          if (result.outcome === 'completed') rec.messageId = result.messageId;
           break;
         } catch (err) {
           if (err instanceof WorkflowFailedError) {
@@ -323,6 +365,7 @@ async function main(): Promise<number> {
           await sleep(1_000);
         }
       }
+      rec.closedAt = Date.now();
       open.delete(spec.workflowId);
       await verifying;
     };
@@ -330,10 +373,12 @@ async function main(): Promise<number> {
     const supervisor = supervise();
     const chaosDone = chaos();
     await Promise.all(specs.map(drive));
-    say('every run has closed (or the wait ran out); collecting figures');
-    done = true;
+    say('every run has closed (or the wait ran out)');
+    // Every planned kill and restart happens, even after the last run closed: fewer fails the suite.
     await chaosDone;
+    done = true;
     await supervisor;
+    say('collecting figures');
 
     // Figures from the sandbox's own state.
     const links = new Map<string, number>();
@@ -365,6 +410,54 @@ async function main(): Promise<number> {
       if (r.verifiedBy) verifiedBy[r.verifiedBy] = (verifiedBy[r.verifiedBy] ?? 0) + 1;
     }
     const wrong = all.filter((r) => !EXPECTED[r.spec.kind].includes(r.outcome));
+    // A completed run's message must be in the sandbox, for its patient, under the id the run returned.
+    const completedWithoutMessage = all
+      .filter((r) => r.outcome === 'completed')
+      .filter((r) => !sandbox.messages().some((m) => m.id === r.messageId && m.patientId === (r.spec.patientId ?? '')))
+      .map((r) => ({ workflowId: r.spec.workflowId, messageId: r.messageId ?? '(none)' }));
+    // A review must have a cause: a create/send request of that step, for that patient, that drew an
+    // uncertain fault; or, for a retry cut off by a crash, a worker kill or server restart during that
+    // step: after the step before it succeeded (the sandbox's clock is this process's) and before the run closed.
+    const sandboxRequests = sandbox.requests();
+    const lastSuccess = (endpoint: string, matches: (body: Record<string, unknown>) => boolean) =>
+      Math.max(
+        -Infinity,
+        ...sandboxRequests
+          .filter(
+            (q) => q.endpoint === endpoint && q.status === 200 && matches((q.body ?? {}) as Record<string, unknown>),
+          )
+          .map((q) => q.at),
+      );
+    const stepStart = (r: RunRecord, step: string) =>
+      step === 'send_message'
+        ? lastSuccess('create_booking_link', (b) => b.patient_id === r.spec.patientId)
+        : lastSuccess('register_pds', (b) => b.nhs_number === r.spec.nhsNumber);
+    const uncertainAt = (pid: string, step: string): RecordedRequest[] =>
+      sandboxRequests.filter(
+        (q) =>
+          q.endpoint === step &&
+          (q.body as { patient_id?: string } | undefined)?.patient_id === pid &&
+          q.randomFault !== undefined &&
+          UNCERTAIN_FAULTS.has(q.randomFault),
+      );
+    const crashDuringStep = (r: RunRecord, step: string) => {
+      const from = Math.max(stepStart(r, step), r.openedAt ?? Infinity);
+      return chaosTimes.some((t) => t >= from && t <= (r.closedAt ?? -Infinity));
+    };
+    const unexplainedReviews = all
+      .filter((r) => r.review)
+      .filter(
+        (r) =>
+          uncertainAt(r.spec.patientId ?? '', r.review!.step).length === 0 &&
+          !(CUT_OFF.test(r.review!.reason) && crashDuringStep(r, r.review!.step)),
+      )
+      .map((r) => ({ workflowId: r.spec.workflowId, step: r.review!.step, reason: r.review!.reason }));
+    const chaosShortfall = [
+      ...(kills < PLANNED_CHAOS.kills ? [`${kills} of ${PLANNED_CHAOS.kills} planned worker kills`] : []),
+      ...(serverRestarts < PLANNED_CHAOS.restarts
+        ? [`${serverRestarts} of ${PLANNED_CHAOS.restarts} planned Temporal server restarts`]
+        : []),
+    ];
     // For a run held for review: had Hero in fact acted on the uncertain call?
     const reviews = all
       .filter((r) => r.review)
@@ -388,8 +481,12 @@ async function main(): Promise<number> {
         messages: messages.get(s.patientId!) ?? 0,
         requests: requestsOf(s.patientId!),
       }));
-    const duplicated = new Set(duplicates.map((d) => d.workflowId));
-    const failedRuns = new Set([...wrong.map((r) => r.spec.workflowId), ...duplicated]).size;
+    const failedRuns = new Set([
+      ...wrong.map((r) => r.spec.workflowId),
+      ...duplicates.map((d) => d.workflowId),
+      ...completedWithoutMessage.map((c) => c.workflowId),
+      ...unexplainedReviews.map((v) => v.workflowId),
+    ]).size;
     const report: ReliabilityReport = {
       seed: SEED,
       runs: all.length,
@@ -397,6 +494,8 @@ async function main(): Promise<number> {
       workerKills: kills,
       workerUnexpectedExits: worker.unexpectedExits,
       serverRestarts,
+      plannedChaos: PLANNED_CHAOS,
+      chaosShortfall,
       chaos: chaosLog,
       faultsInjected: sandbox.faultCounts(),
       outcomes,
@@ -421,9 +520,8 @@ async function main(): Promise<number> {
       duplicateMessages: dupMessages.extra,
       patientsWithDuplicateLinks: dupLinks.patients,
       patientsWithDuplicateMessages: dupMessages.patients,
-      completedWithoutMessage: all.filter(
-        (r) => r.outcome === 'completed' && (messages.get(r.spec.patientId ?? '') ?? 0) === 0,
-      ).length,
+      completedWithoutMessage,
+      unexplainedReviews,
       duplicatesNote: DUPLICATES_NOTE,
       wallTimeSeconds: (Date.now() - t0) / 1000,
       passed: all.length - failedRuns,
@@ -439,6 +537,16 @@ async function main(): Promise<number> {
         `NEEDS_REVIEW ${v.workflowId} at ${v.step} (Hero ${v.heroActed ? 'had' : 'had not'} acted): ${v.reason}\n`,
       );
     }
+    for (const c of completedWithoutMessage) {
+      process.stdout.write(`NO_MESSAGE ${c.workflowId}: completed with message ${c.messageId}, not in the sandbox\n`);
+    }
+    for (const v of unexplainedReviews) {
+      process.stdout.write(
+        `UNEXPLAINED_REVIEW ${v.workflowId} at ${v.step}: no uncertain ${v.step} request for its patient in the ` +
+          `sandbox's log, and no crash behind it: ${v.reason}\n`,
+      );
+    }
+    for (const s of chaosShortfall) process.stdout.write(`CHAOS_SHORTFALL ${s}: the suite did not test what it says\n`);
     for (const d of duplicates) {
       process.stdout.write(
         `DUPLICATE ${d.workflowId}: ${d.links} links, ${d.messages} messages; ${d.requests.join(' ')}\n`,
@@ -446,8 +554,12 @@ async function main(): Promise<number> {
     }
     if (dupLinks.extra || dupMessages.extra) process.stdout.write(`Duplicates fail the run: ${DUPLICATES_NOTE}\n`);
     process.stdout.write(`Written to ${join('test-artifacts', 'reliability.json')}\n`);
-    process.stdout.write(`${report.passed} passed, ${report.failed} failed\n`);
-    return report.failed === 0 ? 0 : 1;
+    process.stdout.write(
+      `${report.passed} passed, ${report.failed} failed` +
+        (chaosShortfall.length ? `; chaos short of plan: ${chaosShortfall.join(', ')}` : '') +
+        '\n',
+    );
+    return report.failed === 0 && chaosShortfall.length === 0 ? 0 : 1;
   } finally {
     done = true;
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));

@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { isValidNhsNumber } from '../../src/hero/nhs-number';
+import type { Sandbox } from '../../src/sandbox';
 import type { OutreachRequest } from '../../src/workflows/schemas';
 
 /** A valid (Modulus 11) synthetic NHS number derived from `seed`; not a real person. */
@@ -39,7 +40,12 @@ export function outreachRequest(patient: { nhsNumber: string; dob: string }, ext
   } satisfies OutreachRequest;
 }
 
-export const uniqueId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+/**
+ * A fresh ID with a random tail of letters only: random digits could form an NHS number or a date,
+ * which the workflow-ID check refuses (patient data must not show in IDs).
+ */
+export const uniqueId = (prefix: string) =>
+  `${prefix}-${[...randomBytes(10)].map((b) => String.fromCharCode(97 + (b % 26))).join('')}`;
 
 /** Polls `fn` until it returns a truthy value, or fails after `timeoutMs`. */
 export async function eventually<T>(
@@ -59,4 +65,28 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/**
+ * How many requests have taken an injected `delay` fault so far. The sandbox records a request
+ * only once it has answered it, but counts a fault as soon as a request takes it, before the
+ * delay: this count says a Hero call has arrived and is being held. `sandbox` is one in this
+ * process, or the URL of one in another (read through GET /__sandbox/state).
+ */
+export async function delayFaultsTaken(sandbox: Sandbox | string): Promise<number> {
+  if (typeof sandbox !== 'string') return sandbox.faultCounts().delay ?? 0;
+  const res = await fetch(`${sandbox}/__sandbox/state`);
+  return ((await res.json()) as { faultCounts: Record<string, number> }).faultCounts.delay ?? 0;
+}
+
+/**
+ * Waits until the sandbox holds `count` more requests in a `delay` fault than `baseline` (the
+ * count before the test injected its own; a shared sandbox keeps counting across tests).
+ */
+export async function untilSandboxHolds(sandbox: Sandbox | string, count = 1, baseline = 0): Promise<void> {
+  await eventually(
+    async () => (await delayFaultsTaken(sandbox)) - baseline >= count,
+    10_000,
+    `the sandbox to hold ${count} request(s)`,
+  );
 }
