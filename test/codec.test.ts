@@ -446,6 +446,14 @@ describe('codec server', () => {
     await Promise.all(servers.map((s) => s.close()));
   });
 
+  it('answers a call without arguments, which proto3 JSON sends as {} (the Temporal CLI querying status)', async () => {
+    for (const path of ['/encode', '/decode']) {
+      const res = await post(open, path, {});
+      assert.equal(res.status, 200, path);
+      assert.deepEqual(await res.json(), { payloads: [] });
+    }
+  });
+
   it('round-trips /encode then /decode, encrypting every payload of the request', async () => {
     const plaintext = JSON.stringify(body);
     for (const secret of SECRETS)

@@ -7,13 +7,16 @@ import { z } from 'zod';
  */
 const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
 
-export const codecRequestSchema = z.object({
-  payloads: z.array(
-    z.object({
-      metadata: z.record(z.string(), base64).optional(),
-      data: base64.optional(),
-    }),
-  ),
+export const codecRequestSchema = z.strictObject({
+  // proto3 JSON leaves an empty list out: a call without arguments (a query, a signal) arrives as `{}`.
+  payloads: z
+    .array(
+      z.object({
+        metadata: z.record(z.string(), base64).optional(),
+        data: base64.optional(),
+      }),
+    )
+    .default([]),
 });
 
 export type CodecRequest = z.infer<typeof codecRequestSchema>;
