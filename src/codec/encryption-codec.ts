@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { CodecConfigError, PayloadDecryptionError } from './errors';
 import { KEY_BYTES, KEY_ID, type KeyRing } from './keys';
@@ -7,6 +7,12 @@ import { KEY_BYTES, KEY_ID, type KeyRing } from './keys';
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const METADATA_ENCODING = 'encoding';
 export const METADATA_KEY_ID = 'encryption-key-id';
+/**
+ * The key of the value a worker's codec puts in place of a payload that arrived unencrypted:
+ * `{ "$heroFlowUnencrypted": true, "value": <the payload's value> }`. The workflow recognises it
+ * (src/workflows/definitions.ts holds the same string: the workflow bundle cannot import this module).
+ */
+export const UNENCRYPTED_MARKER_KEY = '$heroFlowUnencrypted';
 
 const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;
@@ -37,21 +43,39 @@ export function encryptedBytesBound(payload: Payload): number {
 /** A key id as it may appear in an error message: metadata can be anything, so keep it printable. */
 const printable = (id: string): string => (KEY_ID.test(id) ? id : id.slice(0, 64).replace(/[^A-Za-z0-9._-]/g, '?'));
 
+export interface EncryptionCodecOptions {
+  /**
+   * What `decode` does with a payload that is not `binary/encrypted`.
+   * - `'pass'` (the default; clients, the codec server, the CLI): returns it unchanged, so history
+   *   written before encryption, or by a worker without keys, still reads.
+   * - `'mark'` (the worker with keys): returns the marker `{ "$heroFlowUnencrypted": true, value }`
+   *   instead, so that the workflow can refuse patient data that reached it in plaintext. The codec
+   *   cannot tell an input from a signal, a memo or an activity result; the workflow can.
+   */
+  unencrypted?: 'pass' | 'mark';
+}
+
 /**
  * Encrypts each whole serialized Payload (metadata included) with AES-256-GCM:
  * data = 12-byte random IV || ciphertext || 16-byte tag, with the key id as additional authenticated
  * data, so a swapped `encryption-key-id` header fails authentication. Payloads that are not
- * `binary/encrypted` decode unchanged, so history written before encryption still reads.
+ * `binary/encrypted` decode unchanged (so older history still reads), or as a marker for the
+ * worker: see {@link EncryptionCodecOptions.unencrypted}.
  */
 export class EncryptionCodec implements PayloadCodec {
   readonly #ring: KeyRing;
+  readonly #markUnencrypted: boolean;
 
-  constructor(ring: KeyRing) {
+  constructor(ring: KeyRing, opts: EncryptionCodecOptions = {}) {
     const { id, key } = ring.encryptWith;
     if (key.length !== KEY_BYTES || ring.keys.get(id) !== key) {
       throw new CodecConfigError([`the encrypting key '${printable(id)}' must be a ${KEY_BYTES}-byte key of the ring`]);
     }
+    if (opts.unencrypted !== undefined && opts.unencrypted !== 'pass' && opts.unencrypted !== 'mark') {
+      throw new CodecConfigError([`unencrypted must be 'pass' or 'mark'`], 'EncryptionCodec options');
+    }
     this.#ring = ring;
+    this.#markUnencrypted = opts.unencrypted === 'mark';
   }
 
   /** The id of the key new payloads are encrypted with. */
@@ -85,7 +109,9 @@ export class EncryptionCodec implements PayloadCodec {
 
   #decrypt(payload: Payload): Payload {
     const encoding = payload.metadata?.[METADATA_ENCODING];
-    if (!encoding || utf8.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+    if (!encoding || utf8.decode(encoding) !== ENCRYPTED_ENCODING) {
+      return this.#markUnencrypted ? unencryptedMarker(payload) : payload;
+    }
 
     const rawId = payload.metadata?.[METADATA_KEY_ID];
     if (!rawId) throw new PayloadDecryptionError(`encrypted payload has no ${METADATA_KEY_ID} metadata`);
@@ -122,5 +148,20 @@ export class EncryptionCodec implements PayloadCodec {
     const decoded: Payload = { metadata, data: Object.hasOwn(inner, 'data') ? view(inner.data) : new Uint8Array(0) };
     if (inner.externalPayloads.length) decoded.externalPayloads = inner.externalPayloads;
     return decoded;
+  }
+}
+
+/**
+ * The JSON payload that stands for a payload that arrived unencrypted. It keeps the payload's value,
+ * in memory only: a run that was started or signalled in plaintext before the worker refused plaintext
+ * must replay as it ran then (the workflow unwraps the value on that path only, see
+ * src/workflows/patient-outreach.ts). A value the default converter cannot read is left out.
+ */
+function unencryptedMarker(payload: Payload): Payload {
+  try {
+    const value: unknown = defaultPayloadConverter.fromPayload(payload);
+    return defaultPayloadConverter.toPayload({ [UNENCRYPTED_MARKER_KEY]: true, value });
+  } catch {
+    return defaultPayloadConverter.toPayload({ [UNENCRYPTED_MARKER_KEY]: true });
   }
 }

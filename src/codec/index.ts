@@ -1,6 +1,13 @@
 export { CodecConfigError, PayloadDecryptionError } from './errors';
 export { type KeyRing, parseKeyRing, loadKeyRing, generateKeySpec } from './keys';
-export { EncryptionCodec, ENCRYPTED_ENCODING, METADATA_KEY_ID, encryptedBytesBound } from './encryption-codec';
+export {
+  EncryptionCodec,
+  type EncryptionCodecOptions,
+  ENCRYPTED_ENCODING,
+  METADATA_KEY_ID,
+  UNENCRYPTED_MARKER_KEY,
+  encryptedBytesBound,
+} from './encryption-codec';
 export { heroDataConverter, workerDataConverter, FAILURE_CONVERTER_PATH } from './data-converter';
 export { startCodecServer, MAX_BODY_BYTES } from './server';
 export {

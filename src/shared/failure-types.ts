@@ -20,6 +20,8 @@ export const FailureType = {
   /** Workflow-level: Hero rejected our credentials or practice; an operator must fix configuration. */
   Configuration: 'HeroConfiguration',
   InvalidWorkflowInput: 'InvalidWorkflowInput',
+  /** Workflow-level: the input or update arrived without the payload codec while the worker has keys. */
+  UnencryptedPayload: 'HeroUnencryptedPayload',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];

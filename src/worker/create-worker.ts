@@ -10,7 +10,11 @@ export interface HeroWorkerOptions {
   /** A prebuilt bundle (tests build one per suite); otherwise the workflows are bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
-  /** The payload codec and failure converter (src/codec); omitted only for explicit plaintext runs. */
+  /**
+   * The payload codec and failure converter: `workerDataConverter(ring)` (src/codec), which also makes the
+   * workflow refuse an input, signal or update that arrived unencrypted. Omitted only for explicit
+   * plaintext runs (`--insecure-no-encryption`); a client's converter here would accept plaintext silently.
+   */
   dataConverter?: WorkerOptions['dataConverter'];
   /**
    * Hero calls per second across every worker of the task queue (server-enforced). Every activity

@@ -65,6 +65,8 @@ export async function runWorker(
       taskQueue: temporal.taskQueue,
       hero: new HeroClient(hero),
       shutdownGraceTime: `${settings.HERO_SHUTDOWN_GRACE_SECONDS} seconds`,
+      // With keys, a run started, signalled or updated without the codec is refused (workerDataConverter);
+      // without (--insecure-no-encryption, synthetic data only), plaintext is accepted as it always was.
       dataConverter: ring ? workerDataConverter(ring) : undefined,
       maxTaskQueueActivitiesPerSecond: settings.HERO_RATE_LIMIT_PER_SECOND,
       maxConcurrentActivityTaskExecutions: settings.HERO_MAX_CONCURRENT_ACTIVITIES,
@@ -74,7 +76,9 @@ export async function runWorker(
     logger.info(
       `hero-flow worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace "${temporal.namespace}"), ` +
         `Hero API ${hero.baseUrl}, ` +
-        (ring ? `payloads encrypted with key ${ring.encryptWith.id}` : 'payloads NOT encrypted') +
+        (ring
+          ? `payloads encrypted with key ${ring.encryptWith.id}, unencrypted input, signals and updates refused`
+          : 'payloads NOT encrypted') +
         (settings.HERO_RATE_LIMIT_PER_SECOND
           ? `, at most ${settings.HERO_RATE_LIMIT_PER_SECOND} Hero calls/s on the task queue`
           : '') +

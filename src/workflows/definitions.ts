@@ -14,3 +14,45 @@ export const statusQuery = defineQuery<OutreachStatus>('status');
 export const confirmVerificationUpdate = defineUpdate<VerificationAccepted, [VerificationCompleted]>(
   'confirmVerification',
 );
+
+/**
+ * What the worker's payload codec delivers in place of a payload that arrived unencrypted while the
+ * worker has keys (`EncryptionCodec` with `unencrypted: 'mark'`, src/codec/encryption-codec.ts, whose
+ * UNENCRYPTED_MARKER_KEY is this same string; that module uses node:crypto, so the workflow cannot
+ * import it). `value` is the payload's value, kept for the replay of runs from before the refusal.
+ */
+export const UNENCRYPTED_MARKER_KEY = '$heroFlowUnencrypted';
+
+export interface UnencryptedMarker {
+  [UNENCRYPTED_MARKER_KEY]: true;
+  value?: unknown;
+}
+
+export function isUnencryptedMarker(value: unknown): value is UnencryptedMarker {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>)[UNENCRYPTED_MARKER_KEY] === true &&
+    Object.keys(value).every((k) => k === UNENCRYPTED_MARKER_KEY || k === 'value')
+  );
+}
+
+/**
+ * Why a run or an update was refused, and how to start runs correctly. Names no value: the payload is
+ * patient data.
+ */
+export function unencryptedPayloadMessage(what: 'input' | 'update'): string {
+  const payload = what === 'input' ? 'The workflow input' : 'The confirmVerification update payload';
+  return (
+    `${payload} was not encrypted. This worker has encryption keys (HERO_CODEC_KEYS) and refuses patient data ` +
+    `sent in plaintext: ${what === 'input' ? 'the run was stopped before any call to Hero' : 'the update was rejected'}. ` +
+    'Send it through the hero-flow library or CLI (HeroFlowClient, `hero-flow start`), which encrypt with ' +
+    'HERO_CODEC_KEYS, or from another language or the Temporal CLI through the codec server ' +
+    '(`hero-flow codec-server`), e.g. `temporal workflow start --codec-endpoint <codec server URL> ' +
+    '--codec-auth "Bearer <token>" ...`; see docs/codec-wire-format.md.' +
+    (what === 'input'
+      ? " The input is stored unencrypted in this run's history: delete the run " +
+        '(`temporal workflow delete --workflow-id <id>`) once it has been started again correctly.'
+      : '')
+  );
+}

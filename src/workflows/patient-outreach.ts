@@ -17,7 +17,13 @@ import type { BookingLink, TraceResult } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
 import { describeProblems } from '../shared/problems';
 import { HERO_FLOW_STATE } from '../shared/search-attributes';
-import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from './definitions';
+import {
+  confirmVerificationUpdate,
+  isUnencryptedMarker,
+  statusQuery,
+  unencryptedPayloadMessage,
+  verificationCompletedSignal,
+} from './definitions';
 import {
   BOOKING_LINK_PLACEHOLDER,
   type OutreachInput,
@@ -107,7 +113,19 @@ export async function patientOutreachWorkflow(rawInput: unknown): Promise<Outrea
 
   // Registered before the first await, so a signal or update that arrives early is not lost.
   setHandler(statusQuery, () => run.status);
-  setHandler(verificationCompletedSignal, (payload) => {
+  setHandler(verificationCompletedSignal, (received) => {
+    let payload: unknown = received;
+    if (isUnencryptedMarker(received)) {
+      if (refusesPlaintext()) {
+        // No content, not even the payload's shape: it is patient data sent in plaintext.
+        log.warn(
+          'Ignored a verificationCompleted signal whose payload was not encrypted: this worker has encryption keys ' +
+            'and accepts signals only through the codec (see docs/codec-wire-format.md)',
+        );
+        return;
+      }
+      payload = received.value;
+    }
     const parsed = verificationCompletedSchema.safeParse(payload);
     if (!parsed.success && refusesUnknownKeys(parsed.error)) {
       // The problems name fields (at most), never values.
@@ -124,6 +142,10 @@ export async function patientOutreachWorkflow(rawInput: unknown): Promise<Outrea
     },
     {
       validator: (payload) => {
+        // Rejected updates never reach history and validators do not run on replay: no patch needed.
+        if (isUnencryptedMarker(payload)) {
+          throw ApplicationFailure.nonRetryable(unencryptedPayloadMessage('update'), FailureType.UnencryptedPayload);
+        }
         const parsed = verificationCompletedSchema.safeParse(payload);
         if (!parsed.success) {
           throw new Error(
@@ -190,10 +212,34 @@ function withoutUnknownKeys(value: unknown, error: z.ZodError): unknown {
 }
 
 /**
- * Strict, as on the client's path: a run started by another client (another language's SDK, the
- * Temporal CLI) with an unknown or misspelt key fails at once with InvalidWorkflowInput, naming it.
+ * While the worker has keys, its codec hands the workflow a marker in place of a payload that arrived
+ * unencrypted (workerDataConverter, src/codec/data-converter.ts): the run refuses such an input, and
+ * ignores such a signal. A run that a client started or signalled in plaintext before this refusal
+ * (the worker then decoded it silently) and that is still open would, refused on replay, fail where its
+ * history shows it went on: a nondeterminism error. This patch marks the runs that refuse plaintext;
+ * it is consulted only when a marker arrives, so every encrypted run, and every replay without a codec,
+ * issues the same commands as before.
  */
-function parseInput(rawInput: unknown): OutreachInput {
+const REFUSE_PLAINTEXT_PATCH = 'refuse-plaintext';
+
+/** False only when replaying a run from before the refusal: it then goes on with the plaintext value. */
+function refusesPlaintext(): boolean {
+  return patched(REFUSE_PLAINTEXT_PATCH);
+}
+
+/**
+ * Strict, as on the client's path: a run started by another client (another language's SDK, the
+ * Temporal CLI) with an unknown or misspelt key fails at once with InvalidWorkflowInput, naming it;
+ * one started without the payload codec fails with HeroUnencryptedPayload, before any Hero call.
+ */
+function parseInput(received: unknown): OutreachInput {
+  let rawInput = received;
+  if (isUnencryptedMarker(received)) {
+    if (refusesPlaintext()) {
+      throw ApplicationFailure.nonRetryable(unencryptedPayloadMessage('input'), FailureType.UnencryptedPayload);
+    }
+    rawInput = received.value;
+  }
   const parsed = outreachInputSchema.safeParse(rawInput);
   if (!parsed.success && !refusesUnknownKeys(parsed.error)) {
     const legacy = outreachInputSchema.safeParse(withoutUnknownKeys(rawInput, parsed.error));
