@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import {
   CancelledFailure,
@@ -8,12 +9,20 @@ import {
 } from '@temporalio/client';
 import { generateKeySpec, loadCodecServerOptions, loadKeyRing, startCodecServer } from '../codec';
 import { ConfigError } from '../hero/config';
-import { BatchFileError, type BatchEntry, parseBatch } from './batch';
+import {
+  BatchFileError,
+  type BatchEntry,
+  formatBytes,
+  MAX_JSON_ARRAY_BATCH_BYTES,
+  MAX_REQUEST_TEXT_BYTES,
+  readBatch,
+} from './batch';
+import { describeCounts, runBatch } from './batch-run';
 import {
   DEFAULT_START_CONCURRENCY,
   HeroFlowClient,
   InvalidOutreachRequestError,
-  OutreachAlreadyFinishedError,
+  OutreachIdConflictError,
 } from './outreach-client';
 import { outreachWorkflowId, WorkflowIdError } from './workflow-id';
 
@@ -22,13 +31,17 @@ const USAGE = `Usage: hero-flow <command> [options]
 Commands:
   worker                                   run a worker (env: HERO_API_KEY, HERO_PRACTICE_GROUP_ID, HERO_CODEC_KEYS, ...)
   start --input FILE [--workflow-id ID] [--wait]
-                                           start an outreach run (FILE "-" reads stdin); prints {workflowId, runId}
-  start-batch --input FILE [--concurrency N]
-                                           start a practice list: FILE is JSON Lines (or a JSON array) of
-                                           {"workflowId": ID, "request": {...}}; prints one JSON line per item,
-                                           started or why not, and exits 1 if any was not started. N start
-                                           requests in flight at once (default ${DEFAULT_START_CONCURRENCY}); re-running the same file
-                                           starts only what is missing (finished ones: "alreadyFinished")
+                                           start an outreach run (FILE "-" reads stdin; at most ${formatBytes(MAX_REQUEST_TEXT_BYTES)});
+                                           prints {workflowId, runId}
+  start-batch --input FILE [--concurrency N] [--from INDEX]
+                                           start a practice list: FILE is JSON Lines (streamed, any length) or a
+                                           JSON array (at most ${formatBytes(MAX_JSON_ARRAY_BATCH_BYTES)}) of {"workflowId": ID, "request": {...}};
+                                           prints one JSON line per item, started or why not, and exits 1 if any
+                                           was not started; progress on stderr. N start requests in flight at once
+                                           (default ${DEFAULT_START_CONCURRENCY}); re-running the same file starts only what is missing
+                                           (running: "alreadyRunning", finished: "alreadyFinished"); a workflow ID
+                                           running for another request is an error. Ctrl-C stops reading, lets the
+                                           starts in flight finish and prints where to resume (--from INDEX)
   status ID                                print the run's status query
   verify ID [--signal]                     tell the run the patient has verified (an update: exits 1 if the run
                                            is not waiting for verification; --signal sends it fire-and-forget)
@@ -49,22 +62,156 @@ function print(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-function readText(file: string): string {
+/** Input larger than hero-flow accepts: refused before it is read whole, and before connecting. */
+class InputTooLargeError extends Error {}
+
+/** Exit codes of a run stopped by a signal: 128 + the signal's number, as shells report them. */
+const SIGNAL_EXIT_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+const readError = (file: string, err: unknown) =>
+  new UsageError(`cannot read --input ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+
+/** A file's size when it is a regular file (a pipe or a device has none worth trusting). */
+function regularFileSize(file: string): number | undefined {
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    const stats = statSync(file);
+    return stats.isFile() ? stats.size : undefined;
   } catch (err) {
-    throw new UsageError(
-      `cannot read --input ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    throw readError(file, err);
   }
 }
 
-function readInput(file: string): unknown {
-  const text = readText(file);
+/**
+ * Reads a request file, or stdin for "-", refusing it past MAX_REQUEST_TEXT_BYTES: a file's size is checked
+ * before reading (a 200 MB file was once read whole, for 42 s and 1.3 GB, then failed at Temporal), and
+ * a stream of unknown size is read no further than the cap.
+ */
+async function readRequestText(file: string): Promise<string> {
+  const tooLarge = (size?: number) =>
+    new InputTooLargeError(
+      `--input ${file} is too large (${size === undefined ? `over ${formatBytes(MAX_REQUEST_TEXT_BYTES)}` : formatBytes(size)}): ` +
+        `a request may be at most ${formatBytes(MAX_REQUEST_TEXT_BYTES)} (a valid one is a few KiB); nothing was started`,
+    );
+  const size = file === '-' ? undefined : regularFileSize(file);
+  if (size !== undefined && size > MAX_REQUEST_TEXT_BYTES) throw tooLarge(size);
+  const source = file === '-' ? process.stdin : createReadStream(file);
+  const parts: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      length += chunk.length;
+      if (length > MAX_REQUEST_TEXT_BYTES) throw tooLarge();
+      parts.push(chunk);
+    }
+  } catch (err) {
+    throw err instanceof InputTooLargeError ? err : readError(file, err);
+  }
+  return Buffer.concat(parts, length).toString('utf8');
+}
+
+async function readInput(file: string): Promise<unknown> {
+  const text = await readRequestText(file);
   try {
     return JSON.parse(text);
   } catch {
     throw new UsageError(`--input ${file} is not valid JSON`);
+  }
+}
+
+/** A whole number of at least `min`, or a usage error naming the option. */
+function wholeNumber(name: string, value: string | undefined, fallback: number, min: number): number {
+  const n = Number(value ?? fallback);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number of at least ${min}`);
+  return n;
+}
+
+/**
+ * `start-batch`: streams the file, starting items as they are read (never more than `concurrency`
+ * ahead), one JSON line per item on stdout, progress on stderr about once a second. SIGINT/SIGTERM stop
+ * the reading; the starts in flight finish, and a summary says which index to resume from.
+ */
+async function startBatch(
+  file: string,
+  opts: { concurrency: number; from: number; insecure: boolean },
+): Promise<number> {
+  const knownSize = file === '-' ? undefined : regularFileSize(file);
+  const source = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 64 * 1024 });
+  const iterator = readBatch(source as AsyncIterable<Buffer>, { knownSize, from: opts.from })[Symbol.asyncIterator]();
+  // The first entry is read before connecting: an empty or unusable file is refused without Temporal.
+  let first: IteratorResult<BatchEntry>;
+  try {
+    first = await iterator.next();
+  } catch (err) {
+    source.destroy();
+    if (err instanceof BatchFileError) throw new UsageError(`--input ${file}: ${err.message}`);
+    throw readError(file, err);
+  }
+  let head: IteratorResult<BatchEntry> | undefined = first;
+  const entries: AsyncIterable<BatchEntry> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        const value = head;
+        head = undefined;
+        return value ? Promise.resolve(value) : iterator.next();
+      },
+      return: (value?: unknown) => iterator.return(value),
+    }),
+  };
+
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      process.stderr.write(`hero-flow: ${signal} again: exiting without waiting for the starts in flight\n`);
+      process.exit(SIGNAL_EXIT_CODES[signal] ?? 1);
+    }
+    process.stderr.write(`hero-flow: ${signal}: stopped reading; waiting for the starts in flight to finish\n`);
+    stop.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const line = (value: unknown) => process.stdout.write(JSON.stringify(value) + '\n');
+  try {
+    return await withClient(opts.insecure, async (client) => {
+      const outcome = await runBatch({
+        entries,
+        start: (item) => client.startOrFind(item.request, { workflowId: item.workflowId }),
+        concurrency: opts.concurrency,
+        from: opts.from,
+        onResult: line,
+        // stdout is asynchronous on some platforms: reading waits while output is backed up.
+        beforeRead: async () => {
+          if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
+        },
+        onProgress: (counts, seconds) =>
+          process.stderr.write(`hero-flow: progress: ${describeCounts(counts, seconds)}\n`),
+        signal: stop.signal,
+      });
+      const { counts } = outcome;
+      const there = counts.started + counts.alreadyThere;
+      process.stderr.write(
+        `hero-flow: ${outcome.stoppedBy ? `stopped by ${outcome.stoppedBy}` : 'done'}: ` +
+          `${describeCounts(counts, outcome.seconds)} in ${outcome.seconds.toFixed(1)} s\n`,
+      );
+      if (outcome.stoppedBy) {
+        const resume = outcome.firstNotStarted!;
+        process.stderr.write(
+          `hero-flow: interrupted: started or already there: ${there} of ${counts.read} read` +
+            (counts.failed ? `; ${counts.failed} not started (the lines with "error")` : '') +
+            `. Items from index ${resume} on were not started; to resume: start-batch --input ${file} --from ${resume} ` +
+            '(re-running the whole file also starts nothing twice)\n',
+        );
+        return SIGNAL_EXIT_CODES[outcome.stoppedBy as NodeJS.Signals] ?? 1;
+      }
+      process.stderr.write(
+        `hero-flow: started or already there: ${there} of ${counts.read}` +
+          (counts.failed ? `; ${counts.failed} not started (the lines with "error")\n` : '\n'),
+      );
+      return counts.failed ? 1 : 0;
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    source.destroy();
   }
 }
 
@@ -90,6 +237,7 @@ export async function main(argv: string[]): Promise<number> {
       'insecure-no-encryption': { type: 'boolean', default: false },
       signal: { type: 'boolean', default: false },
       concurrency: { type: 'string' },
+      from: { type: 'string' },
     },
   });
   const insecure = values['insecure-no-encryption'] ?? false;
@@ -141,7 +289,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'start': {
       if (!values.input) throw new UsageError('start needs --input FILE (a JSON outreach request)');
-      const request = readInput(values.input);
+      const request = await readInput(values.input);
       // Fail before connecting: the request, and the workflow ID it will run under.
       outreachWorkflowId(HeroFlowClient.validate(request), {
         businessId: values['workflow-id'],
@@ -156,44 +304,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'start-batch': {
       if (!values.input)
         throw new UsageError('start-batch needs --input FILE (JSON Lines of {"workflowId", "request"})');
-      const concurrency = Number(values.concurrency ?? DEFAULT_START_CONCURRENCY);
-      if (!Number.isInteger(concurrency) || concurrency < 1) {
-        throw new UsageError('--concurrency must be a whole number of at least 1');
-      }
-      let entries: BatchEntry[];
-      try {
-        entries = parseBatch(readText(values.input));
-      } catch (err) {
-        if (err instanceof BatchFileError) throw new UsageError(`--input ${values.input}: ${err.message}`);
-        throw err;
-      }
-      const line = (value: unknown) => process.stdout.write(JSON.stringify(value) + '\n');
-      const readable = entries.flatMap((e) => ('item' in e ? [e] : []));
-      let notStarted = entries.length - readable.length;
-      for (const e of entries) if ('error' in e) line({ index: e.index, error: e.error });
-      return withClient(insecure, async (client) => {
-        await client.startMany(
-          readable.map((e) => e.item),
-          {
-            concurrency,
-            onResult: (r) => {
-              const index = readable[r.index]!.index;
-              if ('started' in r) return line({ index, ...r.started });
-              // Already done is not a failure when the same list is run again.
-              if (r.error instanceof OutreachAlreadyFinishedError) {
-                return line({ index, workflowId: r.error.workflowId, alreadyFinished: true });
-              }
-              notStarted += 1;
-              line({ index, error: r.error.message });
-            },
-          },
-        );
-        process.stderr.write(
-          `hero-flow: started or already there: ${entries.length - notStarted} of ${entries.length}` +
-            (notStarted ? `; ${notStarted} not started (the lines with "error")\n` : '\n'),
-        );
-        return notStarted ? 1 : 0;
-      });
+      const concurrency = wholeNumber('concurrency', values.concurrency, DEFAULT_START_CONCURRENCY, 1);
+      const from = wholeNumber('from', values.from, 0, 0);
+      return startBatch(values.input, { concurrency, from, insecure });
     }
     case 'status': {
       const workflowId = id();
@@ -231,9 +344,15 @@ export async function main(argv: string[]): Promise<number> {
 /** One clear line (or list) on stderr per failure; never a stack trace for expected errors. */
 export function describeError(err: unknown): { message: string; code: number } {
   if (err instanceof UsageError) return { message: `${err.message}\n\n${USAGE}`, code: 2 };
-  if (err instanceof InvalidOutreachRequestError || err instanceof ConfigError || err instanceof WorkflowIdError) {
+  if (
+    err instanceof InvalidOutreachRequestError ||
+    err instanceof ConfigError ||
+    err instanceof WorkflowIdError ||
+    err instanceof InputTooLargeError
+  ) {
     return { message: err.message, code: 2 };
   }
+  if (err instanceof OutreachIdConflictError) return { message: err.message, code: 1 };
   if (err instanceof WorkflowNotFoundError) {
     return { message: `No hero-flow run with that workflow ID: ${err.message}`, code: 1 };
   }

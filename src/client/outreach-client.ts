@@ -4,6 +4,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
 } from '@temporalio/client';
 import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
@@ -15,18 +16,14 @@ import {
   type OutreachRequest,
   type OutreachResult,
   type OutreachStatus,
-  outreachInputSchema,
   type VerificationAccepted,
 } from '../workflows/schemas';
+import { REQUEST_FINGERPRINT_MEMO_KEY, requestFingerprint } from './fingerprint';
 import { concurrencyLimit } from './limit';
+import { prepareOutreachRequest } from './prepare';
 import { outreachWorkflowId } from './workflow-id';
 
-export class InvalidOutreachRequestError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid outreach request:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'InvalidOutreachRequestError';
-  }
-}
+export { InvalidOutreachRequestError } from './prepare';
 
 /** The workflow ID belongs to a run that already finished; starting it again could message the patient twice. */
 export class OutreachAlreadyFinishedError extends Error {
@@ -37,6 +34,20 @@ export class OutreachAlreadyFinishedError extends Error {
         'again, use a new workflow ID.',
     );
     this.name = 'OutreachAlreadyFinishedError';
+  }
+}
+
+/**
+ * The workflow ID is running for another request (another patient, or the same patient with other
+ * settings): starting it would fold this request into that run and the patient would never be contacted.
+ */
+export class OutreachIdConflictError extends Error {
+  constructor(readonly workflowId: string) {
+    super(
+      `Workflow ID ${workflowId} is already running for another request (a different patient or different ` +
+        'settings), so this request was not started. Give each request its own workflow ID.',
+    );
+    this.name = 'OutreachIdConflictError';
   }
 }
 
@@ -53,6 +64,10 @@ export interface BatchOutreach {
 
 /** Per item of `startMany`, in the order given: started, or why not (nothing else is lost). */
 export type BatchStartResult = { index: number; started: StartedOutreach } | { index: number; error: Error };
+
+/** Closed statuses after which ALLOW_DUPLICATE_FAILED_ONLY lets the workflow ID be started again. */
+const REUSABLE_CLOSED_STATUSES = new Set(['FAILED', 'TERMINATED', 'CANCELLED', 'TIMED_OUT']);
+const MAX_START_ATTEMPTS = 3;
 
 /** Start requests in flight at once by default: measured in BENCHMARKS.md (1,000 runs at 20 calls/s). */
 export const DEFAULT_START_CONCURRENCY = 50;
@@ -85,6 +100,7 @@ export class HeroFlowClient {
       address: settings.address,
       tls: settings.tls,
       apiKey: settings.apiKey,
+      metadata: settings.metadata,
     });
     const client = new Client({
       connection,
@@ -96,46 +112,81 @@ export class HeroFlowClient {
 
   /** Validates a request, naming every problem; values are never echoed (they are patient data). */
   static validate(request: unknown): OutreachInput {
-    const parsed = outreachInputSchema.safeParse(request);
-    if (!parsed.success) {
-      throw new InvalidOutreachRequestError(
-        parsed.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`),
-      );
-    }
-    return parsed.data;
+    return prepareOutreachRequest(request);
   }
 
   /**
-   * Starts a run, or returns the one already running under the same workflow ID. A workflow ID whose
-   * run has finished is refused (OutreachAlreadyFinishedError) unless that run failed or was
-   * terminated: repeating a start, or a whole batch, never messages a patient twice.
+   * Starts a run, or returns the one already running under the same workflow ID for the same request
+   * (so a retried start, or a re-run batch, starts nothing twice). The same ID running for another
+   * request is refused (OutreachIdConflictError). A workflow ID whose run has finished is refused
+   * (OutreachAlreadyFinishedError) unless that run failed or was terminated: repeating a start, or a
+   * whole batch, never messages a patient twice.
    */
   async start(request: OutreachRequest, opts: { workflowId?: string } = {}): Promise<StartedOutreach> {
+    const { workflowId, runId } = await this.startOrFind(request, opts);
+    return { workflowId, runId };
+  }
+
+  /** `start`, also telling whether the run was already there (`alreadyRunning`) or started now. */
+  async startOrFind(
+    request: OutreachRequest,
+    opts: { workflowId?: string } = {},
+  ): Promise<StartedOutreach & { alreadyRunning: boolean }> {
     const input = HeroFlowClient.validate(request);
     const workflowId = outreachWorkflowId(input, { businessId: opts.workflowId, secret: this.workflowIdSecret });
-    const handle = await this.client.workflow
-      .start<typeof patientOutreachWorkflow>('patientOutreachWorkflow', {
-        taskQueue: this.taskQueue,
-        workflowId,
-        args: [request],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        staticSummary: `Patient outreach: ${input.message.type} with a booking link`,
-        staticDetails:
-          `Trace on NHS PDS via Hero, wait up to ${Math.round(input.verification.timeout / 3600_000)} h for identity ` +
-          `verification (re-check every ${Math.round(input.verification.recheckEvery / 60_000)} min), then create a ` +
-          `booking link (appointment type ${input.booking.appointmentTypeId}, location ${input.booking.locationId}) ` +
-          `and send a ${input.message.type} message.`,
-      })
-      .catch((err: unknown) => {
-        throw err instanceof WorkflowExecutionAlreadyStartedError ? new OutreachAlreadyFinishedError(workflowId) : err;
-      });
-    return { workflowId, runId: handle.firstExecutionRunId };
+    // A keyed hash of the normalised request, in the memo (encrypted by the payload codec like the input):
+    // it tells a retry of this request from another request under the same ID, without patient data.
+    const fingerprint = requestFingerprint(input, this.workflowIdSecret);
+    // The run can close between a refused start and the look at it; then the start is tried again
+    // (the reuse policy decides), a bounded number of times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const handle = await this.client.workflow.start<typeof patientOutreachWorkflow>('patientOutreachWorkflow', {
+          taskQueue: this.taskQueue,
+          workflowId,
+          args: [request],
+          memo: { [REQUEST_FINGERPRINT_MEMO_KEY]: fingerprint },
+          // FAIL, not USE_EXISTING: the running run is returned only once its request is known to be this one.
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+          staticSummary: `Patient outreach: ${input.message.type} with a booking link`,
+          staticDetails:
+            `Trace on NHS PDS via Hero, wait up to ${Math.round(input.verification.timeout / 3600_000)} h for identity ` +
+            `verification (re-check every ${Math.round(input.verification.recheckEvery / 60_000)} min), then create a ` +
+            `booking link (appointment type ${input.booking.appointmentTypeId}, location ${input.booking.locationId}) ` +
+            `and send a ${input.message.type} message.`,
+        });
+        return { workflowId, runId: handle.firstExecutionRunId, alreadyRunning: false };
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      const existing = await this.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch((err: unknown) => {
+          // Gone since (retention): start again.
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        });
+      if (existing?.status.name === 'RUNNING') {
+        if (existing.memo?.[REQUEST_FINGERPRINT_MEMO_KEY] === fingerprint) {
+          return { workflowId, runId: existing.runId, alreadyRunning: true };
+        }
+        throw new OutreachIdConflictError(workflowId);
+      }
+      // Closed: refused for good when it completed (or after a few tries); a failed or terminated run
+      // that closed just now may be started again under ALLOW_DUPLICATE_FAILED_ONLY.
+      if ((existing && !REUSABLE_CLOSED_STATUSES.has(existing.status.name)) || attempt >= MAX_START_ATTEMPTS) {
+        throw new OutreachAlreadyFinishedError(workflowId);
+      }
+    }
   }
 
   /**
    * Starts a batch (a practice list), at most `concurrency` start requests at a time. An invalid or
-   * refused item does not stop the others: each result says started or why not, by position.
+   * refused item (a finished run, or a workflow ID running for another request) does not stop the
+   * others: each result says started or why not, by position. Running the same list again returns the
+   * runs already going.
    * `onResult` sees each as it happens (progress, or waiting for outcomes while the rest start).
    */
   async startMany(
