@@ -55,6 +55,7 @@ export async function runWorker(
     address: temporal.address,
     tls: temporal.tls,
     apiKey: temporal.apiKey,
+    metadata: temporal.metadata,
   });
   try {
     const added = await ensureSearchAttributes(connection, temporal.namespace);
