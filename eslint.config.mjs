@@ -26,6 +26,24 @@ export default tseslint.config(
     },
   },
   {
+    // The package (src/) never reaches into the tooling beside it: that is not shipped.
+    files: ['src/**/*.ts'],
+    ignores: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/tools/*', '**/test/*', '**/bench/*'],
+              message: 'src/ is the shipped package: it must not import tools/, test/ or bench/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O.
     files: ['src/workflows/**/*.ts'],
     rules: {
@@ -43,6 +61,10 @@ export default tseslint.config(
             {
               group: ['../hero/client', '../hero/http*', '../worker/*', '../client/*'],
               message: 'Workflows must not import I/O code.',
+            },
+            {
+              group: ['**/tools/*', '**/test/*', '**/bench/*'],
+              message: 'src/ is the shipped package: it must not import tools/, test/ or bench/.',
             },
           ],
         },

@@ -44,8 +44,8 @@ import { join } from 'node:path';
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
 import { concurrencyLimit, DEFAULT_START_CONCURRENCY, HeroFlowClient } from '../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../src/codec';
-import { devServerTuningArgs, resolveTemporalCli } from '../src/provision';
-import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../src/sandbox';
+import { devServerTuningArgs, resolveTemporalCli } from '../tools/provision';
+import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../tools/sandbox';
 import {
   freePort,
   ROOT,

@@ -1,14 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly through tsx, so `npx hero-flow` works right after `npm install`.
-require('tsx/cjs');
-const { main, describeError } = require('../src/client/cli.ts');
-const { redact } = require('../src/shared/redact.ts');
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    const { message, code } = describeError(err);
-    process.stderr.write(`hero-flow: ${redact(message)}\n`);
-    process.exit(code);
-  },
-);
+// The compiled CLI (dist/, made by `npm run build`, which `npm install` runs through `prepare`).
+let cli;
+try {
+  cli = require('../dist/cli/main.js');
+} catch (err) {
+  if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+    process.stderr.write('hero-flow: the CLI is not built yet: run `npm run build` in the hero-flow package\n');
+    process.exit(1);
+  }
+  throw err;
+}
+cli.run(process.argv.slice(2));

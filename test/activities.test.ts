@@ -4,7 +4,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../src/activities';
 import { HeroClient } from '../src/hero/client';
-import { startSandbox, type Sandbox } from '../src/sandbox';
+import { startSandbox, type Sandbox } from '../tools/sandbox';
 import { FailureType } from '../src/shared/failure-types';
 import { newPatient, untilSandboxHolds } from './support/fixtures';
 import { freePort } from './support/processes';

@@ -18,7 +18,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { HeroFlowClient, InvalidOutreachRequestError } from '../src/client';
 import { MAX_REQUEST_BYTES, prepareOutreachRequest } from '../src/client/prepare';
 import { parseKeyRing } from '../src/codec';
-import type { Sandbox } from '../src/sandbox';
+import type { Sandbox } from '../tools/sandbox';
 import { describeProblems } from '../src/shared/problems';
 import { confirmVerificationUpdate, statusQuery } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { heroDataConverter, parseKeyRing } from '../src/codec';
-import { DEFAULT_PATIENTS } from '../src/sandbox';
+import { DEFAULT_PATIENTS } from '../tools/sandbox';
 import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import {
   delayFaultsTaken,
@@ -45,7 +45,7 @@ describe('hero-flow end to end on the Temporal dev server', () => {
   };
 
   const startDev = async () => {
-    const proc = Proc.start(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'dev', 'index.ts')], devEnv);
+    const proc = Proc.start(process.execPath, ['--import', 'tsx', join(ROOT, 'tools', 'dev', 'index.ts')], devEnv);
     await proc.waitFor('[dev] ready.', 120_000);
     return proc;
   };

@@ -19,7 +19,7 @@ import {
   HeroUnexpectedStatusError,
   type TraceRequest,
 } from '../src/hero';
-import { type Fault, type Sandbox, type SandboxEndpoint, startSandbox } from '../src/sandbox';
+import { type Fault, type Sandbox, type SandboxEndpoint, startSandbox } from '../tools/sandbox';
 import { newPatient } from './support/fixtures';
 
 /**

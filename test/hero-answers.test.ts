@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { toApplicationFailure } from '../src/activities/failures';
 import { ConfigError, HeroClient, HeroInvalidRequestError, loadHeroConfig } from '../src/hero';
-import { type Sandbox, startSandbox } from '../src/sandbox';
+import { type Sandbox, startSandbox } from '../tools/sandbox';
 
 /** A synthetic patient the sandbox seeds (not a real person). */
 const PATIENT = { nhsNumber: '9434765919', dob: '1992-01-01' };

@@ -20,7 +20,7 @@ import {
   loadHeroConfig,
   parseRetryAfter,
 } from '../src/hero';
-import { startSandbox, type Sandbox } from '../src/sandbox';
+import { startSandbox, type Sandbox } from '../tools/sandbox';
 import { untilSandboxHolds } from './support/fixtures';
 
 /** Synthetic test patients seeded by the sandbox (not real people). */

@@ -29,8 +29,8 @@ import {
 } from '../src/codec';
 import { failureConverter } from '../src/codec/failure-converter';
 import { HeroClient } from '../src/hero/client';
-import { devServerExecutable } from '../src/provision';
-import { type Sandbox, startSandbox } from '../src/sandbox';
+import { devServerExecutable } from '../tools/provision';
+import { type Sandbox, startSandbox } from '../tools/sandbox';
 import { createHeroWorker } from '../src/worker/create-worker';
 import { ensureSearchAttributes } from '../src/worker/search-attributes';
 import * as definitions from '../src/workflows/definitions';

@@ -8,7 +8,7 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { EncryptionCodec, heroDataConverter, type KeyRing, parseKeyRing, PayloadDecryptionError } from '../src/codec';
-import type { Sandbox } from '../src/sandbox';
+import type { Sandbox } from '../tools/sandbox';
 import { statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import { eventually, outreachRequest, syntheticNhsNumber, uniqueId } from './support/fixtures';

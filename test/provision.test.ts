@@ -15,9 +15,9 @@ import {
   resolveTestServer,
   TEMPORAL_CLI_VERSION,
   testServerExecutable,
-} from '../src/provision';
-import { readStamp } from '../src/provision/fsutil';
-import { withLock } from '../src/provision/lock';
+} from '../tools/provision';
+import { readStamp } from '../tools/provision/fsutil';
+import { withLock } from '../tools/provision/lock';
 import { quietRuntime } from './support/temporal';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { isValidNhsNumber } from '../src/hero/nhs-number';
-import { DEFAULT_PATIENTS, startSandbox, type Sandbox } from '../src/sandbox';
+import { DEFAULT_PATIENTS, startSandbox, type Sandbox } from '../tools/sandbox';
 import { untilSandboxHolds } from './support/fixtures';
 
 /** Synthetic test patients (DEFAULT_PATIENTS): not real people. */

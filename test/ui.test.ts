@@ -13,8 +13,8 @@ import {
   parseKeyRing,
   startCodecServer,
 } from '../src/codec';
-import { devServerExecutable } from '../src/provision';
-import { type Sandbox, startSandbox } from '../src/sandbox';
+import { devServerExecutable } from '../tools/provision';
+import { type Sandbox, startSandbox } from '../tools/sandbox';
 import { ensureSearchAttributes } from '../src/worker/search-attributes';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import { launchChromium, pageSnippet, textOf, waitForText } from './support/browser';

@@ -14,7 +14,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { parseKeyRing } from '../src/codec';
 import type { HeroConfig } from '../src/hero/config';
-import type { Sandbox } from '../src/sandbox';
+import type { Sandbox } from '../tools/sandbox';
 import { FailureType } from '../src/shared/failure-types';
 import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';

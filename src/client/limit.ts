@@ -1,3 +1,6 @@
+/** Start requests in flight at once by default: measured in BENCHMARKS.md (1,000 runs at 20 calls/s). */
+export const DEFAULT_START_CONCURRENCY = 50;
+
 /**
  * Runs at most `max` of the tasks given to it at once; the rest wait their turn in order. Used to
  * start a practice list of runs without flooding the Temporal frontend: thousands of concurrent

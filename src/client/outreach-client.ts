@@ -9,7 +9,12 @@ import {
 import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
-import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../workflows/definitions';
+import {
+  confirmVerificationUpdate,
+  OUTREACH_WORKFLOW_TYPE,
+  statusQuery,
+  verificationCompletedSignal,
+} from '../workflows/definitions';
 import type { patientOutreachWorkflow } from '../workflows/patient-outreach';
 import {
   type OutreachInput,
@@ -19,7 +24,7 @@ import {
   type VerificationAccepted,
 } from '../workflows/schemas';
 import { REQUEST_FINGERPRINT_MEMO_KEY, requestFingerprint } from './fingerprint';
-import { concurrencyLimit } from './limit';
+import { concurrencyLimit, DEFAULT_START_CONCURRENCY } from './limit';
 import { prepareOutreachRequest } from './prepare';
 import { outreachWorkflowId } from './workflow-id';
 
@@ -69,8 +74,7 @@ export type BatchStartResult = { index: number; started: StartedOutreach } | { i
 const REUSABLE_CLOSED_STATUSES = new Set(['FAILED', 'TERMINATED', 'CANCELLED', 'TIMED_OUT']);
 const MAX_START_ATTEMPTS = 3;
 
-/** Start requests in flight at once by default: measured in BENCHMARKS.md (1,000 runs at 20 calls/s). */
-export const DEFAULT_START_CONCURRENCY = 50;
+export { DEFAULT_START_CONCURRENCY } from './limit';
 
 /**
  * The typed way for other services to start, signal, inspect and cancel outreach runs.
@@ -141,7 +145,7 @@ export class HeroFlowClient {
     // (the reuse policy decides), a bounded number of times.
     for (let attempt = 1; ; attempt++) {
       try {
-        const handle = await this.client.workflow.start<typeof patientOutreachWorkflow>('patientOutreachWorkflow', {
+        const handle = await this.client.workflow.start<typeof patientOutreachWorkflow>(OUTREACH_WORKFLOW_TYPE, {
           taskQueue: this.taskQueue,
           workflowId,
           args: [request],

@@ -1,13 +1,14 @@
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { HeroClient } from '../hero/client';
+import { workflowSource } from './workflow-source';
 
 export interface HeroWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   hero: HeroClient;
-  /** A prebuilt bundle (tests build one per suite); otherwise the workflows are bundled now. */
+  /** A bundle made by the caller (tests build one per suite); otherwise see workflowSource(). */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /**
@@ -33,9 +34,7 @@ export function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: createActivities(opts.hero),
-    ...(opts.workflowBundle
-      ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowSource()),
     shutdownGraceTime: opts.shutdownGraceTime ?? '10 seconds',
     // Cancellation reaches an activity only through a heartbeat response: flush heartbeats every
     // second so a cancelled run aborts its in-flight Hero request promptly.

@@ -1,6 +1,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OutreachStatus, VerificationAccepted, VerificationCompleted } from './schemas';
 
+/** The workflow type other clients start: the name of `patientOutreachWorkflow` (src/workflows/patient-outreach.ts). */
+export const OUTREACH_WORKFLOW_TYPE = 'patientOutreachWorkflow';
+
 /** The patient says they have verified their identity (Hero has no webhook for it). */
 export const verificationCompletedSignal = defineSignal<[VerificationCompleted?]>('verificationCompleted');
 

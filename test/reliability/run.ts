@@ -22,15 +22,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { HeroFlowClient } from '../../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../../src/codec';
-import { devServerTuningArgs, resolveTemporalCli } from '../../src/provision';
+import { devServerTuningArgs, resolveTemporalCli } from '../../tools/provision';
 import {
   DEFAULT_PATIENTS,
   type FaultRates,
   type RandomFaultKind,
   type RecordedRequest,
   startSandbox,
-} from '../../src/sandbox';
-import { mulberry32 } from '../../src/sandbox/faults';
+} from '../../tools/sandbox';
+import { mulberry32 } from '../../tools/sandbox/faults';
 import { outreachRequest, syntheticNhsNumber } from '../support/fixtures';
 import { freePort, ROOT, runScript, sandboxWorkerEnv, sleep, TemporalDevServer, WorkerProcess } from './processes';
 import { formatTable, type ReliabilityReport } from './report';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
-import { chromiumPath } from '../../src/provision';
+import { chromiumPath } from '../../tools/provision';
 
 /** Debian's `chromium` package (npm test's pretest installs it where it can), or CHROMIUM_PATH. */
 export const CHROMIUM_PATH = chromiumPath();

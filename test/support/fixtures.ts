@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isValidNhsNumber } from '../../src/hero/nhs-number';
-import type { Sandbox } from '../../src/sandbox';
+import type { Sandbox } from '../../tools/sandbox';
 import type { OutreachRequest } from '../../src/workflows/schemas';
 
 /** A valid (Modulus 11) synthetic NHS number derived from `seed`; not a real person. */

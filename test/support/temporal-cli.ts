@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { resolveTemporalCli } from '../../src/provision';
+import { resolveTemporalCli } from '../../tools/provision';
 
 /** Where the Temporal CLI's remote codec lives, as a service in another language would pass it. */
 export interface CodecEndpoint {
@@ -15,7 +15,7 @@ export interface TemporalCliResult {
 }
 
 /**
- * The Temporal CLI (the binary `npm run dev` and the dev server use, see src/provision) pointed at one
+ * The Temporal CLI (the binary `npm run dev` and the dev server use, see tools/provision) pointed at one
  * server: a client that is not hero-flow's library, for the cross-language contract in docs/.
  */
 export class TemporalCli {

@@ -1,11 +1,11 @@
 /**
- * The codec's cost per payload: `npx tsx src/codec/bench.ts`. Not a test; prints µs per
+ * The codec's cost per payload: `npx tsx bench/codec.ts`. Not a test; prints µs per
  * encode+decode of a typical ~300-byte workflow input, and the bytes encryption adds.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { EncryptionCodec } from './encryption-codec';
-import { generateKeySpec, parseKeyRing } from './keys';
+import { EncryptionCodec } from '../src/codec/encryption-codec';
+import { generateKeySpec, parseKeyRing } from '../src/codec/keys';
 
 const input = {
   nhsNumber: '9434765919',

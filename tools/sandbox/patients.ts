@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { isIsoCalendarDate } from '../hero/dob';
-import { isValidNhsNumber } from '../hero/nhs-number';
+import { isIsoCalendarDate } from '../../src/hero/dob';
+import { isValidNhsNumber } from '../../src/hero/nhs-number';
 import type { SandboxPatient } from './types';
 
 /**

@@ -4,8 +4,8 @@ import { createConnection } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { z } from 'zod';
-import { type CodecServer, generateKeySpec, parseKeyRing, startCodecServer } from '../codec';
-import { HERO_STAGING_URL } from '../hero/config';
+import { type CodecServer, generateKeySpec, parseKeyRing, startCodecServer } from '../../src/codec';
+import { HERO_STAGING_URL } from '../../src/hero/config';
 import { cacheDir, devServerTuningArgs, projectRoot, resolveTemporalCli } from '../provision';
 import { DEFAULT_PATIENTS, type Sandbox, startSandbox } from '../sandbox';
 

@@ -1,5 +1,5 @@
 /**
- * Runs the Hero API sandbox until SIGINT/SIGTERM: `npx tsx src/sandbox/main.ts`.
+ * Runs the Hero API sandbox until SIGINT/SIGTERM: `npx tsx tools/sandbox/main.ts`.
  *
  *   SANDBOX_PORT                    default 4010
  *   SANDBOX_HOST                    default 127.0.0.1

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isIsoCalendarDate } from '../hero/dob';
-import { isValidNhsNumber } from '../hero/nhs-number';
+import { isIsoCalendarDate } from '../../src/hero/dob';
+import { isValidNhsNumber } from '../../src/hero/nhs-number';
 
 /**
  * Request bodies as the sandbox validates them. Documented fields follow REFERENCE §1, §2.2

@@ -1,0 +1,43 @@
+/**
+ * `hero-flow`: the client library other services use to start, signal, inspect and cancel outreach
+ * runs. Loads no worker code (no webpack, no native bridge): `hero-flow/worker` runs workers,
+ * `hero-flow/codec` holds the payload codec and codec server, `hero-flow/workflows` the workflows.
+ */
+export {
+  DEFAULT_START_CONCURRENCY,
+  HeroFlowClient,
+  InvalidOutreachRequestError,
+  OutreachAlreadyFinishedError,
+  OutreachIdConflictError,
+  type BatchOutreach,
+  type BatchStartResult,
+  type StartedOutreach,
+} from './client/outreach-client';
+export { outreachWorkflowId, WORKFLOW_ID_PREFIX, WorkflowIdError } from './client/workflow-id';
+export { REQUEST_FINGERPRINT_MEMO_KEY, requestFingerprint } from './client/fingerprint';
+export { prepareOutreachRequest } from './client/prepare';
+export {
+  outreachInputSchema,
+  outreachResultSchema,
+  outreachStateSchema,
+  outreachStatusSchema,
+  verificationAcceptedSchema,
+  verificationCompletedSchema,
+  BOOKING_LINK_PLACEHOLDER,
+  type OutreachInput,
+  type OutreachRequest,
+  type OutreachResult,
+  type OutreachState,
+  type OutreachStatus,
+  type VerificationAccepted,
+  type VerificationCompleted,
+} from './workflows/schemas';
+export {
+  confirmVerificationUpdate,
+  OUTREACH_WORKFLOW_TYPE,
+  statusQuery,
+  verificationCompletedSignal,
+} from './workflows/definitions';
+export { DEFAULT_TASK_QUEUE } from './shared/task-queue';
+export { HERO_FLOW_STATE, REQUIRED_SEARCH_ATTRIBUTES } from './shared/search-attributes';
+export { FailureType, type FailureTypeName } from './shared/failure-types';

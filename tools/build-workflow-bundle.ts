@@ -1,0 +1,25 @@
+/**
+ * Bundles the workflows at build time (`npm run build`), as Temporal's production sample does: a
+ * worker started from the package loads dist/workflow-bundle.js instead of running webpack at start.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { PREBUILT_BUNDLE_FILE } from '../src/worker/workflow-source';
+
+async function main(): Promise<void> {
+  const dist = join(__dirname, '..', 'dist');
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: join(dist, 'workflows'),
+    // Baked in: the workflow sandbox encodes failures with it (src/codec/failure-converter.ts).
+    failureConverterPath: join(dist, 'codec', 'failure-converter.js'),
+    logger: new DefaultLogger('WARN'),
+  });
+  writeFileSync(join(dist, PREBUILT_BUNDLE_FILE), code);
+  process.stdout.write(`wrote dist/${PREBUILT_BUNDLE_FILE} (${Math.round(code.length / 1024)} KiB)\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${String(err)}\n`);
+  process.exit(1);
+});
