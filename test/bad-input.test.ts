@@ -1,3 +1,4 @@
+import type { OutreachRequest } from '../src/workflows/schemas';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -392,7 +393,8 @@ describe('bad input: a clear error, and nothing lost', () => {
       const raw = await env.client.workflow.start(patientOutreachWorkflow, {
         taskQueue,
         workflowId: uniqueId('bad-raw'),
-        args: [{ nhsNumber: 'abc', dob: '1990-01-01' }],
+        // Deliberately invalid, as another language's client could send it: the workflow still validates.
+        args: [{ nhsNumber: 'abc', dob: '1990-01-01' } as unknown as OutreachRequest],
       });
       const failed = await raw.result().then(
         () => assert.fail('expected failure'),

@@ -283,8 +283,8 @@ describe('hero-flow end to end on the Temporal dev server', () => {
     });
     assert.equal(worker.code, 2);
     for (const problem of [
-      /HERO_API_KEY is required/,
-      /HERO_PRACTICE_GROUP_ID is required/,
+      /HERO_API_KEY: is required/,
+      /HERO_PRACTICE_GROUP_ID: is required/,
       /HERO_SHUTDOWN_GRACE_SECONDS/,
       /HERO_CODEC_KEYS is not set/,
     ]) {

@@ -82,7 +82,7 @@ describe('Hero settings keep secrets out of start-up lines', () => {
         () => loadHeroConfig({ ...env, HERO_API_BASE_URL: url }),
         (err: unknown) => {
           assert.ok(err instanceof ConfigError);
-          assert.match(err.message, /HERO_API_BASE_URL must not contain credentials \(user:password@\)/);
+          assert.match(err.message, /HERO_API_BASE_URL: must not contain credentials \(user:password@\)/);
           assertClean(err.message);
           return true;
         },

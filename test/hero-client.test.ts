@@ -413,8 +413,8 @@ void describe('loadHeroConfig', () => {
     })();
     assert.ok(err instanceof ConfigError);
     assert.equal(err.problems.length, 2);
-    assert.match(err.message, /HERO_API_KEY is required/);
-    assert.match(err.message, /HERO_PRACTICE_GROUP_ID is required/);
+    assert.match(err.message, /HERO_API_KEY: is required/);
+    assert.match(err.message, /HERO_PRACTICE_GROUP_ID: is required/);
   });
 
   void it('treats empty and blank values as missing', () => {
@@ -423,7 +423,7 @@ void describe('loadHeroConfig', () => {
       (e) =>
         e instanceof ConfigError &&
         e.problems.length === 2 &&
-        /HERO_PRACTICE_GROUP_ID must not be empty/.test(e.message),
+        /HERO_PRACTICE_GROUP_ID: must not be empty/.test(e.message),
     );
   });
 
@@ -464,7 +464,7 @@ void describe('loadHeroConfig', () => {
           assert.ok(e instanceof ConfigError);
           assert.match(e.message, /HERO_HTTP_TIMEOUT_MS/);
           if (url !== 'https://api.herohealth.net')
-            assert.match(e.message, /HERO_API_BASE_URL must be an http\(s\) URL/);
+            assert.match(e.message, /HERO_API_BASE_URL: must be an http\(s\) URL/);
           assert.ok(!e.message.includes(KEY) && !JSON.stringify(e).includes(KEY) && !String(e).includes(KEY));
           return true;
         },

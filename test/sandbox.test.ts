@@ -196,7 +196,7 @@ void describe('sandbox: register_pds and identity verification', () => {
     assert.deepEqual((await registerPds(sb, PLAIN.nhs, null)).json, { patient_id: PLAIN.id });
   });
 
-  void it('400s missing fields with invalid_type issues in the REFERENCE §6.4 shape', async () => {
+  void it('400s missing fields with invalid_type issues in the docs/hero-api.md §6.4 shape', async () => {
     const res = await call(sb, 'POST', '/v1/patients/register_pds', {});
     const list = issues(res);
     assert.deepEqual(

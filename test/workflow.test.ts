@@ -1,3 +1,4 @@
+import type { OutreachRequest } from '../src/workflows/schemas';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -66,7 +67,7 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
 
   /** Runs `body` with a worker on a fresh task queue; the workflow is started by `body`. */
   async function withWorker<T>(
-    body: (start: (input: unknown) => Promise<WorkflowHandle<typeof patientOutreachWorkflow>>) => Promise<T>,
+    body: (start: (input: OutreachRequest) => Promise<WorkflowHandle<typeof patientOutreachWorkflow>>) => Promise<T>,
     hero: Partial<HeroConfig> = {},
   ): Promise<T> {
     const { worker, taskQueue } = await sandboxWorker({
@@ -77,7 +78,7 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
       hero,
     });
     const started: WorkflowHandle[] = [];
-    const start = async (input: unknown) => {
+    const start = async (input: OutreachRequest) => {
       const handle = await env.client.workflow.start(patientOutreachWorkflow, {
         taskQueue,
         workflowId: uniqueId('wf'),
@@ -521,12 +522,13 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
 
   it('rejects invalid input without calling Hero, naming each problem but not the values', async () => {
     const { err, state } = await withWorker(async (start) => {
+      // Deliberately invalid, as a client that skips the types could send it.
       const handle = await start({
         nhsNumber: '943 476 5918',
         dob: '2023-02-30',
         booking: { locationId: 'x' },
         message: { type: 'fax' },
-      });
+      } as unknown as OutreachRequest);
       const err = await failureOf(handle);
       return { err, state: (await handle.describe()).typedSearchAttributes.get(HERO_FLOW_STATE) };
     });

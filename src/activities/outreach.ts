@@ -62,7 +62,7 @@ export function createActivities(hero: HeroClient) {
   return {
     /** Traces the patient on PDS through Hero: a patient id, or a login URL for identity verification. */
     async tracePatient(input: TraceRequest): Promise<TraceResult> {
-      // register_pds finds or creates the patient: safe to repeat (REFERENCE §6.6).
+      // register_pds finds or creates the patient: safe to repeat (docs/hero-api.md §6.6).
       return heroCall('register_pds', true, (signal) => hero.registerPds(input, { signal }));
     },
 

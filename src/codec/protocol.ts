@@ -1,5 +1,6 @@
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
+import { describeProblems } from '../shared/problems';
 
 /**
  * Temporal's remote codec protocol body: `{ "payloads": [ { "metadata": { k: base64 }, "data": base64 } ] }`,
@@ -41,5 +42,5 @@ export function toJsonPayload(p: Payload): JsonPayload {
 
 /** Problems as "payloads.0.data: must be base64": paths and messages only, never the values. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+  return describeProblems(error, '(body)', codecRequestSchema).join('; ');
 }

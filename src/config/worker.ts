@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeProblems } from '../shared/problems';
 import { ConfigError } from '../hero/config';
 
 const workerEnvSchema = z.object({
@@ -32,10 +33,7 @@ export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
   );
   const parsed = workerEnvSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`),
-      'worker configuration',
-    );
+    throw new ConfigError(describeProblems(parsed.error, '(environment)', workerEnvSchema), 'worker configuration');
   }
   return parsed.data;
 }

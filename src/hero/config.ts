@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeProblems } from '../shared/problems';
 
 export const HERO_STAGING_URL = 'https://api.staging.htech.app';
 export const HERO_PRODUCTION_URL = 'https://api.herohealth.net';
@@ -54,10 +55,7 @@ export function loadHeroConfig(env: NodeJS.ProcessEnv = process.env): HeroConfig
   const raw = Object.fromEntries(Object.keys(heroEnvSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
   const parsed = heroEnvSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`),
-      'Hero API configuration',
-    );
+    throw new ConfigError(describeProblems(parsed.error, '(environment)', heroEnvSchema), 'Hero API configuration');
   }
   const c = parsed.data;
   return {

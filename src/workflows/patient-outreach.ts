@@ -27,6 +27,7 @@ import {
 import {
   BOOKING_LINK_PLACEHOLDER,
   type OutreachInput,
+  type OutreachRequest,
   type OutreachResult,
   type OutreachState,
   type OutreachStatus,
@@ -45,7 +46,7 @@ const NON_RETRYABLE = [
 ];
 
 /**
- * register_pds is an upsert (REFERENCE §6.6), so retrying it is safe: retry transient failures
+ * register_pds is an upsert (docs/hero-api.md §6.6), so retrying it is safe: retry transient failures
  * with backoff, 25 attempts at most. A 429 overrides the backoff with its Retry-After.
  *
  * No schedule-to-close timeout, here or below: it would count the time a call waits in the task
@@ -68,7 +69,7 @@ const { tracePatient } = proxyActivities<OutreachActivities>({
 
 /**
  * Creating a link and sending a message are not idempotent and Hero documents no idempotency
- * key (REFERENCE §6.6): only failures Hero cannot have acted on (429, refused connections) are
+ * key (docs/hero-api.md §6.6): only failures Hero cannot have acted on (429, refused connections) are
  * retried; the rest arrive as HeroOutcomeUncertain and end the run for review.
  */
 const { createBookingLink, sendMessage } = proxyActivities<OutreachActivities>({
@@ -105,9 +106,10 @@ class RunState {
 
 /**
  * Traces a patient against NHS PDS through Hero, waits durably while the patient verifies their
- * identity, then creates a booking link and sends it to the patient.
+ * identity, then creates a booking link and sends it to the patient. The parameter is typed for
+ * callers; what arrives is still validated (other clients, other languages, older runs).
  */
-export async function patientOutreachWorkflow(rawInput: unknown): Promise<OutreachResult> {
+export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promise<OutreachResult> {
   const run = new RunState();
   let verificationSignalled = false;
 

@@ -4,6 +4,7 @@
  *   npm run histories:record
  * and commit the new files next to the old ones (never replace a released shape's history).
  */
+import type { OutreachRequest } from '../../src/workflows/schemas';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -42,7 +43,7 @@ async function main() {
         newPatient(),
       ];
       for (const p of [plain, verifying, cancelling, expiring, reviewing]) sandbox.addPatient(p);
-      const start = (id: string, input: unknown) =>
+      const start = (id: string, input: OutreachRequest) =>
         env.client.workflow.start(patientOutreachWorkflow, { taskQueue, workflowId: id, args: [input] });
       const awaitingVerification = (handle: Awaited<ReturnType<typeof start>>) =>
         eventually(async () => (await handle.query(statusQuery)).state === 'awaiting_verification');

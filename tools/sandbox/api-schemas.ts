@@ -3,7 +3,7 @@ import { isIsoCalendarDate } from '../../src/hero/dob';
 import { isValidNhsNumber } from '../../src/hero/nhs-number';
 
 /**
- * Request bodies as the sandbox validates them. Documented fields follow REFERENCE §1, §2.2
+ * Request bodies as the sandbox validates them. Documented fields follow docs/hero-api.md §1, §2.2
  * and §3.1; which booking link fields are required is INFERRED there, and the sandbox is
  * deliberately strict so client bugs show up here rather than against staging.
  */
@@ -60,7 +60,7 @@ export const sendMessageBodySchema = z.object({
 });
 export type SendMessageBody = z.infer<typeof sendMessageBodySchema>;
 
-/** One entry of REFERENCE §6.4's `message[]`: all three fields present. */
+/** One entry of docs/hero-api.md §6.4's `message[]`: all three fields present. */
 export interface HeroValidationIssue {
   code: string;
   expected: string;

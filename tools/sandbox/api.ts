@@ -21,7 +21,7 @@ export interface ApiContext {
   messages: MessageStore;
 }
 
-/** REFERENCE §1: the guide's wording for the verification-required 200. */
+/** docs/hero-api.md §1: the guide's wording for the verification-required 200. */
 export const VERIFY_MESSAGE = 'Patient must verify their identity before proceeding';
 
 /** Normal handling of an authenticated, rate-limit-admitted /v1 request. */
@@ -66,7 +66,7 @@ function registerPds(ctx: ApiContext, body: unknown): Reply {
   const v = validate(registerPdsBodySchema, body);
   if (!v.ok) return v.reply;
   const patient = ctx.patients.byNhsNumber(v.data.nhs_number);
-  // dob is "string or null" (REFERENCE §1); null matches on the NHS number alone.
+  // dob is "string or null" (docs/hero-api.md §1); null matches on the NHS number alone.
   if (!patient || (v.data.dob !== null && patient.dob !== v.data.dob)) return heroError(404, 'No patient found');
   if (patient.needsVerification && !patient.verified) {
     return json(200, { message: VERIFY_MESSAGE, login_url: `${ctx.baseUrl}/verify/${patient.verifyToken}` });
@@ -89,7 +89,7 @@ function sendMessage(ctx: ApiContext, body: unknown): Reply {
   const v = validate(sendMessageBodySchema, body);
   if (!v.ok) return v.reply;
   if (!ctx.patients.byPatientId(v.data.patient_id)) return heroError(404, 'Patient not found');
-  // What short_link_id refers to is NOT DOCUMENTED (REFERENCE §3.1). The sandbox insists on
+  // What short_link_id refers to is NOT DOCUMENTED (docs/hero-api.md §3.1). The sandbox insists on
   // the id of a booking link it issued, so a client passing anything else is caught in tests.
   if (v.data.short_link_id !== undefined && !ctx.links.get(v.data.short_link_id)) {
     return json(

@@ -57,7 +57,7 @@ export function shortLinkUrl(baseUrl: string, code: string): string {
 }
 
 /**
- * REFERENCE §2.3 fields (`GET /v1/booking_links/{id}`); the create response is NOT DOCUMENTED
+ * docs/hero-api.md §2.3 fields (`GET /v1/booking_links/{id}`); the create response is NOT DOCUMENTED
  * and the sandbox returns the same shape. An expiry date means the end of that day (UTC).
  */
 export function bookingLinkJson(link: StoredLink, baseUrl: string, practiceGroupId: string, now: number) {

@@ -19,7 +19,7 @@ export function html(status: number, body: string): Reply {
   return { status, headers: { 'content-type': 'text/html; charset=utf-8' }, body };
 }
 
-/** Hero-like error body for statuses other than 400 (REFERENCE §6.4 documents only 400). */
+/** Hero-like error body for statuses other than 400 (docs/hero-api.md §6.4 documents only 400). */
 export function heroError(status: number, message: string, headers: Record<string, string> = {}): Reply {
   return json(status, { error: true, statusCode: status, message }, headers);
 }

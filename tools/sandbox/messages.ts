@@ -41,7 +41,7 @@ export class MessageStore {
   }
 }
 
-/** REFERENCE §3.1 response 200 (walkthrough shape). */
+/** docs/hero-api.md §3.1 response 200 (walkthrough shape). */
 export function sentMessageJson(m: StoredMessage) {
   const r = m.request;
   return {
@@ -57,7 +57,7 @@ export function sentMessageJson(m: StoredMessage) {
   };
 }
 
-/** REFERENCE §3.2: only `{id, patient: {id}, …}` is documented; the rest is the sandbox's guess. */
+/** docs/hero-api.md §3.2: only `{id, patient: {id}, …}` is documented; the rest is the sandbox's guess. */
 export function messageJson(m: StoredMessage) {
   const r = m.request;
   return {

@@ -9,7 +9,7 @@ export const rateLimitOptionsSchema = z.object({
 
 /**
  * Token bucket over every authenticated /v1 call. Starts full; refills continuously from the
- * injected clock. Hero publishes no limits (REFERENCE §6.3): this only exercises client handling.
+ * injected clock. Hero publishes no limits (docs/hero-api.md §6.3): this only exercises client handling.
  */
 export class TokenBucket {
   #tokens: number;

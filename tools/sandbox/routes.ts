@@ -11,7 +11,7 @@ export function classify(method: string, path: string): Route {
   if (path === '/__sandbox' || path.startsWith('/__sandbox/')) return { endpoint: 'admin' };
   let m: RegExpExecArray | null;
   if (method === 'POST' && path === '/v1/patients/register_pds') return { endpoint: 'register_pds' };
-  // CreateBookingLink's path is INFERRED (REFERENCE §2.2), like src/hero/inferred.ts.
+  // CreateBookingLink's path is INFERRED (docs/hero-api.md §2.2), like src/hero/inferred.ts.
   if (method === 'POST' && path === '/v1/booking_links') return { endpoint: 'create_booking_link' };
   if (method === 'GET' && (m = /^\/v1\/booking_links\/([^/]+)$/.exec(path))) {
     return { endpoint: 'get_booking_link', param: m[1] };

@@ -1,5 +1,5 @@
 /**
- * The stand-in for Hero's identity verification page (REFERENCE §7): the `login_url` from
+ * The stand-in for Hero's identity verification page (docs/hero-api.md §7): the `login_url` from
  * register_pds points here. The page shows no patient data.
  */
 
