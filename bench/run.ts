@@ -41,23 +41,16 @@ import {
 } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
 import { concurrencyLimit, DEFAULT_START_CONCURRENCY, HeroFlowClient } from '../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../src/codec';
+import { cpuSeconds, freePort, peakRssMiB, ROOT } from '../tools/processes';
 import { devServerTuningArgs, resolveTemporalCli } from '../tools/provision';
 import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../tools/sandbox';
-import {
-  freePort,
-  ROOT,
-  runScript,
-  sandboxWorkerEnv,
-  sleep,
-  TemporalDevServer,
-  WorkerProcess,
-} from '../test/reliability/processes';
+import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
 import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
 import { naiveOutreach } from './naive';
-import { cpuSeconds, peakRssMiB } from './processes';
 import {
   formatMarkdown,
   formatScaling,

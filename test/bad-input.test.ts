@@ -176,8 +176,8 @@ describe('bad input: a clear error, and nothing lost', () => {
       ['start', '--input', file(valid), '--workflow-id', 'patient-9434765919'],
       /looks like it contains an NHS number/,
     );
-    await cliCase('`status` without an ID', ['status'], /status needs exactly one workflow ID/);
-    await cliCase('unknown command', ['sned'], /unknown command "sned"/);
+    await cliCase('`status` without an ID', ['status'], /missing required argument 'workflow-id'/);
+    await cliCase('unknown command', ['sned'], /unknown command 'sned'/);
     await cliCase('`start-batch` without `--input`', ['start-batch'], /start-batch needs --input FILE/);
     await cliCase(
       '`start-batch --concurrency 0`',

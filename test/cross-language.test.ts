@@ -221,7 +221,7 @@ describe('the Temporal CLI, through the codec server, starts, reads and confirms
       assert.deepEqual(confirmed, {
         ...confirmed,
         name: 'confirmVerification',
-        result: { accepted: true, state: 'awaiting_verification' },
+        result: { accepted: true, state: 'creating_booking_link', retraced: true, found: 'patient' },
       });
       assert.equal(result.status, 'COMPLETED');
       assert.equal(result.result.outcome, 'completed');

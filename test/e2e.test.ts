@@ -319,10 +319,17 @@ describe('hero-flow end to end on the Temporal dev server', () => {
     const result = await cli(['result', id], cliEnv);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(json(result.stdout), { outcome: 'cancelled' });
+    // A finished run is not reported as unknown: the answer says it finished, and with what outcome.
     const late = await cli(['verify', id], cliEnv);
     assert.equal(late.code, 1);
-    // Refused by the server, which no longer runs the update's validator once the run has closed.
-    assert.match(late.stderr, /: workflow execution already completed\n$/);
+    assert.match(
+      late.stderr,
+      new RegExp(`${id} already finished at \\S+: cancelled: it no longer waits for verification\n$`),
+    );
+    assert.equal(json(late.stdout).outcome, 'cancelled');
+    const again = await cli(['cancel', id], cliEnv);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already finished at \S+: cancelled: there is nothing to cancel\n$/);
   });
 
   it('aborts the in-flight Hero request when a run is cancelled mid-activity', async () => {

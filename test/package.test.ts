@@ -40,8 +40,10 @@ if (require('hero-flow/src/client').HeroFlowClient !== HeroFlowClient) throw new
 /** Type-checked: a wrong field or outcome name here fails the test before anything runs. */
 const TS = `import { HeroFlowClient, type OutreachRequest, type OutreachResult } from 'hero-flow';
 import type { KeyRing } from 'hero-flow/codec';
+import type { HeroFlowClient as Legacy } from 'hero-flow/src/client';
 
 const ring: KeyRing | undefined = undefined;
+const sameClass: typeof Legacy = HeroFlowClient;
 
 async function main(): Promise<void> {
   const request: OutreachRequest = JSON.parse(process.env.TEST_REQUEST ?? '{}');
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   const { workflowId } = await client.start(request, { workflowId: process.env.TEST_ID });
   const result: OutreachResult = await client.result(workflowId);
   const summary = result.outcome === 'completed' ? { outcome: result.outcome, messageId: result.messageId } : result;
-  console.log(JSON.stringify({ ...summary, ring }));
+  console.log(JSON.stringify({ ...summary, ring, legacy: sameClass === HeroFlowClient }));
   await client.close();
 }
 void main();
@@ -132,7 +134,7 @@ describe('the installed package: import, require and TypeScript consumers', () =
     await completes(join(consumer.dir, 'start.cjs'));
   });
 
-  for (const resolution of ['node16', 'bundler'] as const) {
+  for (const resolution of ['node16', 'bundler', 'node10'] as const) {
     it(`type-checks a TypeScript consumer (moduleResolution ${resolution}), which then completes a run`, async () => {
       const out = join(consumer.dir, `out-${resolution}`);
       writeFileSync(join(consumer.dir, 'start.ts'), TS);
@@ -142,7 +144,7 @@ describe('the installed package: import, require and TypeScript consumers', () =
         JSON.stringify({
           compilerOptions: {
             target: 'ES2022',
-            module: resolution === 'node16' ? 'node16' : 'preserve',
+            module: { node16: 'node16', bundler: 'preserve', node10: 'commonjs' }[resolution],
             moduleResolution: resolution,
             strict: true,
             // As Temporal's samples do: the SDK's own declarations are not checked against every setting.
@@ -150,7 +152,7 @@ describe('the installed package: import, require and TypeScript consumers', () =
             outDir: out,
             typeRoots: [join(ROOT, 'node_modules', '@types')],
             types: ['node'],
-            ...(resolution === 'bundler' ? { noEmit: true } : {}),
+            ...(resolution === 'node16' ? {} : { noEmit: true }),
           },
           files: ['start.ts'],
         }),

@@ -32,6 +32,30 @@ describe('replay of committed workflow histories', () => {
     );
   });
 
+  it('has a confirmVerification answered at once (before the await-verification-retrace patch) and one that waited', () => {
+    const answers = files.flatMap((file) => {
+      const { events } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+        events: {
+          workflowExecutionUpdateCompletedEventAttributes?: {
+            outcome?: { success?: { payloads?: { data: string }[] } };
+          };
+        }[];
+      };
+      return events.flatMap((e) => {
+        const data = e.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success?.payloads?.[0]?.data;
+        return data ? [JSON.parse(Buffer.from(data, 'base64').toString()) as Record<string, unknown>] : [];
+      });
+    });
+    assert.ok(
+      answers.some((a) => !('found' in a)),
+      JSON.stringify(answers),
+    );
+    assert.ok(
+      answers.some((a) => a.retraced === true && a.found === 'patient'),
+      JSON.stringify(answers),
+    );
+  });
+
   for (const file of files) {
     it(`replays ${file} without nondeterminism`, async () => {
       const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));

@@ -122,15 +122,21 @@ describe('starting a workflow ID that is already running', () => {
     assert.ok(r3 && 'started' in r3);
   });
 
-  it('refuses a running run that carries no request fingerprint (started by other means) rather than guess', async () => {
-    const a = newPatient();
+  it('compares a run started without a fingerprint (an older hero-flow) by its input: same request returned, another refused', async () => {
+    const [a, b] = [newPatient(), newPatient()];
     const workflowId = uniqueId('no-fingerprint');
-    await stack.env.client.workflow.start(patientOutreachWorkflow, {
+    const started = await stack.env.client.workflow.start(patientOutreachWorkflow, {
       taskQueue: client.taskQueue,
       workflowId,
       args: [outreachRequest(a)],
     });
-    await assert.rejects(client.start(outreachRequest(a), { workflowId }), OutreachIdConflictError);
+    assert.equal((await started.describe()).memo?.[REQUEST_FINGERPRINT_MEMO_KEY], undefined, 'no fingerprint');
+    assert.deepEqual(await client.start(outreachRequest(a), { workflowId }), {
+      workflowId,
+      runId: started.firstExecutionRunId,
+    });
+    await assert.rejects(client.start(outreachRequest(b), { workflowId }), OutreachIdConflictError);
+    assert.deepEqual(await runsOf(workflowId), [started.firstExecutionRunId]);
   });
 
   it('keeps the fingerprint in the memo, encrypted by the payload codec, keyed by HERO_WORKFLOW_ID_SECRET', async () => {

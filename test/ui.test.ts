@@ -15,10 +15,12 @@ import {
 } from '../src/codec';
 import { devServerExecutable } from '../tools/provision';
 import { type Sandbox, startSandbox } from '../tools/sandbox';
+import { HeroFlowClient } from '../src/client';
 import { ensureSearchAttributes } from '../src/worker/search-attributes';
+import { statusQuery } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import { launchChromium, pageSnippet, textOf, waitForText } from './support/browser';
-import { newPatient, outreachRequest, uniqueId } from './support/fixtures';
+import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
 import { freePort, ROOT } from './support/processes';
 import { bundleWorkflows, quietRuntime, sandboxWorker } from './support/temporal';
 
@@ -45,6 +47,14 @@ async function startStack(uiPort: number, codec?: CodecServer): Promise<Stack> {
   });
   await ensureSearchAttributes(env.nativeConnection, 'default');
   return { env, uiUrl: `http://localhost:${uiPort}` };
+}
+
+function safeDecodeURIComponent(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** The read-only JSON editor under the "Input" heading of a run's History tab. */
@@ -110,27 +120,34 @@ describe('Temporal Web UI shows patient data only through our codec server', () 
     return { workflowId, request, patient };
   }
 
-  /** Opens the run's page in a fresh browser profile; `body` gets the page and the decode calls it made. */
+  /**
+   * Opens the run's page in a fresh browser profile; `body` gets the page, the decode calls it made,
+   * and every other request it sent (URL and body, percent-decoded), for data that leaves the browser.
+   */
   async function onRunPage(
     stack: Stack,
     workflowId: string,
     screenshot: string,
-    body: (page: Page, decodeCalls: { url: string; namespace?: string }[]) => Promise<void>,
+    body: (page: Page, decodeCalls: { url: string; namespace?: string }[], otherRequests: string[]) => Promise<void>,
   ): Promise<void> {
     let context: BrowserContext | undefined;
     try {
       context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
       const page = await context.newPage();
       const decodeCalls: { url: string; namespace?: string }[] = [];
+      const otherRequests: string[] = [];
       page.on('request', (req) => {
         if (req.method() === 'POST' && new URL(req.url()).pathname.endsWith('/decode')) {
           decodeCalls.push({ url: req.url(), namespace: req.headers()['x-namespace'] });
+        } else {
+          const sent = `${req.method()} ${req.url()} ${req.postData() ?? ''}`;
+          otherRequests.push(safeDecodeURIComponent(sent));
         }
       });
       // The UI redirects to the latest run's History tab, which shows the Input and Result.
       await page.goto(`${stack.uiUrl}/namespaces/default/workflows/${workflowId}`, { timeout: 30_000 });
       try {
-        await body(page, decodeCalls);
+        await body(page, decodeCalls, otherRequests);
       } finally {
         await page.screenshot({ path: join(ARTIFACTS, screenshot), fullPage: true });
       }
@@ -160,6 +177,118 @@ describe('Temporal Web UI shows patient data only through our codec server', () 
       }
     });
   });
+
+  it(
+    "shows a waiting run's state and verify link on its first tab, decoded through the codec server",
+    { timeout: 90_000 },
+    async () => {
+      const patient = newPatient({ needsVerification: true });
+      sandbox.addPatient(patient);
+      const workflowId = uniqueId('ui-waiting');
+      const { worker, taskQueue } = await sandboxWorker({
+        connection: withCodec.env.nativeConnection,
+        sandbox,
+        bundle,
+        ring,
+      });
+      // The worker must run while the page is open: current details are the answer of a query to it.
+      await worker.runUntil(async () => {
+        // Started as the library starts runs, with its static summary and details.
+        await new HeroFlowClient(withCodec.env.client, taskQueue).start(outreachRequest(patient), { workflowId });
+        const handle = withCodec.env.client.workflow.getHandle(workflowId);
+        const waiting = await eventually(
+          async () => {
+            const status = await handle.query(statusQuery);
+            return status.state === 'awaiting_verification' && status;
+          },
+          20_000,
+          'the run to wait for verification',
+        );
+        const loginUrl = waiting.loginUrl!;
+        assert.match(loginUrl, /\/verify\//);
+
+        // What the UI reads arrives encrypted: the start event's summary and details and the wait timer's
+        // summary (user metadata in history), and the current details in the worker's metadata query answer.
+        const { history } = await withCodec.env.connection.workflowService.getWorkflowExecutionHistory({
+          namespace: 'default',
+          execution: { workflowId },
+        });
+        const metadata = history?.events?.[0]?.userMetadata;
+        const timer = history?.events?.find((e) => e.timerStartedEventAttributes)?.userMetadata;
+        for (const [name, payload] of [
+          ['static summary', metadata?.summary],
+          ['static details', metadata?.details],
+          ["wait timer's summary", timer?.summary],
+        ] as const) {
+          assert.equal(
+            Buffer.from(payload?.metadata?.encoding ?? []).toString(),
+            ENCRYPTED_ENCODING,
+            `the ${name} is stored encrypted`,
+          );
+          assert.ok(!Buffer.from(payload!.data!).toString('latin1').includes(new URL(loginUrl).pathname));
+        }
+        const raw = await withCodec.env.connection.workflowService.queryWorkflow({
+          namespace: 'default',
+          execution: { workflowId },
+          query: { queryType: '__temporal_workflow_metadata' },
+        });
+        const [answer] = raw.queryResult?.payloads ?? [];
+        assert.equal(
+          Buffer.from(answer?.metadata?.encoding ?? []).toString(),
+          ENCRYPTED_ENCODING,
+          'current details reach the UI encrypted',
+        );
+        assert.ok(!Buffer.from(answer!.data!).toString('latin1').includes(new URL(loginUrl).pathname));
+
+        const verifyPath = new URL(loginUrl).pathname;
+        await onRunPage(
+          withCodec,
+          workflowId,
+          'run-first-tab-awaiting-verification.png',
+          async (page, decodeCalls, otherRequests) => {
+            // The page opens on its first tab; the wait's timer in the event history carries state and link.
+            const shown = await waitForText(
+              page.locator('body'),
+              'the state and the verify link in the event history',
+              (text) =>
+                text.includes('State: awaiting_verification (waiting for the patient to verify their identity)') &&
+                text.includes(`verify link: ${loginUrl}`),
+            );
+            assert.match(new URL(page.url()).pathname, /\/history$/, 'on the first tab, History');
+            // The rest of the history is decoded too (the UI decodes it in parts, hence the wait).
+            await waitForText(page.locator('body'), `no "${ENCRYPTED_MARKER}" on the page`, (text) => {
+              return text.includes(shown.slice(0, 40)) && !text.includes(ENCRYPTED_MARKER);
+            });
+            assert.ok(decodeCalls.length > 0, 'decoded through the codec server');
+            const leaks = otherRequests.filter((r) => r.includes(verifyPath));
+            assert.deepEqual(leaks, [], 'the decoded verify link is sent nowhere but shown');
+          },
+        );
+
+        await onRunPage(
+          withCodec,
+          workflowId,
+          'run-current-details-awaiting-verification.png',
+          async (page, _decodeCalls, otherRequests) => {
+            await page.getByText('User Metadata', { exact: true }).click();
+            // The UI renders current details as Markdown in a frame it loads from its server.
+            const frame = page.frameLocator('iframe[src*="awaiting_verification"]');
+            await waitForText(frame.locator('body'), 'the state in words in the current details', (text) =>
+              text.includes('State: awaiting_verification (waiting for the patient to verify their identity)'),
+            );
+            const leaks = otherRequests.filter((r) => r.includes(verifyPath));
+            assert.deepEqual(leaks, [], 'no request carries the verify link (current details are sent to /render)');
+            assert.ok(
+              otherRequests.some((r) => r.includes('/render?content=**State: awaiting_verification**')),
+              `the UI loads current details from its server: ${otherRequests.filter((r) => r.includes('/render')).join(' | ')}`,
+            );
+          },
+        );
+        await handle.cancel();
+        await handle.result();
+      });
+    },
+  );
 
   it('shows only ciphertext when the UI has no codec server', { timeout: 60_000 }, async () => {
     const { workflowId, request, patient } = await runOutreach(withoutCodec);

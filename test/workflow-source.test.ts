@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PREBUILT_BUNDLE_FILE, workflowSource } from '../src/worker/workflow-source';
+import { PREBUILT_BUNDLE_FILE, PREBUILT_BUNDLE_INFO_FILE, workflowSource } from '../src/worker/workflow-source';
 import { ROOT } from './support/processes';
 
 describe('where a worker takes its workflow code from', () => {
@@ -22,11 +22,15 @@ describe('where a worker takes its workflow code from', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hero-flow-source-'));
     try {
       mkdirSync(join(dir, 'worker'));
-      assert.ok('workflowsPath' in workflowSource(join(dir, 'worker')));
+      const sdk = () => '1.24.0';
+      assert.ok('workflowsPath' in workflowSource(join(dir, 'worker'), sdk));
       writeFileSync(join(dir, PREBUILT_BUNDLE_FILE), '');
-      assert.deepEqual(workflowSource(join(dir, 'worker')), {
+      writeFileSync(join(dir, PREBUILT_BUNDLE_INFO_FILE), JSON.stringify({ workflowSdk: '1.24.0' }));
+      assert.deepEqual(workflowSource(join(dir, 'worker'), sdk), {
         workflowBundle: { codePath: join(dir, PREBUILT_BUNDLE_FILE) },
       });
+      // A bundle must run with the SDK version it holds: another installed version bundles afresh.
+      assert.ok('workflowsPath' in workflowSource(join(dir, 'worker'), () => '1.25.0'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -260,7 +260,7 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
     assert.equal(traces().length, 3);
   });
 
-  it('answers the confirmVerification update at once: accepted while waiting, rejected when malformed', async () => {
+  it('answers confirmVerification once the run has re-traced: what it found, or rejected when malformed', async () => {
     const patient = newPatient({ needsVerification: true });
     sandbox.addPatient(patient);
     const result = await withWorker(async (start) => {
@@ -274,7 +274,7 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
       assert.equal(traces().length, 1, 'a rejected update changes nothing');
       sandbox.markVerified(patient.nhsNumber);
       const accepted = await handle.executeUpdate(confirmVerificationUpdate, { args: [{ source: 'test' }] });
-      assert.deepEqual(accepted, { accepted: true, state: 'awaiting_verification' });
+      assert.deepEqual(accepted, { accepted: true, state: 'creating_booking_link', retraced: true, found: 'patient' });
       return handle.result();
     });
     assert.equal(result.outcome, 'completed');

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { PREBUILT_BUNDLE_FILE } from '../src/worker/workflow-source';
+import { PREBUILT_BUNDLE_FILE, PREBUILT_BUNDLE_INFO_FILE } from '../src/worker/workflow-source';
 
 async function main(): Promise<void> {
   const dist = join(__dirname, '..', 'dist');
@@ -16,6 +16,9 @@ async function main(): Promise<void> {
     logger: new DefaultLogger('WARN'),
   });
   writeFileSync(join(dist, PREBUILT_BUNDLE_FILE), code);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const workflowSdk = (require('@temporalio/workflow/package.json') as { version: string }).version;
+  writeFileSync(join(dist, PREBUILT_BUNDLE_INFO_FILE), JSON.stringify({ workflowSdk }) + '\n');
   process.stdout.write(`wrote dist/${PREBUILT_BUNDLE_FILE} (${Math.round(code.length / 1024)} KiB)\n`);
 }
 

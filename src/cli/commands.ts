@@ -1,13 +1,15 @@
-import { createReadStream, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
+import { createReadStream, statSync } from 'node:fs';
 import {
   CancelledFailure,
   WorkflowFailedError,
+  type WorkflowHandle,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { generateKeySpec, loadCodecServerOptions, loadKeyRing, startCodecServer } from '../codec';
+import { loadCodecServerOptions, loadKeyRing, parseKeyRing, startCodecServer } from '../codec';
+import { PayloadDecryptionError } from '../codec/errors';
+import { loadTemporalSettings } from '../config/temporal';
 import { ConfigError } from '../hero/config';
 import { BatchFileError, type BatchEntry, formatBytes, MAX_REQUEST_TEXT_BYTES, readBatch } from '../client/batch';
 import { describeCounts, runBatch } from '../client/batch-run';
@@ -18,13 +20,33 @@ import {
   OutreachIdConflictError,
 } from '../client/outreach-client';
 import { outreachWorkflowId, WorkflowIdError } from '../client/workflow-id';
-import { USAGE } from './usage';
+import type { OutreachResult } from '../workflows/schemas';
+import { DEV_KEYS_RELATIVE, devKeysFile, type ResolvedKeys, resolveCodecKeys } from './dev-keys';
+import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
+import {
+  batchLineText,
+  describeResult,
+  emit,
+  type FinishedRun,
+  finishedLine,
+  forPeople,
+  type OutputOptions,
+  runUrl,
+  startedText,
+  statusText,
+  verifiedText,
+} from './present';
 
-class UsageError extends Error {}
+/**
+ * The commands that talk to Temporal (loaded by main.ts only when one runs). Each resolves with its
+ * exit code; failures are thrown and put in words by describeError.
+ */
 
-function print(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+export interface ClientOptions extends OutputOptions {
+  insecureNoEncryption?: boolean;
 }
+
+const say = (line: string) => process.stderr.write(`hero-flow: ${line}\n`);
 
 /** Input larger than hero-flow accepts: refused before it is read whole, and before connecting. */
 class InputTooLargeError extends Error {}
@@ -96,7 +118,7 @@ function wholeNumber(name: string, value: string | undefined, fallback: number, 
  */
 async function startBatch(
   file: string,
-  opts: { concurrency: number; from: number; insecure: boolean },
+  opts: { concurrency: number; from: number; client: ClientOptions },
 ): Promise<number> {
   const knownSize = file === '-' ? undefined : regularFileSize(file);
   const source = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 64 * 1024 });
@@ -133,9 +155,11 @@ async function startBatch(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const line = (value: unknown) => process.stdout.write(JSON.stringify(value) + '\n');
+  const people = forPeople(opts.client);
+  const line = (value: Record<string, unknown>) =>
+    process.stdout.write((people ? batchLineText(value) : JSON.stringify(value)) + '\n');
   try {
-    return await withClient(opts.insecure, async (client) => {
+    return await withClient(opts.client, async (client) => {
       const outcome = await runBatch({
         entries,
         start: (item) => client.startOrFind(item.request, { workflowId: item.workflowId }),
@@ -179,8 +203,44 @@ async function startBatch(
   }
 }
 
-async function withClient<T>(insecure: boolean, fn: (client: HeroFlowClient) => Promise<T>): Promise<T> {
-  const client = await HeroFlowClient.connect(process.env, { insecureNoEncryption: insecure });
+/** The keys of the command that runs, to name them when a payload cannot be decrypted. */
+let keys: ResolvedKeys = { env: process.env };
+
+/** HERO_CODEC_KEYS, or in development the dev server's keys (src/cli/dev-keys.ts). */
+function resolveKeys(insecure: boolean): ResolvedKeys {
+  keys = resolveCodecKeys({
+    env: process.env,
+    insecure,
+    target: () => {
+      try {
+        const settings = loadTemporalSettings(process.env);
+        const tls = settings.tls !== undefined && settings.tls !== false;
+        return { address: settings.address, secured: tls || !!settings.apiKey };
+      } catch {
+        return undefined;
+      }
+    },
+    say,
+  });
+  return keys;
+}
+
+async function withClient<T>(opts: ClientOptions, fn: (client: HeroFlowClient) => Promise<T>): Promise<T> {
+  const insecure = opts.insecureNoEncryption ?? false;
+  const resolved = resolveKeys(insecure);
+  let client: HeroFlowClient;
+  try {
+    client = await HeroFlowClient.connect(resolved.env, { insecureNoEncryption: insecure });
+  } catch (err) {
+    if (err instanceof ConfigError && resolved.ignoredDevFile && !loadKeyRing(resolved.env)) {
+      throw new CliError(
+        `${err.message}\n  - ${DEV_KEYS_RELATIVE} is here but was not used: it holds the keys of the dev server ` +
+          `of npm run dev (localhost:7233, or HERO_DEV_TEMPORAL_PORT), and the target is ${resolved.ignoredDevFile.address}`,
+        EXIT_USAGE,
+      );
+    }
+    throw err;
+  }
   try {
     return await fn(client);
   } finally {
@@ -188,142 +248,246 @@ async function withClient<T>(insecure: boolean, fn: (client: HeroFlowClient) => 
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      input: { type: 'string', short: 'i' },
-      'workflow-id': { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-      'insecure-no-encryption': { type: 'boolean', default: false },
-      signal: { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
-      from: { type: 'string' },
-    },
-  });
-  const insecure = values['insecure-no-encryption'] ?? false;
-  const id = () => {
-    if (positionals.length !== 1) throw new UsageError(`${command} needs exactly one workflow ID`);
-    return positionals[0]!;
-  };
+/** The run's page in the Temporal UI, in the client's namespace. */
+const uiUrlOf = (client: HeroFlowClient, workflowId: string) => runUrl(client.client.options.namespace, workflowId);
 
-  switch (command) {
-    case 'worker': {
-      // Loaded only here: the worker (and its native bridge) is heavy for the other commands.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { runWorker } = require('../worker/run') as typeof import('../worker/run');
-      await runWorker(process.env, { insecureNoEncryption: insecure });
-      return 0;
+export async function worker(opts: ClientOptions): Promise<number> {
+  const insecure = opts.insecureNoEncryption ?? false;
+  // Loaded only here: the worker (and its native bridge) is heavy for the other commands.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runWorker } = require('../worker/run') as typeof import('../worker/run');
+  await runWorker(resolveKeys(insecure).env, { insecureNoEncryption: insecure });
+  return EXIT_OK;
+}
+
+export async function codecServer(): Promise<number> {
+  const ring = loadKeyRing();
+  if (!ring)
+    throw new ConfigError(
+      ['HERO_CODEC_KEYS must be set: the codec server decrypts with it'],
+      'codec server configuration',
+    );
+  const options = loadCodecServerOptions();
+  const server = await startCodecServer({ ring, ...options });
+  say(
+    `codec server on ${server.url} (origins: ${options.allowedOrigins.join(', ') || 'none'}; ` +
+      `auth: ${options.authToken ? 'bearer token' : 'none'}). Temporal UI: --ui-codec-endpoint ${server.url}`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  return EXIT_OK;
+}
+
+export async function start(
+  opts: ClientOptions & { input?: string; workflowId?: string; wait?: boolean },
+): Promise<number> {
+  if (!opts.input) throw new UsageError('start needs --input FILE (a JSON outreach request)');
+  const request = await readInput(opts.input);
+  // Fail before connecting: the request, and the workflow ID it will run under.
+  outreachWorkflowId(HeroFlowClient.validate(request), {
+    businessId: opts.workflowId,
+    secret: process.env.HERO_WORKFLOW_ID_SECRET || undefined,
+  });
+  return withClient(opts, async (client) => {
+    const started = await client.start(request as never, { workflowId: opts.workflowId });
+    const out = opts.wait ? { ...started, result: await client.result(started.workflowId) } : started;
+    emit(out, opts, (v) => startedText({ ...v, uiUrl: uiUrlOf(client, v.workflowId) }));
+    return EXIT_OK;
+  });
+}
+
+export async function startBatchCommand(
+  opts: ClientOptions & { input?: string; concurrency?: string; from?: string },
+): Promise<number> {
+  if (!opts.input) throw new UsageError('start-batch needs --input FILE (JSON Lines of {"workflowId", "request"})');
+  const concurrency = wholeNumber('concurrency', opts.concurrency, DEFAULT_START_CONCURRENCY, 1);
+  const from = wholeNumber('from', opts.from, 0, 0);
+  return startBatch(opts.input, { concurrency, from, client: opts });
+}
+
+export async function status(workflowId: string, opts: ClientOptions): Promise<number> {
+  return withClient(opts, async (client) => {
+    const out = { ...(await client.status(workflowId)), uiUrl: uiUrlOf(client, workflowId) };
+    emit(out, opts, (v) => statusText({ workflowId, ...v }));
+    return EXIT_OK;
+  });
+}
+
+export async function result(workflowId: string, opts: ClientOptions): Promise<number> {
+  return withClient(opts, async (client) => {
+    emit(await client.result(workflowId), opts, describeResult);
+    return EXIT_OK;
+  });
+}
+
+/** The answer of confirmVerification: `retraced` and `found` from workers that wait for the re-trace. */
+type VerifyAnswer = { accepted: true; state: string; retraced?: boolean; found?: string };
+
+export async function verify(workflowId: string, opts: ClientOptions & { signal?: boolean }): Promise<number> {
+  return withClient(opts, async (client) => {
+    const handle = client.client.workflow.getHandle(workflowId);
+    // A finished run is described, not refused as unknown: the server answers "not found" to it.
+    if (!(await isRunning(handle))) return reportFinished(client, workflowId, 'verify', opts);
+    try {
+      if (opts.signal) {
+        await client.signalVerification(workflowId);
+        emit({ workflowId, signalled: 'verificationCompleted' }, opts, verifiedText);
+      } else {
+        const answer = (await client.confirmVerification(workflowId)) as VerifyAnswer;
+        emit({ workflowId, ...answer }, opts, verifiedText);
+      }
+      return EXIT_OK;
+    } catch (err) {
+      // It may have ended since it was described.
+      if (await isRunning(handle).catch(() => true)) throw err;
+      return reportFinished(client, workflowId, 'verify', opts);
     }
-    case 'codec-server': {
-      const ring = loadKeyRing();
-      if (!ring)
-        throw new ConfigError(
-          ['HERO_CODEC_KEYS must be set: the codec server decrypts with it'],
-          'codec server configuration',
-        );
-      const options = loadCodecServerOptions();
-      const server = await startCodecServer({ ring, ...options });
-      process.stderr.write(
-        `hero-flow codec server on ${server.url} (origins: ${options.allowedOrigins.join(', ') || 'none'}; ` +
-          `auth: ${options.authToken ? 'bearer token' : 'none'}). Temporal UI: --ui-codec-endpoint ${server.url}\n`,
-      );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await server.close();
-      return 0;
+  });
+}
+
+export async function cancel(workflowId: string, opts: ClientOptions): Promise<number> {
+  return withClient(opts, async (client) => {
+    const handle = client.client.workflow.getHandle(workflowId);
+    if (!(await isRunning(handle))) return reportFinished(client, workflowId, 'cancel', opts);
+    try {
+      await client.cancel(workflowId);
+    } catch (err) {
+      if (await isRunning(handle).catch(() => true)) throw err;
+      return reportFinished(client, workflowId, 'cancel', opts);
     }
-    case 'keys':
-      if (positionals[0] !== 'generate') throw new UsageError('usage: hero-flow keys generate');
-      print({
-        key: generateKeySpec(),
-        howTo: 'Prepend to HERO_CODEC_KEYS (comma-separated) to rotate; keep old keys while their runs are retained.',
-      });
-      return 0;
-    case 'start': {
-      if (!values.input) throw new UsageError('start needs --input FILE (a JSON outreach request)');
-      const request = await readInput(values.input);
-      // Fail before connecting: the request, and the workflow ID it will run under.
-      outreachWorkflowId(HeroFlowClient.validate(request), {
-        businessId: values['workflow-id'],
-        secret: process.env.HERO_WORKFLOW_ID_SECRET || undefined,
-      });
-      return withClient(insecure, async (client) => {
-        const started = await client.start(request as never, { workflowId: values['workflow-id'] });
-        print(values.wait ? { ...started, result: await client.result(started.workflowId) } : started);
-        return 0;
-      });
+    emit({ workflowId, cancelRequested: true }, opts, () =>
+      [
+        `Cancellation requested for ${workflowId}: it aborts any Hero request in flight and ends "cancelled".`,
+        `  See it end: hero-flow result ${workflowId}`,
+      ].join('\n'),
+    );
+    return EXIT_OK;
+  });
+}
+
+/** True while the latest run of the workflow ID runs; WorkflowNotFoundError when there is none. */
+async function isRunning(handle: WorkflowHandle): Promise<boolean> {
+  return (await handle.describe()).status.name === 'RUNNING';
+}
+
+/**
+ * A command that needs a running run met a finished one: says so, with its outcome (from the run's
+ * result, or its failure), on stdout as the command's answer and on stderr as one line. Exit 1.
+ */
+async function reportFinished(
+  client: HeroFlowClient,
+  workflowId: string,
+  command: 'cancel' | 'verify',
+  opts: ClientOptions,
+): Promise<number> {
+  const handle = client.client.workflow.getHandle(workflowId);
+  const described = await handle.describe();
+  const run: FinishedRun = {
+    workflowId,
+    finished: true,
+    status: described.status.name,
+    closedAt: described.closeTime?.toISOString(),
+    outcome: described.status.name.toLowerCase(),
+  };
+  try {
+    const outcome = (await handle.result()) as OutreachResult;
+    run.result = outcome;
+    run.outcome = outcome.outcome;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) {
+      const cause = err.cause as { message?: string; type?: string } | undefined;
+      if (err.cause instanceof CancelledFailure) run.outcome = 'cancelled';
+      else run.failure = { type: cause?.type, message: cause?.message ?? err.message };
+    } else {
+      run.outcomeUnreadable = describeError(err).message;
     }
-    case 'start-batch': {
-      if (!values.input)
-        throw new UsageError('start-batch needs --input FILE (JSON Lines of {"workflowId", "request"})');
-      const concurrency = wholeNumber('concurrency', values.concurrency, DEFAULT_START_CONCURRENCY, 1);
-      const from = wholeNumber('from', values.from, 0, 0);
-      return startBatch(values.input, { concurrency, from, insecure });
-    }
-    case 'status': {
-      const workflowId = id();
-      return withClient(insecure, async (c) => (print(await c.status(workflowId)), 0));
-    }
-    case 'verify': {
-      const workflowId = id();
-      return withClient(insecure, async (c) => {
-        if (values.signal) {
-          await c.signalVerification(workflowId);
-          print({ workflowId, signalled: 'verificationCompleted' });
-        } else {
-          print({ workflowId, ...(await c.confirmVerification(workflowId)) });
-        }
-        return 0;
-      });
-    }
-    case 'result': {
-      const workflowId = id();
-      return withClient(insecure, async (c) => (print(await c.result(workflowId)), 0));
-    }
-    case 'cancel': {
-      const workflowId = id();
-      return withClient(insecure, async (c) => {
-        await c.cancel(workflowId);
-        print({ workflowId, cancelRequested: true });
-        return 0;
-      });
-    }
-    default:
-      throw new UsageError(`unknown command "${command}"`);
   }
+  const what = command === 'cancel' ? 'there is nothing to cancel' : 'it no longer waits for verification';
+  const answer = command === 'cancel' ? { cancelRequested: false } : { accepted: false };
+  emit({ ...run, ...answer }, opts, (v) => `${finishedLine(v)}: ${what}.`);
+  if (!forPeople(opts)) say(`${finishedLine(run)}: ${what}`);
+  return EXIT_FAILED;
+}
+
+const quoteIds = (ids: string[]) => ids.map((id) => `'${id}'`).join(', ');
+
+/** "key ids 'a', 'b' from HERO_CODEC_KEYS": what this CLI has, and where it looked. */
+function describeKeys(): string {
+  const spec = keys.env.HERO_CODEC_KEYS;
+  let ids: string[] = [];
+  try {
+    ids = spec ? [...parseKeyRing(spec).keys.keys()] : [];
+  } catch {
+    // A ring that does not parse never got this far.
+  }
+  const where = keys.source?.from === 'dev-file' ? `${keys.source.file} (HERO_CODEC_KEYS is unset)` : 'HERO_CODEC_KEYS';
+  return ids.length
+    ? `it has key id${ids.length === 1 ? '' : 's'} ${quoteIds(ids)}, from ${where}`
+    : 'it has no keys (HERO_CODEC_KEYS is unset)';
+}
+
+/** The error, or one of its causes, that `match` picks. */
+function findCause(err: unknown, match: (e: Error) => boolean): Error | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (match(e)) return e;
+  }
+  return undefined;
 }
 
 /** One clear line (or list) on stderr per failure; never a stack trace for expected errors. */
 export function describeError(err: unknown): { message: string; code: number } {
-  if (err instanceof UsageError) return { message: `${err.message}\n\n${USAGE}`, code: 2 };
+  if (err instanceof CliError) return { message: err.message, code: err.exitCode };
   if (
+    err instanceof UsageError ||
     err instanceof InvalidOutreachRequestError ||
     err instanceof ConfigError ||
     err instanceof WorkflowIdError ||
     err instanceof InputTooLargeError
   ) {
-    return { message: err.message, code: 2 };
+    return { message: err.message, code: EXIT_USAGE };
   }
-  if (err instanceof OutreachIdConflictError) return { message: err.message, code: 1 };
+  if (err instanceof OutreachIdConflictError) return { message: err.message, code: EXIT_FAILED };
+  const undecryptable = findCause(err, (e) => e instanceof PayloadDecryptionError) as
+    PayloadDecryptionError | undefined;
+  if (undecryptable) {
+    const unknownKey = undecryptable.keyId !== undefined && undecryptable.message.includes('which is not in');
+    return {
+      message: unknownKey
+        ? `the run's data is encrypted with key id '${undecryptable.message.match(/key id '([^']*)'/)?.[1] ?? '?'}', ` +
+          `which this CLI does not have: ${describeKeys()}. Use the HERO_CODEC_KEYS of the worker that wrote the run ` +
+          `(npm run dev keeps its keys in ${DEV_KEYS_RELATIVE}, which the CLI reads itself, from that directory, ` +
+          'when HERO_CODEC_KEYS is unset)'
+        : `${undecryptable.message} (${describeKeys()})`,
+      code: EXIT_FAILED,
+    };
+  }
+  if (findCause(err, (e) => /Unknown encoding: binary\/encrypted/.test(e.message))) {
+    return {
+      message:
+        "the run's data is encrypted, and --insecure-no-encryption (or HERO_INSECURE_NO_ENCRYPTION=true) reads " +
+        'without keys, so it cannot read it. ' +
+        'Run the command without it, with HERO_CODEC_KEYS set to the keys of the worker ' +
+        'that wrote the run' +
+        (devKeysFile() ? ` (here, against the dev server, the CLI uses ${DEV_KEYS_RELATIVE} by itself)` : ''),
+      code: EXIT_FAILED,
+    };
+  }
   if (err instanceof WorkflowNotFoundError) {
-    return { message: `No hero-flow run with that workflow ID: ${err.message}`, code: 1 };
+    return { message: `No hero-flow run with that workflow ID: ${err.message}`, code: EXIT_FAILED };
   }
   if (err instanceof WorkflowUpdateFailedError) {
-    return { message: `The run did not accept it: ${err.cause?.message ?? err.message}`, code: 1 };
+    return { message: `The run did not accept it: ${err.cause?.message ?? err.message}`, code: EXIT_FAILED };
   }
   if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
-    return { message: 'The run was cancelled', code: 1 };
+    return { message: 'The run was cancelled', code: EXIT_FAILED };
   }
   if (err instanceof WorkflowFailedError) {
     const cause = err.cause as { message?: string; type?: string } | undefined;
     const detail = cause?.message ? `: ${cause.type ? `[${cause.type}] ` : ''}${cause.message}` : '';
-    return { message: `The run failed${detail}`, code: 1 };
+    return { message: `The run failed${detail}`, code: EXIT_FAILED };
   }
   const e = err as Error & { code?: string };
   if (
@@ -333,8 +497,8 @@ export function describeError(err: unknown): { message: string; code: number } {
   ) {
     return {
       message: `Cannot reach Temporal at ${process.env.TEMPORAL_ADDRESS ?? 'localhost:7233'}: is the server running (npm run dev), and is TEMPORAL_ADDRESS right?`,
-      code: 1,
+      code: EXIT_FAILED,
     };
   }
-  return { message: e?.message ?? String(err), code: 1 };
+  return { message: e?.message ?? String(err), code: EXIT_FAILED };
 }

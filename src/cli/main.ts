@@ -1,30 +1,202 @@
-import { redact } from '../shared/redact';
-import { USAGE } from './usage';
+import { Command, type CommanderError, Option } from 'commander';
+import { CliError, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
+import * as usage from './usage';
 
 /**
- * The `hero-flow` executable's entry: answers help and version itself, and loads the commands (and
- * with them the Temporal client) only when one runs, so `hero-flow --help` starts in a fraction of the
- * time. Prints one clear line on stderr per failure and exits 0 (done), 1 (failed) or 2 (usage).
+ * The `hero-flow` executable's entry. Parsing and help are commander's; the commands' code (and with
+ * it the Temporal client) is loaded only when one runs, so `--help`, of the program or of any command,
+ * loads no Temporal code, connects to nothing and starts nothing. Exit codes: 0 done, 1 the operation
+ * failed, 2 usage or configuration error.
  */
-export function run(argv: string[]): void {
-  const [command] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE + '\n');
-    process.exit(command === undefined ? 2 : 0);
-  }
-  if (command === '--version' || command === '-V') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
-    process.exit(0);
-  }
+
+type Commands = typeof import('./commands');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const commands = (): Commands => require('./commands') as Commands;
+/** Masks patient data in a message; loaded on error only (it brings zod, which help does not need). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const redact = (text: string) => (require('../shared/redact') as typeof import('../shared/redact')).redact(text);
+
+const clientOptions = () => [
+  new Option('--insecure-no-encryption', 'without HERO_CODEC_KEYS: payloads stored in plaintext (synthetic data only)'),
+  ...outputOptions(),
+];
+
+const outputOptions = () => [
+  new Option('--pretty', 'print a short summary for people instead of JSON').conflicts('json'),
+  new Option('--json', 'print JSON even when stdout is a terminal'),
+];
+
+/** The command's full name, e.g. "hero-flow keys generate". */
+const fullName = (cmd: Command): string => (cmd.parent ? `${fullName(cmd.parent)} ${cmd.name()}` : cmd.name());
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { main, describeError } = require('./commands') as typeof import('./commands');
-  main(argv).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      const { message, code } = describeError(err);
-      process.stderr.write(`hero-flow: ${redact(message)}\n`);
-      process.exit(code);
-    },
+  const { version } = require('../../package.json') as { version: string };
+  const program = new Command('hero-flow')
+    .usage('<command> [options]')
+    .description('Durable patient outreach for the Hero Health partner API, on Temporal.')
+    .version(version, '-V, --version', "print hero-flow's version")
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    // Everything after a command's name is the command's: `temporal` passes its options on untouched.
+    .enablePositionalOptions()
+    .configureOutput({ outputError: (text, write) => write(`hero-flow: ${redact(text.replace(/^error: /, ''))}`) })
+    .exitOverride((err: CommanderError) => {
+      const ok =
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        (err.code === 'commander.help' && err.exitCode === 0);
+      process.exit(ok ? EXIT_OK : EXIT_USAGE);
+    })
+    .addHelpText('after', usage.TOP_HELP);
+
+  /** Runs a command's action: its exit code, or its usage error shown with the command's usage. */
+  const action =
+    <A extends unknown[]>(cmd: Command, fn: (...args: A) => number | Promise<number>) =>
+    async (...args: A) => {
+      try {
+        setExitCode(await fn(...args));
+      } catch (err) {
+        if (err instanceof UsageError) cmd.error(err.message, { exitCode: EXIT_USAGE, code: 'hero-flow.usage' });
+        throw err;
+      }
+    };
+
+  const withOptions = (cmd: Command, options: Option[]) => {
+    options.forEach((o) => cmd.addOption(o));
+    return cmd;
+  };
+
+  const worker = withOptions(
+    program
+      .command('worker')
+      .description('run a worker: polls the task queue and calls Hero, until SIGINT or SIGTERM')
+      .usage('[--insecure-no-encryption]')
+      .addHelpText('after', usage.WORKER_HELP),
+    [new Option('--insecure-no-encryption', 'accept and write payloads in plaintext (synthetic data only)')],
   );
+  worker.action(action(worker, (opts: { insecureNoEncryption?: boolean }) => commands().worker(opts)));
+
+  const start = withOptions(
+    program
+      .command('start')
+      .description('start an outreach run from a JSON request; prints {workflowId, runId}')
+      .usage('--input FILE [--workflow-id ID] [--wait] [options]')
+      .option('-i, --input <file>', `the request as JSON ("-": stdin; at most ${usage.REQUEST_FILE_CAP})`)
+      .option('--workflow-id <id>', 'your business ID for the run (else derived with HERO_WORKFLOW_ID_SECRET)')
+      .option('--wait', 'wait for the run to finish and print its result too')
+      .addHelpText('after', usage.START_HELP),
+    clientOptions(),
+  );
+  start.action(action(start, (opts: Parameters<Commands['start']>[0]) => commands().start(opts)));
+
+  const startBatch = withOptions(
+    program
+      .command('start-batch')
+      .description('start a practice list (JSON Lines of {workflowId, request}); one JSON line per item')
+      .usage('--input FILE [--concurrency N] [--from INDEX] [options]')
+      .option('-i, --input <file>', `JSON Lines, or a JSON array of at most ${usage.JSON_ARRAY_BATCH_CAP} ("-": stdin)`)
+      .option('--concurrency <n>', `start requests in flight at once (default ${usage.START_CONCURRENCY})`)
+      .option('--from <index>', 'skip the items before this index (0-based), to resume')
+      .addHelpText('after', usage.START_BATCH_HELP),
+    clientOptions(),
+  );
+  startBatch.action(
+    action(startBatch, (opts: Parameters<Commands['startBatchCommand']>[0]) => commands().startBatchCommand(opts)),
+  );
+
+  const byId = (name: 'status' | 'verify' | 'result' | 'cancel', description: string, help: string) =>
+    withOptions(
+      program
+        .command(name)
+        .description(description)
+        .usage('<workflow-id> [options]')
+        .argument('<workflow-id>', "the run's workflow ID")
+        .addHelpText('after', help),
+      clientOptions(),
+    );
+
+  const status = byId('status', "print the run's state, login URL while waiting, and UI link", usage.STATUS_HELP);
+  status.action(action(status, (id: string, opts: Parameters<Commands['status']>[1]) => commands().status(id, opts)));
+
+  const verify = byId(
+    'verify',
+    'tell a waiting run the patient has verified; prints what its re-trace found',
+    usage.VERIFY_HELP,
+  ).option('--signal', 'send a fire-and-forget signal instead of an update');
+  verify.action(action(verify, (id: string, opts: Parameters<Commands['verify']>[1]) => commands().verify(id, opts)));
+
+  const result = byId('result', 'wait for the run to finish and print its outcome', usage.RESULT_HELP);
+  result.action(action(result, (id: string, opts: Parameters<Commands['result']>[1]) => commands().result(id, opts)));
+
+  const cancel = byId('cancel', 'cancel a running run (a finished one is reported, not touched)', usage.CANCEL_HELP);
+  cancel.action(action(cancel, (id: string, opts: Parameters<Commands['cancel']>[1]) => commands().cancel(id, opts)));
+
+  const codec = program
+    .command('codec-server')
+    .description("serve Temporal's remote codec protocol, so the Web UI and CLI show payloads decrypted")
+    .usage('')
+    .addHelpText('after', usage.CODEC_SERVER_HELP);
+  codec.action(action(codec, () => commands().codecServer()));
+
+  const keys = program
+    .command('keys')
+    .description('encryption keys for HERO_CODEC_KEYS')
+    .usage('generate [options]')
+    .addHelpText('after', usage.KEYS_HELP);
+  const generate = withOptions(
+    keys
+      .command('generate')
+      .description('print a new key for HERO_CODEC_KEYS (put it first to rotate)')
+      .usage('[options]')
+      .addHelpText('after', usage.KEYS_GENERATE_HELP),
+    outputOptions(),
+  );
+  generate.action(
+    action(generate, (opts: { pretty?: boolean; json?: boolean }) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { keysGenerate } = require('./keys') as typeof import('./keys');
+      return keysGenerate(opts);
+    }),
+  );
+
+  const temporal = program
+    .command('temporal')
+    .description("run the Temporal CLI against the dev server, decoding payloads with hero-flow's codec server")
+    .usage('<args...>')
+    .argument('[args...]', "the Temporal CLI's arguments, e.g. workflow list")
+    .allowUnknownOption()
+    .passThroughOptions()
+    .addHelpText('after', usage.TEMPORAL_HELP);
+  temporal.action(
+    action(temporal, (args: string[]) => {
+      if (args.length === 0) throw new UsageError('temporal needs the Temporal CLI arguments, e.g. workflow list');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runTemporalCli } = require('./temporal-cli') as typeof import('./temporal-cli');
+      return runTemporalCli(args);
+    }),
+  );
+
+  // After a usage error: the command's usage line and where to read more.
+  const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
+  for (const cmd of everyCommand(program)) {
+    cmd.showHelpAfterError(`Usage: ${fullName(cmd)} ${cmd.usage()}\nSee \`${fullName(cmd)} --help\` for more.`);
+  }
+  return program;
+}
+
+/** Runs the CLI with `argv` (the arguments after the executable) and exits with the command's code. */
+export function run(argv: string[]): void {
+  let exitCode = EXIT_OK;
+  buildProgram((code) => (exitCode = code))
+    .parseAsync(argv, { from: 'user' })
+    .then(
+      () => process.exit(exitCode),
+      (err: unknown) => {
+        const { message, code } =
+          err instanceof CliError ? { message: err.message, code: err.exitCode } : commands().describeError(err);
+        process.stderr.write(`hero-flow: ${redact(message)}\n`);
+        process.exit(code);
+      },
+    );
 }

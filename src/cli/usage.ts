@@ -1,39 +1,195 @@
-import { formatBytes, MAX_JSON_ARRAY_BATCH_BYTES, MAX_REQUEST_TEXT_BYTES } from '../client/batch';
-import { DEFAULT_START_CONCURRENCY } from '../client/limit';
+/**
+ * The CLI's help texts. Kept apart from the commands, and free of Temporal and zod, so that `--help`
+ * loads none of them. The sizes below are those of src/client/batch.ts (MAX_REQUEST_TEXT_BYTES,
+ * MAX_JSON_ARRAY_BATCH_BYTES) and src/client/limit.ts; test/cli.test.ts holds them together.
+ */
 
-/** The CLI's help text; kept apart from the commands so `--help` loads no Temporal code. */
-export const USAGE = `Usage: hero-flow <command> [options]
+export const REQUEST_FILE_CAP = '64 KiB';
+export const JSON_ARRAY_BATCH_CAP = '16 MiB';
+export const START_CONCURRENCY = 50;
 
-Commands:
-  worker                                   run a worker (env: HERO_API_KEY, HERO_PRACTICE_GROUP_ID, HERO_CODEC_KEYS, ...)
-  start --input FILE [--workflow-id ID] [--wait]
-                                           start an outreach run (FILE "-" reads stdin; at most ${formatBytes(MAX_REQUEST_TEXT_BYTES)});
-                                           prints {workflowId, runId}
-  start-batch --input FILE [--concurrency N] [--from INDEX]
-                                           start a practice list: FILE is JSON Lines (streamed, any length) or a
-                                           JSON array (at most ${formatBytes(MAX_JSON_ARRAY_BATCH_BYTES)}) of {"workflowId": ID, "request": {...}};
-                                           prints one JSON line per item, started or why not, and exits 1 if any
-                                           was not started; progress on stderr. N start requests in flight at once
-                                           (default ${DEFAULT_START_CONCURRENCY}); re-running the same file starts only what is missing
-                                           (running: "alreadyRunning", finished: "alreadyFinished"); a workflow ID
-                                           running for another request is an error. Ctrl-C stops reading, lets the
-                                           starts in flight finish and prints where to resume (--from INDEX)
-  status ID                                print the run's status query
-  verify ID [--signal]                     tell the run the patient has verified (an update: exits 1 if the run
-                                           is not waiting for verification; --signal sends it fire-and-forget)
-  result ID                                wait for the run and print its result
-  cancel ID                                request cancellation of the run
-  codec-server                             serve Temporal's remote codec protocol, so the Web UI decodes payloads
-                                           (env: HERO_CODEC_KEYS, HERO_CODEC_PORT, HERO_CODEC_HOST, HERO_CODEC_CORS_ORIGINS,
-                                           HERO_CODEC_AUTH_TOKEN, HERO_CODEC_NAMESPACES, HERO_CODEC_ALLOWED_HOSTS)
-  keys generate                            print a new key for HERO_CODEC_KEYS (put it first to rotate)
+export const EXIT_CODES = `Exit codes:
+  0  done
+  1  the operation failed (Temporal unreachable, the run refused it, a batch item not started, ...)
+  2  usage or configuration error (a missing option, an invalid request or setting); nothing was done`;
 
-Payloads are encrypted with HERO_CODEC_KEYS ("id:base64key,..."; the first key encrypts, all decrypt).
---insecure-no-encryption runs worker and client commands without it, for synthetic data only.
+export const OUTPUT = `Output: JSON on stdout. With --pretty, or when stdout is a terminal, a short summary for people
+instead (--json keeps JSON). Errors: one message on stderr.`;
 
-Temporal connection: Temporal's standard settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
-TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, their
-_DATA forms, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_GRPC_META_*, or a temporal.toml profile: TEMPORAL_CONFIG_FILE,
-TEMPORAL_PROFILE); task queue: HERO_TASK_QUEUE.
+const examples = (lines: string[]) => `Examples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
 
-Exit codes: 0 done, 1 the operation failed, 2 usage or configuration error.`;
+const sections = (...parts: string[]) => '\n' + parts.join('\n\n');
+
+export const TEMPORAL_ENV = `  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH,
+  TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH (and _DATA forms), TEMPORAL_TLS_SERVER_NAME,
+  TEMPORAL_GRPC_META_*, TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE
+                         Temporal's standard connection settings (default localhost:7233, namespace default)
+  HERO_TASK_QUEUE        task queue of workflows and activities (default hero-flow)`;
+
+export const KEYS_ENV = `  HERO_CODEC_KEYS        "id:base64key,..." encrypts every payload (the first key encrypts, all decrypt).
+                         Unset, in the directory where \`npm run dev\` ran and against its dev server
+                         (localhost:7233 or HERO_DEV_TEMPORAL_PORT), the CLI uses .temporal/dev-codec-keys and
+                         says so on stderr. --insecure-no-encryption runs without keys (synthetic data only).`;
+
+export const TOP_HELP = sections(
+  `Environment:
+${TEMPORAL_ENV}
+${KEYS_ENV}
+  HERO_WORKFLOW_ID_SECRET
+                         key for workflow IDs derived from the request when no --workflow-id is given
+  HERO_TEMPORAL_UI_URL   base of the run links \`status\` prints (default http://localhost:8233, or
+                         http://localhost:$HERO_DEV_UI_PORT when that is set)
+  The worker and the codec server read more: see \`hero-flow worker --help\`, \`hero-flow codec-server --help\`.`,
+  OUTPUT,
+  examples([
+    'hero-flow start --input examples/request.json --workflow-id referral-8812 --wait',
+    'hero-flow status referral-8812',
+    'hero-flow verify referral-8812',
+    'hero-flow temporal workflow list',
+    'hero-flow start --help',
+  ]),
+  EXIT_CODES,
+);
+
+export const WORKER_HELP = sections(
+  `Runs until SIGINT or SIGTERM, then lets in-flight activities finish (HERO_SHUTDOWN_GRACE_SECONDS).
+Every setting is checked before it connects; one message lists every problem.`,
+  `Environment:
+  HERO_API_KEY, HERO_PRACTICE_GROUP_ID   Hero partner credentials (required)
+  HERO_API_BASE_URL      default https://api.staging.htech.app (production: https://api.herohealth.net)
+  HERO_HTTP_TIMEOUT_MS   per-request timeout (default 10000)
+${KEYS_ENV}
+${TEMPORAL_ENV}
+  HERO_METRICS_PORT      serve Prometheus metrics on http://0.0.0.0:PORT/metrics
+  HERO_SHUTDOWN_GRACE_SECONDS, HERO_LOG_LEVEL, HERO_RATE_LIMIT_PER_SECOND, HERO_MAX_CONCURRENT_ACTIVITIES,
+  HERO_MAX_CONCURRENT_WORKFLOW_TASKS, HERO_MAX_CACHED_WORKFLOWS   see the README's Configuration`,
+  examples([
+    'HERO_API_KEY=... HERO_PRACTICE_GROUP_ID=... HERO_CODEC_KEYS=... hero-flow worker',
+    'npm run dev      # a dev server, the Hero sandbox, the codec server and a worker, in one terminal',
+  ]),
+  `Exit codes:
+  0  stopped by SIGINT or SIGTERM after draining
+  1  failed while running (e.g. Temporal unreachable)
+  2  configuration error; nothing was started`,
+);
+
+export const START_HELP = sections(
+  `Validates the request (naming every problem, never a value) before anything reaches Temporal, and
+prints {"workflowId", "runId"}; with --wait also "result", the run's outcome. FILE "-" reads stdin; a
+file over ${REQUEST_FILE_CAP} is refused unread. Starting an ID already running for the same request returns
+that run; for another request, or an ID whose run finished, it is refused (a patient is never messaged twice).`,
+  `Environment: HERO_CODEC_KEYS, HERO_WORKFLOW_ID_SECRET, TEMPORAL_* (see hero-flow --help).`,
+  OUTPUT,
+  examples([
+    'hero-flow start --input examples/request.json --workflow-id referral-8812',
+    'hero-flow start --input examples/request.json --workflow-id referral-8813 --wait --pretty',
+    'cat request.json | hero-flow start --input - --workflow-id referral-8814',
+  ]),
+  EXIT_CODES,
+);
+
+export const START_BATCH_HELP = sections(
+  `FILE holds one {"workflowId": ID, "request": {...}} per line (JSON Lines, streamed, any length) or a JSON
+array of them (at most ${JSON_ARRAY_BATCH_CAP}). Items start as they are read, N start requests at once. One JSON
+line per item on stdout, started or why not; "alreadyRunning" / "alreadyFinished" for items already there,
+so running the same file again starts only what is missing. Progress on stderr about once a second.
+Ctrl-C or SIGTERM stops reading, lets the starts in flight finish, and says where to resume (--from).`,
+  OUTPUT,
+  examples([
+    'hero-flow start-batch --input examples/batch.jsonl',
+    'hero-flow start-batch --input practice-list.jsonl --concurrency 20',
+    'hero-flow start-batch --input practice-list.jsonl --from 1200     # resume after an interruption',
+  ]),
+  `Exit codes:
+  0  every item started or was already there
+  1  some item was not started (its line has "error")
+  2  usage error, or the file cannot be used; nothing was started
+  130, 143  stopped by SIGINT or SIGTERM (the summary says where to resume)`,
+);
+
+const idCommandHelp = (what: string, lines: string[], extra: string[] = []) =>
+  sections(what, ...extra, OUTPUT, examples(lines), EXIT_CODES);
+
+export const STATUS_HELP = idCommandHelp(
+  `Prints the run's status query: {"state", "loginUrl" (while the patient must verify), "attempts",
+"updatedAt"}, and "uiUrl", the run's page in the Temporal UI (base: HERO_TEMPORAL_UI_URL, default
+http://localhost:8233). A workflow ID with no run exits 1 and says so.`,
+  ['hero-flow status referral-8812', 'hero-flow status referral-8812 --pretty'],
+);
+
+export const VERIFY_HELP = idCommandHelp(
+  `Tells a run waiting for the patient's identity verification that the patient has verified, as an
+update: the run asks Hero again at once, and the answer says what it found: {"accepted", "state",
+"retraced", "found"} (found: patient, verification_required, patient_not_found, failed, cancelled).
+A run that is not waiting refuses it (exit 1); a run that has finished says so, with its outcome (exit 1).
+--signal sends the same as a fire-and-forget signal instead.`,
+  ['hero-flow verify referral-8812', 'hero-flow verify referral-8812 --signal'],
+);
+
+export const RESULT_HELP = idCommandHelp(
+  `Waits for the run to finish and prints its outcome: {"outcome": "completed", "patientId", "bookingLink",
+"messageId"}, or patient_not_found, verification_expired, cancelled, needs_review. A run that failed exits 1
+with its failure.`,
+  ['hero-flow result referral-8812'],
+);
+
+export const CANCEL_HELP = idCommandHelp(
+  `Requests cancellation of a running run: any Hero request in flight is aborted and the run ends with
+the outcome "cancelled" (see it with \`hero-flow result\`). Prints {"workflowId", "cancelRequested": true}.
+A run that has already finished is not touched: the answer says so, with its outcome, and exits 1.`,
+  ['hero-flow cancel referral-8812'],
+);
+
+export const CODEC_SERVER_HELP = sections(
+  `Serves Temporal's remote codec protocol (POST /encode, /decode) until SIGINT or SIGTERM, so that the
+Temporal Web UI and CLI show payloads decrypted.`,
+  `Environment:
+  HERO_CODEC_KEYS        the key ring (required)
+  HERO_CODEC_PORT        default 8888
+  HERO_CODEC_HOST        default 127.0.0.1
+  HERO_CODEC_CORS_ORIGINS   origins allowed to call it, e.g. http://localhost:8233
+  HERO_CODEC_AUTH_TOKEN  bearer token callers must send (at least 16 characters; 32 off loopback)
+  HERO_CODEC_NAMESPACES, HERO_CODEC_ALLOWED_HOSTS   see the README's "Reading payloads in the Temporal UI"`,
+  examples([
+    'HERO_CODEC_KEYS=... HERO_CODEC_CORS_ORIGINS=http://localhost:8233 hero-flow codec-server',
+    'temporal server start-dev --ui-codec-endpoint http://localhost:8888',
+  ]),
+  `Exit codes:
+  0  stopped by SIGINT or SIGTERM
+  1  failed (e.g. its port is in use)
+  2  configuration error; nothing was started`,
+);
+
+export const KEYS_HELP = sections(
+  `Manages payload encryption keys for HERO_CODEC_KEYS.`,
+  examples(['hero-flow keys generate']),
+  EXIT_CODES,
+);
+
+export const KEYS_GENERATE_HELP = sections(
+  `Prints {"key": "k-YYYYMMDD-xxxx:BASE64", "howTo"}: a new 256-bit key with its id. Give workers, clients
+and the codec server the same HERO_CODEC_KEYS; to rotate, put the new key first and keep the old ones
+after it while their runs are retained. Nothing is stored.`,
+  OUTPUT,
+  examples(['hero-flow keys generate', 'hero-flow keys generate --pretty     # the key alone on its first line']),
+  EXIT_CODES,
+);
+
+export const TEMPORAL_HELP = sections(
+  `Runs the Temporal CLI with ARGS, passing the terminal through, and exits with its exit code. The CLI is
+TEMPORAL_CLI_PATH, else \`temporal\` on PATH, else .temporal/bin/temporal in this directory (cached by
+\`npm run provision\`, which npm run dev runs). For \`workflow …\` commands it adds
+--codec-endpoint http://localhost:$HERO_DEV_CODEC_PORT (default 8888; the codec server of npm run dev),
+unless --codec-endpoint or TEMPORAL_CODEC_ENDPOINT is given, so inputs, results and queries print
+decoded; HERO_CODEC_AUTH_TOKEN is sent as its bearer token. With TEMPORAL_ADDRESS unset and
+HERO_DEV_TEMPORAL_PORT set, it targets 127.0.0.1:$HERO_DEV_TEMPORAL_PORT. Options after the first
+argument are the Temporal CLI's own: \`hero-flow temporal workflow list --help\` shows its help.`,
+  examples([
+    'hero-flow temporal workflow list',
+    'hero-flow temporal workflow list --query \'HeroFlowState="awaiting_verification"\'',
+    'hero-flow temporal workflow describe --workflow-id referral-8812',
+    'hero-flow temporal workflow show --workflow-id referral-8812',
+  ]),
+  `Exit codes:
+  the Temporal CLI's own; 1 when it cannot be found or run`,
+);

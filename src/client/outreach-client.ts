@@ -6,6 +6,7 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
@@ -173,9 +174,9 @@ export class HeroFlowClient {
           throw err;
         });
       if (existing?.status.name === 'RUNNING') {
-        if (existing.memo?.[REQUEST_FINGERPRINT_MEMO_KEY] === fingerprint) {
-          return { workflowId, runId: existing.runId, alreadyRunning: true };
-        }
+        const theirs =
+          existing.memo?.[REQUEST_FINGERPRINT_MEMO_KEY] ?? (await this.#fingerprintOfInput(workflowId, existing.runId));
+        if (theirs === fingerprint) return { workflowId, runId: existing.runId, alreadyRunning: true };
         throw new OutreachIdConflictError(workflowId);
       }
       // Closed: refused for good when it completed (or after a few tries); a failed or terminated run
@@ -183,6 +184,28 @@ export class HeroFlowClient {
       if ((existing && !REUSABLE_CLOSED_STATUSES.has(existing.status.name)) || attempt >= MAX_START_ATTEMPTS) {
         throw new OutreachAlreadyFinishedError(workflowId);
       }
+    }
+  }
+
+  /**
+   * The fingerprint of a run started before fingerprints were stored in the memo: computed from its
+   * input (the first history event), so re-running a batch across the upgrade still finds its runs.
+   * Undefined when the input does not read as a request (then it is treated as another request).
+   */
+  async #fingerprintOfInput(workflowId: string, runId: string): Promise<string | undefined> {
+    const { history } = await this.client.workflowService.getWorkflowExecutionHistory({
+      namespace: this.client.options.namespace,
+      execution: { workflowId, runId },
+      maximumPageSize: 1,
+    });
+    const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+    try {
+      const input = prepareOutreachRequest(
+        await decodeFromPayloadsAtIndex(this.client.options.loadedDataConverter, 0, payloads),
+      );
+      return requestFingerprint(input, this.workflowIdSecret);
+    } catch {
+      return undefined;
     }
   }
 
@@ -218,8 +241,12 @@ export class HeroFlowClient {
   }
 
   /**
-   * Like `signalVerification`, but waits for the run's answer: resolves with its state when accepted,
-   * rejects (WorkflowUpdateFailedError) when the run is not waiting for verification.
+   * Like `signalVerification`, but waits for the run's answer, given once it has traced the patient
+   * again: `{ accepted: true, state, retraced, found }`, where `found` is what that trace found
+   * (`patient`: the run goes on to the booking link; `verification_required`: Hero still asks the
+   * patient to verify, and the run keeps waiting; `patient_not_found`; or `failed` / `cancelled`) and
+   * `state` the run's state after it. Rejects (WorkflowUpdateFailedError) when the run is not waiting
+   * for verification. It can take as long as the trace's retries (Hero's 429s and 5xx).
    */
   async confirmVerification(workflowId: string): Promise<VerificationAccepted> {
     return this.client.workflow

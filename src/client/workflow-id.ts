@@ -48,7 +48,7 @@ function checkBusinessId(raw: string): string {
       kinds.has('date') && 'a date (eight digits in a row, or three numbers that form a calendar date)',
     ].filter(Boolean);
     throw new WorkflowIdError(
-      `workflow ID looks like it contains ${what.join(' and ')}; use an identifier that is not patient data`,
+      `workflow ID looks like it contains ${what.join(' and ')}; use an identifier that is not patient data (if it is not, put a letter inside long numbers, e.g. 1234r5678)`,
     );
   }
   if (!ID_CHARS.test(id)) throw new WorkflowIdError(charset);

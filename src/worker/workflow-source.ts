@@ -1,20 +1,34 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkerOptions } from '@temporalio/worker';
 
 /** Written by `npm run build` (tools/build-workflow-bundle.ts) next to the compiled package. */
 export const PREBUILT_BUNDLE_FILE = 'workflow-bundle.js';
+/** Beside it: the @temporalio/workflow version the bundle holds. */
+export const PREBUILT_BUNDLE_INFO_FILE = 'workflow-bundle.json';
+
+/** The @temporalio/workflow version installed where this worker runs (a peer dependency). */
+function installedWorkflowSdkVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('@temporalio/workflow/package.json') as { version: string }).version;
+}
 
 /**
  * Where the worker's workflow code comes from: the bundle made at build time when the worker runs
- * from the built package (dist/), as in production; otherwise (running the TypeScript sources in
- * development) the workflows are bundled now, which takes a few seconds.
+ * from the built package (dist/), as in production, provided it holds the same @temporalio/workflow
+ * version as the one installed (a bundle must run with the SDK version it was built with); otherwise
+ * (the TypeScript sources in development, or another SDK version) the workflows are bundled now,
+ * which takes a few seconds.
  */
 export function workflowSource(
   dir: string = __dirname,
+  installedSdk: () => string = installedWorkflowSdkVersion,
 ): Pick<WorkerOptions, 'workflowBundle'> | Pick<WorkerOptions, 'workflowsPath'> {
   const prebuilt = join(dir, '..', PREBUILT_BUNDLE_FILE);
-  return existsSync(prebuilt)
-    ? { workflowBundle: { codePath: prebuilt } }
-    : { workflowsPath: require.resolve('../workflows') };
+  const info = join(dir, '..', PREBUILT_BUNDLE_INFO_FILE);
+  if (existsSync(prebuilt) && existsSync(info)) {
+    const { workflowSdk } = JSON.parse(readFileSync(info, 'utf8')) as { workflowSdk?: string };
+    if (workflowSdk === installedSdk()) return { workflowBundle: { codePath: prebuilt } };
+  }
+  return { workflowsPath: require.resolve('../workflows') };
 }

@@ -11,8 +11,9 @@ export const verificationCompletedSignal = defineSignal<[VerificationCompleted?]
 export const statusQuery = defineQuery<OutreachStatus>('status');
 
 /**
- * The same as the signal, as an Update: the caller learns at once whether the run accepted it
- * (it is rejected, without touching history, when the run is not waiting for verification).
+ * The same as the signal, as an Update that answers once the run has traced the patient again: what
+ * that trace found and the run's state after it (VerificationAccepted). It is rejected at once, without
+ * touching history, when the run is not waiting for verification.
  */
 export const confirmVerificationUpdate = defineUpdate<VerificationAccepted, [VerificationCompleted]>(
   'confirmVerification',

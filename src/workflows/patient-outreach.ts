@@ -32,7 +32,9 @@ import {
   type OutreachState,
   type OutreachStatus,
   outreachInputSchema,
+  type VerificationAccepted,
   verificationCompletedSchema,
+  type VerificationFinding,
 } from './schemas';
 
 /** Hero errors that no retry can fix. */
@@ -85,6 +87,52 @@ const { createBookingLink, sendMessage } = proxyActivities<OutreachActivities>({
   },
 });
 
+/** Each state in words, for the run's current details and the wait's timer summary in the Temporal UI. */
+const STATE_IN_WORDS: Record<OutreachState, string> = {
+  tracing: 'tracing the patient on NHS PDS through Hero',
+  awaiting_verification: 'waiting for the patient to verify their identity',
+  creating_booking_link: 'creating the booking link',
+  sending_message: 'sending the message with the booking link',
+  completed: 'completed: the booking link was sent',
+  verification_expired: 'ended: the patient did not verify their identity in time',
+  patient_not_found: 'ended: NHS PDS has no such patient',
+  needs_review: 'needs review: check in Hero whether the booking link or message went out',
+  cancelled: 'cancelled',
+  failed: 'failed',
+};
+
+/**
+ * The run's current details (Markdown, on the UI's User Metadata tab). They reach the UI encrypted (the
+ * answer of the `__temporal_workflow_metadata` query, encoded by the worker's codec, never in history),
+ * but the UI 2.42 renders Markdown by loading `/render?content=<decoded text>` from the UI server, so
+ * they leave the browser in plaintext, to Temporal Cloud's servers for a Cloud namespace: no patient
+ * data here, hence no login URL (test/ui.test.ts checks). The verify link is in the wait's timer summary.
+ */
+function currentDetails(status: OutreachStatus): string {
+  const lines = [`**State: ${status.state}** (${STATE_IN_WORDS[status.state]})`];
+  if (status.state === 'awaiting_verification') {
+    lines.push("Verify link: the wait's timer on the History tab, or the status query");
+  }
+  return lines.join('\n\n');
+}
+
+/**
+ * The summary of the timer a waiting run sleeps on. The UI shows it in the event history, on the run's
+ * first tab (current details show only on its User Metadata tab, UI 2.42). It is a payload in history,
+ * encrypted by the worker's codec, and the UI shows it as text decoded through the codec server without
+ * sending it anywhere else, so it may carry the verify link. User metadata is not compared on replay, so
+ * runs whose timers have none replay unchanged (test/histories).
+ */
+function waitSummary(loginUrl: string, ms: number): string {
+  const recheck =
+    ms >= 3600_000
+      ? `${Math.round(ms / 360_000) / 10} h`
+      : ms >= 60_000
+        ? `${Math.round(ms / 60_000)} min`
+        : `${Math.round(ms / 1000)} s`;
+  return `State: awaiting_verification (${STATE_IN_WORDS.awaiting_verification}) · verify link: ${loginUrl} · re-check in ${recheck}`;
+}
+
 /** The run's state, as the status query, the search attribute and the UI's current details show it. */
 class RunState {
   status: OutreachStatus = { state: 'tracing', attempts: 0, updatedAt: new Date().toISOString() };
@@ -94,13 +142,53 @@ class RunState {
     if (state !== this.indexed) {
       this.indexed = state;
       upsertSearchAttributes([{ key: HERO_FLOW_STATE, value: state }]);
-      setCurrentDetails(`State: ${state}`);
     }
     this.status = { state, loginUrl, attempts: this.status.attempts, updatedAt: new Date().toISOString() };
+    // Not a command (no history event), so it may change on every call.
+    setCurrentDetails(currentDetails(this.status));
   }
 
   countTrace(): void {
     this.status = { ...this.status, attempts: this.status.attempts + 1 };
+  }
+}
+
+type TraceAnswer = Required<Pick<VerificationAccepted, 'retraced' | 'found'>>;
+
+/**
+ * The traces a run sends, for confirmVerification updates that wait for what the next one finds.
+ * An update waits for a trace sent after it was accepted; a trace already in flight settles it only
+ * when the run traces no more after it (patient found, not found, failed), since otherwise the run
+ * re-traces at once for the confirmation.
+ */
+class Traces {
+  private sent = 0;
+  private waiting: { after: number; resolve: (answer: TraceAnswer) => void }[] = [];
+
+  sending(): void {
+    this.sent++;
+  }
+
+  /** A trace answered: call it after the run's state has been set from the answer. */
+  answered(found: VerificationFinding): void {
+    this.settle(found, (w) => this.sent > w.after || found !== 'verification_required');
+  }
+
+  /** The run traces no more (it expired, or is cancelled or failed): every waiting update is answered. */
+  ended(found: VerificationFinding): void {
+    this.settle(found, () => true);
+  }
+
+  next(): Promise<TraceAnswer> {
+    return new Promise((resolve) => this.waiting.push({ after: this.sent, resolve }));
+  }
+
+  private settle(found: VerificationFinding, settles: (w: { after: number }) => boolean): void {
+    this.waiting = this.waiting.filter((w) => {
+      if (!settles(w)) return true;
+      w.resolve({ retraced: this.sent > w.after, found });
+      return false;
+    });
   }
 }
 
@@ -111,6 +199,7 @@ class RunState {
  */
 export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promise<OutreachResult> {
   const run = new RunState();
+  const traces = new Traces();
   let verificationSignalled = false;
 
   // Registered before the first await, so a signal or update that arrives early is not lost.
@@ -138,9 +227,12 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
   });
   setHandler(
     confirmVerificationUpdate,
-    () => {
+    async (): Promise<VerificationAccepted> => {
       verificationSignalled = true;
-      return { accepted: true as const, state: run.status.state };
+      // Runs from before answered at once, and their history completes the update in the same task.
+      if (!patched(AWAIT_RETRACE_PATCH)) return { accepted: true, state: run.status.state };
+      const answer = await traces.next();
+      return { accepted: true, state: run.status.state, ...answer };
     },
     {
       validator: (payload) => {
@@ -165,13 +257,13 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
   try {
     const input = parseInput(rawInput);
     run.set('tracing');
-    const patient = await traceUntilVerified(input, run, {
+    const patient = await traceUntilVerified(input, run, traces, {
       consume: () => {
         const was = verificationSignalled;
         verificationSignalled = false;
         return was;
       },
-      wait: (ms) => condition(() => verificationSignalled, ms),
+      wait: (ms, summary) => condition(() => verificationSignalled, ms, { summary }),
     });
     if (patient.outcome !== 'patient') return patient;
     return await bookAndSend(input, patient.patientId, run);
@@ -179,12 +271,24 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
     // Cancelled by the caller, while waiting or mid-activity (whose HTTP request is aborted): a clean outcome.
     if (isCancellation(err)) {
       run.set('cancelled');
+      traces.ended('cancelled');
       return { outcome: 'cancelled' };
     }
     run.set('failed');
+    traces.ended('failed');
     throw err instanceof ActivityFailure ? explainFailure(err) : err;
   }
 }
+
+/**
+ * confirmVerification once answered at once, before the run re-traced, so its caller learnt nothing.
+ * Its handler now waits for the trace after it (Traces). An update completed in a later workflow task
+ * than the one that accepted it changes the run's commands, so a run whose history shows the old,
+ * immediate answer must give it again on replay: this patch marks the updates that wait. A waiting
+ * update is answered (Traces.ended) in the same activation as the run closes, before the SDK checks for
+ * unfinished handlers, so its caller never sees the run close under it.
+ */
+const AWAIT_RETRACE_PATCH = 'await-verification-retrace';
 
 /**
  * Input and signal payloads were once parsed leniently: unknown keys were dropped. A run started then
@@ -268,32 +372,44 @@ function payloadProblems(error: z.ZodError): string[] {
 async function traceUntilVerified(
   input: OutreachInput,
   run: RunState,
-  verification: { consume: () => boolean; wait: (ms: number) => Promise<boolean> },
+  traces: Traces,
+  verification: { consume: () => boolean; wait: (ms: number, summary: string) => Promise<boolean> },
 ): Promise<{ outcome: 'patient'; patientId: string } | OutreachResult> {
   let deadline: number | undefined;
   for (;;) {
     run.countTrace();
+    traces.sending();
     let result: TraceResult;
     try {
       result = await tracePatient({ nhsNumber: input.nhsNumber, dob: input.dob });
     } catch (err) {
       if (isFailureOfType(err, FailureType.PatientNotFound)) {
         run.set('patient_not_found');
+        traces.answered('patient_not_found');
         return { outcome: 'patient_not_found' };
       }
       throw err;
     }
-    if (result.kind === 'patient') return { outcome: 'patient', patientId: result.patientId };
+    if (result.kind === 'patient') {
+      // Set here rather than in bookAndSend (the same command, in the same place) so that an update
+      // answered by this trace reports the state the run is now in.
+      run.set('creating_booking_link');
+      traces.answered('patient');
+      return { outcome: 'patient', patientId: result.patientId };
+    }
 
     deadline ??= Date.now() + input.verification.timeout;
     if (Date.now() >= deadline) {
       run.set('verification_expired');
+      traces.ended('verification_required');
       return { outcome: 'verification_expired', attempts: run.status.attempts };
     }
     run.set('awaiting_verification', result.loginUrl);
+    traces.answered('verification_required');
     // A signal that came while tracing counts: re-trace at once.
     if (!verification.consume()) {
-      await verification.wait(Math.min(input.verification.recheckEvery, deadline - Date.now()));
+      const ms = Math.min(input.verification.recheckEvery, deadline - Date.now());
+      await verification.wait(ms, waitSummary(result.loginUrl, ms));
       verification.consume();
     }
     run.set('tracing');

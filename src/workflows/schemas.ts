@@ -124,5 +124,39 @@ export const verificationCompletedSchema = z
   .optional();
 export type VerificationCompleted = z.infer<typeof verificationCompletedSchema>;
 
-export const verificationAcceptedSchema = z.object({ accepted: z.literal(true), state: outreachStateSchema });
+/**
+ * What the re-trace that followed a confirmVerification update found: Hero's answer (`patient`,
+ * `verification_required`, `patient_not_found`), or why there was none (`failed`: the trace failed for
+ * good and so did the run; `cancelled`: the run was cancelled first).
+ */
+export const verificationFindingSchema = z.enum([
+  'patient',
+  'verification_required',
+  'patient_not_found',
+  'failed',
+  'cancelled',
+]);
+export type VerificationFinding = z.infer<typeof verificationFindingSchema>;
+
+/**
+ * The answer of update confirmVerification, given once the run has asked Hero again. `retraced` and
+ * `found` are absent only from runs that answered at once, before the update waited (the
+ * await-verification-retrace patch, src/workflows/patient-outreach.ts).
+ */
+export const verificationAcceptedSchema = z.object({
+  accepted: z.literal(true),
+  state: outreachStateSchema.describe("The run's state once the trace after the confirmation answered"),
+  retraced: z
+    .boolean()
+    .optional()
+    .describe(
+      'true when the run sent Hero a trace after accepting the confirmation; false when a trace already in ' +
+        'flight settled it (it found the patient, or the run ended) or the run ended before tracing again',
+    ),
+  found: verificationFindingSchema
+    .optional()
+    .describe(
+      "What that trace found: Hero's answer (patient, verification_required, patient_not_found), or failed / cancelled",
+    ),
+});
 export type VerificationAccepted = z.infer<typeof verificationAcceptedSchema>;

@@ -1,38 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import type { WriteStream } from 'node:fs';
-import { join } from 'node:path';
-import { Connection } from '@temporalio/client';
-import { ROOT } from '../support/processes';
+import { KEEP_TAIL, killAll, type Proc, startTemporalDevServer, startWorker } from '../../tools/processes';
 
-export { freePort, ROOT } from '../support/processes';
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Sends `signal`, then SIGKILL after `graceMs`; resolves once the child has exited. */
-export function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals, graceMs: number): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill(signal);
-  });
-}
-
-/** Every child this script started, so SIGINT and crashes can still kill them all. */
-export const children = new Set<ChildProcess>();
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
+export { ROOT } from '../../tools/processes';
 
 /** A Temporal dev server with SQLite persistence that can be stopped and started again on the same file. */
 export class TemporalDevServer {
-  #child: ChildProcess | undefined;
+  #proc: Proc | undefined;
   readonly address: string;
 
   constructor(
@@ -50,54 +23,28 @@ export class TemporalDevServer {
 
   /** For /proc figures (the benchmark's CPU time per process). */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#proc?.pid;
   }
 
   async start(): Promise<void> {
-    const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(this.port)];
-    args.push('--ui-port', String(this.uiPort), '--log-level', 'error');
-    if (this.dbFile) args.push('--db-filename', this.dbFile);
-    args.push(...this.extraArgs);
-    const child = track(spawn(this.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-    child.stdout?.pipe(this.log, { end: false });
-    child.stderr?.pipe(this.log, { end: false });
-    this.#child = child;
-    await this.#waitReady(60_000);
+    const { cli, port, uiPort, dbFile, extraArgs, log } = this;
+    this.#proc = startTemporalDevServer({ cli, port, uiPort, dbFile, extraArgs, echo: log, keep: KEEP_TAIL });
+    await this.#proc.ready;
   }
 
   /** SIGTERM (a clean stop), then SIGKILL if it takes over 15 s. */
   async stop(): Promise<void> {
-    await stopChild(this.#child, 'SIGTERM', 15_000);
-    this.#child = undefined;
-  }
-
-  async #waitReady(timeoutMs: number): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      const child = this.#child;
-      if (!child || child.exitCode !== null) throw new Error(`the Temporal dev server exited (${child?.exitCode})`);
-      try {
-        const conn = await Connection.connect({ address: this.address, connectTimeout: 1_000 });
-        try {
-          await conn.workflowService.getSystemInfo({});
-        } finally {
-          await conn.close();
-        }
-        return;
-      } catch {
-        await sleep(250);
-      }
-    }
-    throw new Error(`the Temporal dev server did not answer on ${this.address} within ${timeoutMs / 1000} s`);
+    await this.#proc?.stop('SIGTERM', 15_000);
+    this.#proc = undefined;
   }
 }
 
 /**
- * `node bin/hero-flow.js worker` as a child process, restarted by `ensureRunning()`. Output goes
- * to a log file; `start()` resolves once the worker says it is polling.
+ * `node bin/hero-flow.js worker` as a child process, restarted by `start()` again. Output goes to a
+ * log file; `start()` resolves once the worker says it is polling.
  */
 export class WorkerProcess {
-  #child: ChildProcess | undefined;
+  #proc: Proc | undefined;
   /** Exits nobody asked for (e.g. the worker gave up while the Temporal server was down). */
   unexpectedExits = 0;
   starts = 0;
@@ -109,52 +56,33 @@ export class WorkerProcess {
 
   /** For /proc figures (the benchmark's peak RSS and CPU time). */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#proc?.pid;
   }
 
   get running(): boolean {
-    const c = this.#child;
-    return c !== undefined && c.exitCode === null && c.signalCode === null;
+    return this.#proc?.running ?? false;
   }
 
   async start(timeoutMs = 90_000): Promise<void> {
     this.starts += 1;
-    const child = track(
-      spawn(process.execPath, [join(ROOT, 'bin', 'hero-flow.js'), 'worker'], {
-        cwd: ROOT,
-        env: this.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    );
-    this.#child = child;
-    let seen = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        this.log.write(d);
-        seen = (seen + d.toString()).slice(-4_000);
-        if (seen.includes('worker polling task queue')) resolve();
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before polling`)));
-      setTimeout(() => reject(new Error(`worker not polling after ${timeoutMs / 1000} s`)), timeoutMs).unref();
-    });
-    child.once('exit', (code, signal) => {
-      if (this.#child === child && signal !== 'SIGKILL' && signal !== 'SIGTERM') {
+    const proc = startWorker({ env: this.env, echo: this.log, keep: KEEP_TAIL, timeoutMs });
+    this.#proc = proc;
+    void proc.exited.then(() => {
+      if (this.#proc === proc && !proc.stopRequested) {
         this.unexpectedExits += 1;
-        this.log.write(`[reliability] worker exited unexpectedly (${code ?? signal})\n`);
+        this.log.write(`[reliability] worker exited unexpectedly (${proc.child.exitCode ?? proc.child.signalCode})\n`);
       }
     });
-    await ready;
+    await proc.ready;
   }
 
   /** The crash under test: SIGKILL, no grace. */
   async kill(): Promise<void> {
-    await stopChild(this.#child, 'SIGKILL', 0);
+    await this.#proc?.stop('SIGKILL');
   }
 
   async stop(): Promise<void> {
-    await stopChild(this.#child, 'SIGTERM', 15_000);
+    await this.#proc?.stop('SIGTERM', 15_000);
   }
 }
 
@@ -163,9 +91,6 @@ export class WorkerProcess {
  * every worker and Temporal server the script started is killed, never left behind.
  */
 export function runScript(name: string, main: () => Promise<number>): void {
-  const killAll = () => {
-    for (const child of children) child.kill('SIGKILL');
-  };
   process.on('exit', killAll);
   process.once('SIGINT', () => {
     process.stderr.write(`\n[${name}] SIGINT: killing every process this script started\n`);

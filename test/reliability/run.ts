@@ -18,10 +18,12 @@
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { HeroFlowClient } from '../../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../../src/codec';
+import { freePort, ROOT } from '../../tools/processes';
 import { devServerTuningArgs, resolveTemporalCli } from '../../tools/provision';
 import {
   DEFAULT_PATIENTS,
@@ -32,7 +34,7 @@ import {
 } from '../../tools/sandbox';
 import { mulberry32 } from '../../tools/sandbox/faults';
 import { outreachRequest, syntheticNhsNumber } from '../support/fixtures';
-import { freePort, ROOT, runScript, sandboxWorkerEnv, sleep, TemporalDevServer, WorkerProcess } from './processes';
+import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from './processes';
 import { formatTable, type ReliabilityReport } from './report';
 
 const RUNS = Number(process.env.RELIABILITY_RUNS || 200);

@@ -35,14 +35,15 @@ async function main() {
       bundle: await bundleWorkflows(),
     });
     await worker.runUntil(async () => {
-      const [plain, verifying, cancelling, expiring, reviewing] = [
+      const [plain, verifying, cancelling, expiring, reviewing, confirming] = [
         newPatient(),
         newPatient({ needsVerification: true }),
         newPatient({ needsVerification: true }),
         newPatient({ needsVerification: true }),
         newPatient(),
+        newPatient({ needsVerification: true }),
       ];
-      for (const p of [plain, verifying, cancelling, expiring, reviewing]) sandbox.addPatient(p);
+      for (const p of [plain, verifying, cancelling, expiring, reviewing, confirming]) sandbox.addPatient(p);
       const start = (id: string, input: OutreachRequest) =>
         env.client.workflow.start(patientOutreachWorkflow, { taskQueue, workflowId: id, args: [input] });
       const awaitingVerification = (handle: Awaited<ReturnType<typeof start>>) =>
@@ -57,6 +58,14 @@ async function main() {
       await verification.signal(verificationCompletedSignal);
       await verification.executeUpdate(confirmVerificationUpdate, { args: [{ source: 'recorder' }] });
       await verification.result();
+
+      // confirmVerification waits for the re-trace it causes (v5): once too early, once after verifying.
+      const verificationUpdate = await start('verification-update', outreachRequest(confirming));
+      await awaitingVerification(verificationUpdate);
+      await verificationUpdate.executeUpdate(confirmVerificationUpdate, { args: [{ source: 'recorder' }] });
+      sandbox.markVerified(confirming.nhsNumber);
+      await verificationUpdate.executeUpdate(confirmVerificationUpdate, { args: [{ source: 'recorder' }] });
+      await verificationUpdate.result();
 
       const cancelled = await start('cancelled', outreachRequest(cancelling));
       await awaitingVerification(cancelled);
@@ -74,6 +83,7 @@ async function main() {
         ['needs-review', needsReview],
         ['completed', completed],
         ['verification', verification],
+        ['verification-update', verificationUpdate],
         ['cancelled', cancelled],
         ['expired', expired],
       ] as const) {

@@ -1,6 +1,6 @@
 import {
   bundleWorkflowCode,
-  DefaultLogger,
+  makeTelemetryFilterString,
   type NativeConnection,
   Runtime,
   type Worker,
@@ -15,13 +15,23 @@ import { type Sandbox, startSandbox } from '../../tools/sandbox';
 import { createHeroWorker } from '../../src/worker/create-worker';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 import { uniqueId } from './fixtures';
+import { testLogger, testLogLevel } from './test-log';
 
 let runtimeInstalled = false;
-/** Keeps the SDK's own logs to errors (tests provoke many expected activity failures). */
+/**
+ * Sends the SDK's logs, the Rust core's included, to the test log (test/support/test-log.ts)
+ * rather than stderr: tests provoke many expected activity failures, and a failing test's
+ * message names that file.
+ */
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const level = testLogLevel();
+  Runtime.install({
+    logger: testLogger(),
+    // Without `forward`, core writes its own lines (e.g. server-capability WARNs) straight to stderr.
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level, other: 'ERROR' }) } },
+  });
 }
 
 /** Bundles the workflows once per test file; workers in that file reuse it. */
@@ -30,7 +40,7 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
     workflowsPath: require.resolve('../../src/workflows'),
     // As Worker.create does from workflowsPath: the workflow sandbox encodes failures too.
     failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: new DefaultLogger('WARN'),
+    logger: testLogger('workflow bundler'),
   });
 }
 

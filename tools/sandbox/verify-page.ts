@@ -30,8 +30,23 @@ export function verifyFormPage(token: string): string {
   );
 }
 
+/**
+ * No Hero event reports identity verification (docs/hero-api.md §7), so a waiting run learns of it at
+ * its next re-check, or at once when the partner's own service tells it. The page shows how; it does
+ * not know the workflow ID, hence the placeholder.
+ */
 export function verifiedPage(): string {
-  return page('Identity verified', '<p>Thank you. You can close this page.</p>');
+  return page(
+    'Identity verified',
+    `<p>Thank you. You can close this page.</p>
+<h2>For developers: tell the waiting run now</h2>
+<p>Hero has no webhook for this. The run finds the verification at its next re-check
+(<code>verification.recheckEvery</code>), or at once when your service tells it, as it would in production:</p>
+<pre><code>npx hero-flow verify ID</code></pre>
+<p>or, from your own code with the library:</p>
+<pre><code>await heroFlow.confirmVerification(workflowId)</code></pre>
+<p>Replace <code>ID</code> / <code>workflowId</code> with the run's workflow ID (the dev terminal prints it).</p>`,
+  );
 }
 
 export function notFoundPage(): string {
