@@ -38,6 +38,18 @@ export function portAccepts(port: number, host = '127.0.0.1'): Promise<boolean> 
   });
 }
 
+/**
+ * True when nothing holds host:port: a listen there succeeds. Binding (rather than connecting) also
+ * catches a listener on another address of the same port, e.g. 0.0.0.0, which a connect would miss.
+ */
+export function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
 export interface ProcOptions {
   /** Names the process in errors; by default its command line. */
   name?: string;
@@ -275,12 +287,25 @@ export function startTemporalDevServer(opts: DevServerOptions): Proc {
 /** What a hero-flow worker logs once it polls its task queue. */
 export const WORKER_READY = 'worker polling task queue';
 
-/** `node bin/hero-flow.js worker` with `env`; `ready` resolves once it polls its task queue. */
+/**
+ * Preloaded into a child node process: once its parent is gone (even by SIGKILL, which runs no handler
+ * of the parent's), it is re-parented and its ppid changes; it then SIGTERMs itself, so it shuts down
+ * as on Ctrl-C rather than outliving the parent and keeping its ports. Checked twice a second; the
+ * timer is unref'd so it never keeps the process alive by itself.
+ */
+const EXIT_WITH_PARENT =
+  'data:text/javascript,const p=process.ppid;setInterval(()=>{if(process.ppid!==p)process.kill(process.pid,"SIGTERM")},500).unref();';
+
+/**
+ * `node bin/hero-flow.js worker` with `env`; `ready` resolves once it polls its task queue. With
+ * `exitWithParent`, it stops itself (SIGTERM) if the process that started it dies.
+ */
 export function startWorker(
-  opts: Omit<ProcOptions, 'ready' | 'input'> & { env: NodeJS.ProcessEnv; timeoutMs?: number },
+  opts: Omit<ProcOptions, 'ready' | 'input'> & { env: NodeJS.ProcessEnv; timeoutMs?: number; exitWithParent?: boolean },
 ) {
-  const { env, timeoutMs = 120_000, ...options } = opts;
-  return Proc.start(process.execPath, [join(ROOT, 'bin', 'hero-flow.js'), 'worker'], env, {
+  const { env, timeoutMs = 120_000, exitWithParent = false, ...options } = opts;
+  const guard = exitWithParent ? ['--import', EXIT_WITH_PARENT] : [];
+  return Proc.start(process.execPath, [...guard, join(ROOT, 'bin', 'hero-flow.js'), 'worker'], env, {
     name: 'the hero-flow worker',
     ...options,
     ready: { line: WORKER_READY, timeoutMs },

@@ -1,8 +1,11 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { ZodError } from 'zod';
 import { HeroApiError, type HeroEndpoint, HeroRateLimitedError } from '../hero/errors';
 import { FailureType } from '../shared/failure-types';
 import { describeProblems } from '../shared/problems';
+
+/** Failure types that are outcomes a run reports, not faults an operator must look at. */
+const EXPECTED_FAILURES: ReadonlySet<string> = new Set([FailureType.PatientNotFound]);
 
 /**
  * Maps a Hero client error to an ApplicationFailure of the type the error carries
@@ -27,6 +30,9 @@ export function toApplicationFailure(err: unknown, opts: { idempotent: boolean }
       message: err.message,
       nextRetryDelay: err instanceof HeroRateLimitedError ? err.retryAfterMs : undefined,
       details: [{ endpoint: err.endpoint, status: err.status ?? null }],
+      // An answer, not a fault: the workflow ends with outcome patient_not_found. BENIGN makes the
+      // SDK log it at debug level, without the WARN and stack trace of a failed activity.
+      category: EXPECTED_FAILURES.has(err.failureType) ? ApplicationFailureCategory.BENIGN : undefined,
     });
   }
   if (err instanceof ZodError) {

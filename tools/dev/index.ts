@@ -1,11 +1,20 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { dirname, join, relative } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
 import { z } from 'zod';
-import { type CodecServer, generateKeySpec, parseKeyRing, startCodecServer } from '../../src/codec';
+import {
+  type CodecServer,
+  generateKeySpec,
+  heroDataConverter,
+  type KeyRing,
+  parseKeyRing,
+  startCodecServer,
+} from '../../src/codec';
+import { HERO_FLOW_STATE } from '../../src/shared/search-attributes';
+import { OUTREACH_WORKFLOW_TYPE } from '../../src/workflows/definitions';
 import { HERO_STAGING_URL } from '../../src/hero/config';
+import { KEEP_TAIL, killAll, portFree, type Proc, startTemporalDevServer, startWorker } from '../processes';
 import { cacheDir, devServerTuningArgs, projectRoot, resolveTemporalCli } from '../provision';
 import { DEFAULT_PATIENTS, type Sandbox, startSandbox } from '../sandbox';
 
@@ -36,44 +45,170 @@ function devKeyRing(): { spec: string; fromFile: boolean } {
 
 const say = (line: string) => process.stdout.write(`[dev] ${line}\n`);
 
-function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
+/**
+ * A fresh ID for the printed start command, so pasting it again (another day, same SQLite state)
+ * starts a new run. Letters only: never a run of digits that could read as an NHS number or a date
+ * (src/client/workflow-id.ts refuses those).
+ */
+function demoWorkflowId(): string {
+  const letters = 'abcdefghjkmnpqrstuvwxyz';
+  return 'demo-' + Array.from({ length: 6 }, () => letters[randomInt(letters.length)]).join('');
 }
 
-async function waitForTemporal(address: string, server: ChildProcess, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (server.exitCode !== null) throw new Error(`the Temporal dev server exited with code ${server.exitCode}`);
+/** How a run's end reads, by its final HeroFlowState. */
+const ENDINGS: Record<string, string> = {
+  completed: 'completed: booking link sent',
+  patient_not_found: 'ended: patient not found (NHS PDS has no such patient)',
+  verification_expired: 'ended: verification expired (the patient did not verify in time)',
+  needs_review: 'ended: needs review (Hero may have acted; check in Hero before retrying)',
+  cancelled: 'ended: cancelled',
+};
+
+/**
+ * One line per run event in the dev terminal: started, awaiting verification, and how it ended,
+ * each with the run's UI link. It polls Temporal's visibility list once a second (state from the
+ * HeroFlowState search attribute, which holds no patient data) and prints what changed. The verify
+ * link comes from the run's status query; it is printed only when the Hero API is the sandbox,
+ * whose links are synthetic.
+ */
+async function narrateRuns(opts: {
+  address: string;
+  ring: KeyRing;
+  uiPort: number;
+  printVerifyLinks: boolean;
+  stopping: () => boolean;
+}): Promise<void> {
+  const connection = await Connection.connect({ address: opts.address });
+  const client = new Client({ connection, dataConverter: heroDataConverter(opts.ring) });
+  const since = new Date(Date.now() - 1000);
+  const seen = new Map<string, string>();
+  // A waiting run passes through `tracing` at each re-check; its link is announced once, not each time.
+  const announcedWaiting = new Set<string>();
+  const ui = (id: string) => `http://localhost:${opts.uiPort}/namespaces/default/workflows/${encodeURIComponent(id)}`;
+  const query = `WorkflowType="${OUTREACH_WORKFLOW_TYPE}" AND (ExecutionStatus="Running" OR CloseTime > "${since.toISOString()}")`;
+  let reportedError = false;
+
+  const describe = async (run: WorkflowExecutionInfo, state: string | undefined): Promise<string | undefined> => {
+    if (run.status.name === 'RUNNING') {
+      if (state !== 'awaiting_verification' || announcedWaiting.has(run.runId)) return undefined;
+      announcedWaiting.add(run.runId);
+      if (!opts.printVerifyLinks) {
+        return `awaiting verification (the verify link: npx hero-flow status ${run.workflowId})`;
+      }
+      const status = (await client.workflow.getHandle(run.workflowId, run.runId).query('status')) as {
+        loginUrl?: string;
+      };
+      return `awaiting verification: the patient verifies at ${status.loginUrl ?? '(no link yet)'}; the run re-checks on its timer, or \`npx hero-flow verify ${run.workflowId}\` tells it now`;
+    }
+    if (run.status.name === 'COMPLETED') return ENDINGS[state ?? ''] ?? `completed (${state ?? 'no state'})`;
+    return `failed: ${run.status.name.toLowerCase().replace(/_/g, ' ')}${state ? ` in state ${state}` : ''}`;
+  };
+
+  const poll = async () => {
+    for await (const run of client.workflow.list({ query })) {
+      const state = run.typedSearchAttributes.get(HERO_FLOW_STATE);
+      const key = `${run.status.name}:${state ?? ''}`;
+      const before = seen.get(run.runId);
+      if (before === key) continue;
+      seen.set(run.runId, key);
+      // A run that was already going when dev started is narrated from its next change on.
+      if (before === undefined && run.startTime < since) continue;
+      if (before === undefined) say(`run ${run.workflowId} started · ${ui(run.workflowId)}`);
+      const line = await describe(run, state);
+      if (line) say(`run ${run.workflowId} ${line} · ${ui(run.workflowId)}`);
+    }
+  };
+
+  while (!opts.stopping()) {
     try {
-      const conn = await Connection.connect({ address, connectTimeout: 1_000 });
-      await conn.workflowService.getSystemInfo({});
-      await conn.close();
-      return;
+      await poll();
+      reportedError = false;
+    } catch (err) {
+      if (!reportedError && !opts.stopping()) say(`run narration paused: ${(err as Error).message}`);
+      reportedError = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+  }
+}
+
+type DevSettings = z.infer<typeof devEnvSchema>;
+
+/** The parent pid of `pid` from /proc, or undefined once it has gone (or off Linux, for others). */
+function parentOf(pid: number): number | undefined {
+  if (pid === process.pid) return process.ppid;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process and its launchers (tsx, sh, npm) with their parents, up to the first that is none. */
+function launcherChain(): { pid: number; ppid: number }[] {
+  const chain = [{ pid: process.pid, ppid: process.ppid }];
+  for (let pid = process.ppid; pid > 1;) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
     } catch {
-      await new Promise((r) => setTimeout(r, 250));
+      break;
+    }
+    const ppid = parentOf(pid);
+    if (ppid === undefined || !/\btsx\b|\bnpm\b|npm-cli|^(\/bin\/)?sh -c/.test(cmd)) break;
+    chain.push({ pid, ppid });
+    pid = ppid;
+  }
+  return chain;
+}
+
+/**
+ * Checks every port before anything starts, so a busy one names its service and the variable that
+ * moves it instead of failing half-way with a bare EADDRINUSE. A busy Temporal port is used as the
+ * dev server only with HERO_DEV_REUSE_SERVER=1: anything else may be listening there. Exits 1 on a
+ * busy port; returns whether to use the server already listening on the Temporal port.
+ */
+async function checkPorts(settings: DevSettings): Promise<boolean> {
+  const reuse = process.env.HERO_DEV_REUSE_SERVER === '1';
+  const temporalBusy = !(await portFree(settings.HERO_DEV_TEMPORAL_PORT));
+  const reuseServer = reuse && temporalBusy;
+  const ports = [
+    { port: settings.HERO_DEV_TEMPORAL_PORT, service: 'Temporal server', variable: 'HERO_DEV_TEMPORAL_PORT' },
+    // A reused server brings its own UI, so its UI port is expected to be busy.
+    ...(reuseServer ? [] : [{ port: settings.HERO_DEV_UI_PORT, service: 'Temporal UI', variable: 'HERO_DEV_UI_PORT' }]),
+    // With HERO_API_KEY no sandbox starts; port 0 means any free port.
+    ...(process.env.HERO_API_KEY
+      ? []
+      : [{ port: settings.HERO_DEV_SANDBOX_PORT, service: 'Hero sandbox', variable: 'HERO_DEV_SANDBOX_PORT' }]),
+    { port: settings.HERO_DEV_CODEC_PORT, service: 'codec server', variable: 'HERO_DEV_CODEC_PORT' },
+  ].filter((p) => p.port !== 0);
+  const refusals: string[] = [];
+  for (const { port, service, variable } of ports) {
+    if (variable === 'HERO_DEV_TEMPORAL_PORT') {
+      if (temporalBusy && !reuse) {
+        refusals.push(
+          `port ${port} (${service}, ${variable}) is in use: stop what uses it, set ${variable}, ` +
+            'or set HERO_DEV_REUSE_SERVER=1 to use the Temporal server listening there',
+        );
+      }
+    } else if (!(await portFree(port))) {
+      refusals.push(`port ${port} (${service}, ${variable}) is in use: stop what uses it or set ${variable}`);
     }
   }
-  throw new Error(`the Temporal dev server did not answer on ${address} within ${timeoutMs / 1000} s`);
-}
-
-function stop(child: ChildProcess | undefined, signal: NodeJS.Signals, graceMs: number): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => (clearTimeout(timer), resolve()));
-    child.kill(signal);
-  });
+  if (refusals.length) {
+    for (const line of refusals) process.stderr.write(`[dev] ${line}\n`);
+    process.stderr.write('[dev] started nothing\n');
+    process.exit(1);
+  }
+  return reuseServer;
 }
 
 async function main(): Promise<void> {
   const settings = devEnvSchema.parse(process.env);
+  const reuseServer = await checkPorts(settings);
   const address = `127.0.0.1:${settings.HERO_DEV_TEMPORAL_PORT}`;
-  let server: ChildProcess | undefined;
-  let worker: ChildProcess | undefined;
+  let server: Proc | undefined;
+  let worker: Proc | undefined;
   let sandbox: Sandbox | undefined;
   let codec: CodecServer | undefined;
   let stopping = false;
@@ -82,15 +217,32 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say('stopping: worker, then sandbox, then Temporal server');
-    await stop(worker, 'SIGTERM', 15_000);
-    await sandbox?.close();
-    await codec?.close();
-    await stop(server, 'SIGTERM', 10_000);
+    // Bounded so every port is free within 5 s of a stop (an IDE's stop button, a closed terminal):
+    // the worker gets 3 s to finish in-flight activities (Temporal retries any cut short), then the
+    // rest stop together, the server SIGKILLed if it lingers past 1.5 s.
+    await worker?.stop('SIGTERM', 3_000);
+    await Promise.all([sandbox?.close(), codec?.close(), server?.stop('SIGTERM', 1_500)]);
     say('stopped');
     process.exit(code);
   };
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
+  /** A child's exit nobody asked for stops everything else too. */
+  const shutdownOnExit = (proc: Proc, why: (code: number | null) => string) =>
+    void proc.exited.then((code) => {
+      if (stopping) return;
+      say(why(code));
+      void shutdown(1);
+    });
+  // SIGTERM: npm forwards it (an IDE's stop button); SIGHUP: the terminal closed. Either stops it all.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0));
+  // Whatever ends this process, no child outlives it holding a port: SIGKILL any still running.
+  process.on('exit', killAll);
+  // npm does not reliably relay signals down `npm -> sh -> tsx -> this process` (npm can exit on
+  // SIGTERM leaving tsx orphaned), and tsx relays only SIGINT and SIGTERM. So watch the launchers
+  // themselves: once any of them dies or is re-parented, stop too, rather than run on orphaned.
+  const launchers = launcherChain();
+  setInterval(() => {
+    if (launchers.some(({ pid, ppid }) => parentOf(pid) !== ppid)) void shutdown(0);
+  }, 250).unref();
 
   try {
     const keys = devKeyRing();
@@ -106,40 +258,25 @@ async function main(): Promise<void> {
     });
     const codecEndpoint = codec.url.replace('127.0.0.1', 'localhost');
 
-    if (await portInUse(settings.HERO_DEV_TEMPORAL_PORT)) {
-      say(`a server already listens on ${address}; using it (stop it to let npm run dev start its own)`);
+    if (reuseServer) {
+      say(`HERO_DEV_REUSE_SERVER=1: using the Temporal server already listening on ${address}`);
     } else {
       const cli = await resolveTemporalCli();
       mkdirSync(dirname(settings.HERO_DEV_DB_FILE), { recursive: true });
-      server = spawn(
+      server = startTemporalDevServer({
         cli,
-        [
-          'server',
-          'start-dev',
-          '--ip',
-          '127.0.0.1',
-          '--port',
-          String(settings.HERO_DEV_TEMPORAL_PORT),
-          '--ui-port',
-          String(settings.HERO_DEV_UI_PORT),
-          '--db-filename',
-          settings.HERO_DEV_DB_FILE,
-          ...devServerTuningArgs(),
-          '--log-level',
-          'error',
-          // The UI asks our codec server to decrypt payloads, so operators see them decoded.
-          '--ui-codec-endpoint',
-          codecEndpoint,
-        ],
-        { stdio: ['ignore', 'ignore', 'inherit'] },
-      );
-      server.once('exit', (code) => {
-        if (!stopping) {
-          say(`the Temporal dev server exited unexpectedly (code ${code})`);
-          void shutdown(1);
-        }
+        port: settings.HERO_DEV_TEMPORAL_PORT,
+        uiPort: settings.HERO_DEV_UI_PORT,
+        dbFile: settings.HERO_DEV_DB_FILE,
+        // The UI asks our codec server to decrypt payloads, so operators see them decoded.
+        extraArgs: [...devServerTuningArgs(), '--ui-codec-endpoint', codecEndpoint],
+        // Its banner (stdout) is only its readiness signal; its errors (stderr) reach the terminal.
+        echo: { stderr: process.stderr },
+        keep: KEEP_TAIL,
+        cwd: process.cwd(),
       });
-      await waitForTemporal(address, server);
+      shutdownOnExit(server, (code) => `the Temporal dev server exited unexpectedly (code ${code})`);
+      await server.ready;
       say(`Temporal dev server on ${address}, state in ${relative(projectRoot(), settings.HERO_DEV_DB_FILE)}`);
     }
 
@@ -161,23 +298,19 @@ async function main(): Promise<void> {
       }
     }
 
-    worker = spawn(process.execPath, [join(projectRoot(), 'bin', 'hero-flow.js'), 'worker'], {
+    worker = startWorker({
       env: workerEnv,
-      stdio: ['ignore', 'inherit', 'pipe'],
+      // If this process is SIGKILLed (no handler runs), the worker still stops by itself.
+      exitWithParent: true,
+      echo: { stdout: process.stdout, stderr: process.stderr },
+      keep: KEEP_TAIL,
+      cwd: process.cwd(),
     });
-    const polling = new Promise<void>((resolve) => {
-      worker!.stderr!.on('data', (chunk: Buffer) => {
-        process.stderr.write(chunk);
-        if (chunk.toString().includes('worker polling task queue')) resolve();
-      });
-    });
-    worker.once('exit', (code) => {
-      if (!stopping) {
-        say(`the worker exited (code ${code}); fix the problem above and run npm run dev again`);
-        void shutdown(1);
-      }
-    });
-    await polling;
+    shutdownOnExit(
+      worker,
+      (code) => `the worker exited (code ${code}); fix the problem above and run npm run dev again`,
+    );
+    await worker.ready;
 
     say('ready.');
     say(
@@ -187,13 +320,27 @@ async function main(): Promise<void> {
       `Payloads are encrypted with key "${ring.encryptWith.id}"; rotate by prepending a new key from \`npx hero-flow keys generate\`.`,
     );
     say('In another terminal:');
+    // The CLI finds .temporal/dev-codec-keys by itself for the dev server (src/cli/dev-keys.ts), which
+    // it recognises on 7233 or on HERO_DEV_TEMPORAL_PORT.
     const prefix =
-      (settings.HERO_DEV_TEMPORAL_PORT === 7233 ? '' : `TEMPORAL_ADDRESS=${address} `) +
-      (keys.fromFile ? `HERO_CODEC_KEYS="$(cat ${relative(projectRoot(), DEV_KEYS_FILE)})" ` : '');
-    say(`  ${prefix}npx hero-flow start --input examples/request.json --workflow-id demo-1 --wait`);
+      settings.HERO_DEV_TEMPORAL_PORT === 7233
+        ? ''
+        : `HERO_DEV_TEMPORAL_PORT=${settings.HERO_DEV_TEMPORAL_PORT} TEMPORAL_ADDRESS=${address} `;
+    say(`  ${prefix}npx hero-flow start --input examples/request.json --workflow-id ${demoWorkflowId()} --wait`);
+    say('Each run is narrated here as it goes. More examples, one per sandbox scenario: examples/README.md');
     say('Ctrl-C stops everything.');
+    void narrateRuns({
+      address,
+      ring,
+      uiPort: settings.HERO_DEV_UI_PORT,
+      printVerifyLinks: sandbox !== undefined,
+      stopping: () => stopping,
+    }).catch((err: Error) => {
+      if (!stopping) say(`run narration stopped: ${err.message}`);
+    });
   } catch (err) {
-    say(`failed: ${(err as Error).message}`);
+    // Once stopping (Ctrl-C, or a child's exit already reported above), a wait cut short is no news.
+    if (!stopping) say(`failed: ${(err as Error).message}`);
     await shutdown(1);
   }
 }
