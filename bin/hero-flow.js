@@ -4,7 +4,7 @@ let cli;
 try {
   cli = require('../dist/cli/main.js');
 } catch (err) {
-  if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+  if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).split('\n')[0].includes('main.js')) {
     process.stderr.write('hero-flow: the CLI is not built yet: run `npm run build` in the hero-flow package\n');
     process.exit(1);
   }
