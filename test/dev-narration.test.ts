@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { uniqueId } from './support/fixtures';
-import { cli, freePort, Proc, ROOT } from './support/processes';
+import { devEnvironment } from './support/dev-env';
+import { cli, Proc, ROOT } from './support/processes';
 
 /**
  * `npm run dev` narrates each run in its terminal (tools/dev/index.ts): one line per event with the
@@ -35,22 +35,10 @@ describe('npm run dev narrates runs', () => {
   };
 
   before(async () => {
-    const temporalPort = await freePort();
-    uiPort = await freePort();
-    sandboxPort = await freePort();
-    const keys = `narration:${randomBytes(32).toString('base64')}`;
-    const { HERO_API_KEY: _k, HERO_WORKFLOW_ID_SECRET: _s, ...base } = process.env;
-    devEnv = {
-      ...base,
-      HERO_DEV_TEMPORAL_PORT: String(temporalPort),
-      HERO_DEV_UI_PORT: String(uiPort),
-      HERO_DEV_SANDBOX_PORT: String(sandboxPort),
-      HERO_DEV_DB_FILE: join(tmp, 'dev.sqlite'),
-      HERO_METRICS_PORT: String(await freePort()),
-      HERO_DEV_CODEC_PORT: String(await freePort()),
-      HERO_CODEC_KEYS: keys,
-    };
-    cliEnv = { ...base, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, HERO_CODEC_KEYS: keys };
+    const env = await devEnvironment(tmp, 'narration');
+    ({ ui: uiPort, sandbox: sandboxPort } = env.ports);
+    devEnv = env.dev;
+    cliEnv = env.cli;
     dev = await startDev();
   });
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import {
   uniqueId,
   untilSandboxHolds,
 } from './support/fixtures';
+import { devEnvironment } from './support/dev-env';
 import { cli, freePort, Proc, ROOT } from './support/processes';
 
 /**
@@ -72,22 +72,11 @@ describe('hero-flow end to end on the Temporal dev server', () => {
   const json = (text: string) => JSON.parse(text) as Record<string, unknown>;
 
   before(async () => {
-    const [temporalPort, uiPort, sandboxPort] = [await freePort(), await freePort(), await freePort()];
-    metricsPort = await freePort();
-    codecPort = await freePort();
-    const keys = `e2e:${randomBytes(32).toString('base64')}`;
-    const { HERO_API_KEY: _k, HERO_WORKFLOW_ID_SECRET: _s, ...base } = process.env;
-    devEnv = {
-      ...base,
-      HERO_DEV_TEMPORAL_PORT: String(temporalPort),
-      HERO_DEV_UI_PORT: String(uiPort),
-      HERO_DEV_SANDBOX_PORT: String(sandboxPort),
-      HERO_DEV_DB_FILE: join(tmp, 'dev.sqlite'),
-      HERO_METRICS_PORT: String(metricsPort),
-      HERO_DEV_CODEC_PORT: String(codecPort),
-      HERO_CODEC_KEYS: keys,
-    };
-    cliEnv = { ...base, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, HERO_CODEC_KEYS: keys };
+    const env = await devEnvironment(tmp, 'e2e');
+    ({ metrics: metricsPort, codec: codecPort } = env.ports);
+    const sandboxPort = env.ports.sandbox;
+    devEnv = env.dev;
+    cliEnv = env.cli;
     sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
     dev = await startDev();
     client = new Client({
