@@ -1,4 +1,3 @@
-import type { OutreachRequest } from '../src/workflows/schemas';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +9,6 @@ import {
   Client,
   Connection,
   WorkflowFailedError,
-  type WorkflowHandle,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
@@ -23,8 +21,8 @@ import type { Sandbox } from '../tools/sandbox';
 import { describeProblems } from '../src/shared/problems';
 import { confirmVerificationUpdate, statusQuery } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
-import { outreachInputSchema } from '../src/workflows/schemas';
-import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
+import { type OutreachRequest, outreachInputSchema } from '../src/workflows/schemas';
+import { eventually, newPatient, outreachRequest, signalHandled, uniqueId } from './support/fixtures';
 import { cli, freePort, ROOT } from './support/processes';
 import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
 
@@ -113,19 +111,6 @@ describe('bad input: a clear error, and nothing lost', () => {
     for (let i = 1; i < depth; i++) value = [value];
     return value;
   };
-
-  /** Waits until the run has completed a workflow task after the last signal it received: the signal was handled. */
-  async function signalProcessed(handle: WorkflowHandle) {
-    await eventually(
-      async () => {
-        const events = (await handle.fetchHistory()).events ?? [];
-        const signalled = events.map((e) => !!e.workflowExecutionSignaledEventAttributes).lastIndexOf(true);
-        return signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes);
-      },
-      10_000,
-      'the signal to be handled',
-    );
-  }
 
   async function assertNoRun(workflowId: string) {
     await assert.rejects(env.client.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError);
@@ -445,7 +430,7 @@ describe('bad input: a clear error, and nothing lost', () => {
         ],
       ] as const) {
         await handle.signal('verificationCompleted', payload);
-        await signalProcessed(handle);
+        await signalHandled(handle);
         // A signal the run accepted would have made it trace again at once.
         assert.deepEqual(
           { ...(await handle.query(statusQuery)), updatedAt: undefined, loginUrl: undefined },

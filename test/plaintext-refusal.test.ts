@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { Client, WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   ApplicationFailure,
   defaultPayloadConverter,
@@ -35,7 +35,7 @@ import { createHeroWorker } from '../src/worker/create-worker';
 import { ensureSearchAttributes } from '../src/worker/search-attributes';
 import * as definitions from '../src/workflows/definitions';
 import { statusQuery, unencryptedPayloadMessage } from '../src/workflows/definitions';
-import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
+import { eventually, newPatient, outreachRequest, signalHandled, uniqueId } from './support/fixtures';
 import { bundleWorkflows, sandboxWorker } from './support/temporal';
 
 /**
@@ -102,19 +102,6 @@ describe('plaintext refusal: a worker with keys refuses patient data sent withou
 
   const heroCallsFor = (nhsNumber: string) =>
     sandbox.requests().filter((r) => JSON.stringify(r.body ?? '').includes(nhsNumber)).length;
-
-  /** Waits until the run has completed a workflow task after its last signal: the signal was handled. */
-  async function signalHandled(handle: WorkflowHandle): Promise<void> {
-    await eventually(
-      async () => {
-        const events = (await handle.fetchHistory()).events ?? [];
-        const signalled = events.map((e) => !!e.workflowExecutionSignaledEventAttributes).lastIndexOf(true);
-        return signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes);
-      },
-      10_000,
-      'the signal to be handled',
-    );
-  }
 
   it('refuses a run started without the codec: fails non-retryable, calls no Hero, logs none of the input', async () => {
     const patient = newPatient();

@@ -1,4 +1,3 @@
-import type { OutreachRequest } from '../src/workflows/schemas';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -20,7 +19,7 @@ import { FailureType } from '../src/shared/failure-types';
 import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
-import type { OutreachResult } from '../src/workflows/schemas';
+import type { OutreachRequest, OutreachResult } from '../src/workflows/schemas';
 import { eventually, newPatient, outreachRequest, uniqueId, untilSandboxHolds } from './support/fixtures';
 import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isValidNhsNumber } from '../../src/hero/nhs-number';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Sandbox } from '../../tools/sandbox';
 import type { OutreachRequest } from '../../src/workflows/schemas';
 
@@ -88,5 +89,18 @@ export async function untilSandboxHolds(sandbox: Sandbox | string, count = 1, ba
     async () => (await delayFaultsTaken(sandbox)) - baseline >= count,
     10_000,
     `the sandbox to hold ${count} request(s)`,
+  );
+}
+
+/** Waits until the run has completed a workflow task after the last signal it received: the signal was handled. */
+export async function signalHandled(handle: WorkflowHandle): Promise<void> {
+  await eventually(
+    async () => {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const signalled = events.map((e) => !!e.workflowExecutionSignaledEventAttributes).lastIndexOf(true);
+      return signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes);
+    },
+    10_000,
+    'the signal to be handled',
   );
 }

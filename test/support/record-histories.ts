@@ -4,7 +4,6 @@
  *   npm run histories:record
  * and commit the new files next to the old ones (never replace a released shape's history).
  */
-import type { OutreachRequest } from '../../src/workflows/schemas';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -14,6 +13,7 @@ import { startSandbox } from '../../tools/sandbox';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../../src/workflows/patient-outreach';
+import type { OutreachRequest } from '../../src/workflows/schemas';
 import { eventually, newPatient, outreachRequest } from './fixtures';
 import { bundleWorkflows, quietRuntime, sandboxWorker } from './temporal';
 
