@@ -78,6 +78,9 @@ const UNCERTAIN_FAULTS: ReadonlySet<RandomFaultKind> = new Set([
   'schema_violation',
 ]);
 
+/** The HeroTimeoutError message (src/hero/errors.ts): the client gave up waiting for Hero's answer. */
+const CLIENT_TIMEOUT = /: no response within \d+ ms/;
+
 /** The failure of a retry whose previous attempt was cut off (src/activities/failures.ts uncertainAfterCutOff). */
 const CUT_OFF = /the previous attempt ended without saying Hero did not get its request/;
 
@@ -446,11 +449,19 @@ async function main(): Promise<number> {
       const from = Math.max(stepStart(r, step), r.openedAt ?? Infinity);
       return chaosTimes.some((t) => t >= from && t <= (r.closedAt ?? -Infinity));
     };
+    // A client timeout with no injected fault (the machine stalled past the HTTP timeout) is uncertain
+    // too, as long as Hero did receive that request: hero-flow could not know Hero had acted.
+    const timedOutAt = (pid: string, step: string, reason: string): boolean =>
+      CLIENT_TIMEOUT.test(reason) &&
+      sandboxRequests.some(
+        (q) => q.endpoint === step && (q.body as { patient_id?: string } | undefined)?.patient_id === pid,
+      );
     const unexplainedReviews = all
       .filter((r) => r.review)
       .filter(
         (r) =>
           uncertainAt(r.spec.patientId ?? '', r.review!.step).length === 0 &&
+          !timedOutAt(r.spec.patientId ?? '', r.review!.step, r.review!.reason) &&
           !(CUT_OFF.test(r.review!.reason) && crashDuringStep(r, r.review!.step)),
       )
       .map((r) => ({ workflowId: r.spec.workflowId, step: r.review!.step, reason: r.review!.reason }));
