@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it, type TestContext } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { portFree } from '../tools/processes';
+import { childPids, processTree, waitAllStopped } from './support/dev-env';
 import { freePort, Proc } from './support/processes';
 
 /**
@@ -40,75 +41,18 @@ describe('npm run dev: ports and processes', () => {
 
   const startDev = (env: NodeJS.ProcessEnv) => Proc.start('npm', ['run', 'dev'], env, { name: 'npm run dev' });
 
-  /** Child pids of `pid` (every thread's), from /proc. */
-  const children = (pid: number): number[] => {
-    try {
-      return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
-        readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-      );
-    } catch {
-      return [];
-    }
-  };
-  const cmdline = (pid: number) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-    } catch {
-      return '';
-    }
-  };
-  /** Every process under `pid` (itself included), each with its command line. */
-  const tree = (pid: number): { pid: number; cmd: string }[] => [
-    { pid, cmd: cmdline(pid) },
-    ...children(pid).flatMap((c) => tree(c)),
-  ];
-  /** Alive and not a zombie awaiting its reaper. */
-  const alive = (pid: number) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-    } catch {
-      return false;
-    }
-  };
-
-  /**
-   * Waits until every port is free and every pid gone, failing after 5 s; returns the seconds it took.
-   * Polled every 50 ms: a freed port or a reaped orphan has no event to wait on.
-   */
-  const waitAllStopped = async (t: TestContext, what: string, ports: number[], pids: number[]) => {
-    const started = performance.now();
-    for (;;) {
-      const busy = [];
-      for (const p of ports) if (!(await portFree(p))) busy.push(p);
-      const running = pids.filter(alive);
-      const seconds = (performance.now() - started) / 1000;
-      if (!busy.length && !running.length) {
-        t.diagnostic(`${what}: every port free and every process gone in ${seconds.toFixed(2)} s`);
-        return seconds;
-      }
-      if (seconds > 5) {
-        // Leave no orphan behind to hold the ports (or this test process's pipes) past the failure.
-        for (const p of running) process.kill(p, 'SIGKILL');
-        assert.fail(
-          `${what}: after 5 s, ports still busy: [${busy.join(', ')}]; still running: ` +
-            running.map((p) => `${p} ${cmdline(p)}`).join('; '),
-        );
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-
   /** Starts npm run dev, waits for "[dev] ready.", and names its processes. */
   const runningDev = async (name: string) => {
     const { ports, env } = await devEnv(name);
     const npm = startDev(env);
     await npm.waitFor('[dev] ready.', 120_000);
-    const procs = tree(npm.pid!);
-    // tsx starts the dev script in a child node; its own children are the worker and the server.
-    const dev = procs.filter((p) => p.cmd.includes('tools/dev/index.ts')).find((p) => children(p.pid).length > 1);
-    const worker = procs.find((p) => /hero-flow\.js worker/.test(p.cmd));
-    const server = procs.find((p) => /server start-dev/.test(p.cmd));
+    const procs = processTree(npm.pid!);
+    // tsx starts the dev script in a child node; its own children are the tethers (tools/dev/tether.js)
+    // of the worker and the server.
+    const dev = procs.filter((p) => p.cmd.includes('tools/dev/index.ts')).find((p) => childPids(p.pid).length > 1);
+    const untethered = procs.filter((p) => !p.cmd.includes('tether.js'));
+    const worker = untethered.find((p) => /hero-flow\.js worker/.test(p.cmd));
+    const server = untethered.find((p) => /server start-dev/.test(p.cmd));
     assert.ok(dev && worker && server, `dev, worker and server among:\n${procs.map((p) => p.cmd).join('\n')}`);
     return { npm, ports: Object.values(ports), pids: procs.map((p) => p.pid), dev, worker, server };
   };
@@ -125,6 +69,16 @@ describe('npm run dev: ports and processes', () => {
     process.kill(run.dev.pid, 'SIGHUP');
     await waitAllStopped(t, 'SIGHUP to tools/dev', run.ports, run.pids);
     assert.match(run.npm.output, /\[dev\] stopped/);
+  });
+
+  it('stops everything, freeing every port within 5 s, when the tools/dev process is SIGKILLed', async (t) => {
+    const run = await runningDev('dev-sigkill');
+    // By pid, every process under dev (the worker, the Temporal server and their tethers) and above it.
+    const below = processTree(run.dev.pid).map((p) => p.pid);
+    assert.ok(below.includes(run.worker.pid) && below.includes(run.server.pid));
+    process.kill(run.dev.pid, 'SIGKILL');
+    await waitAllStopped(t, 'SIGKILL to tools/dev', run.ports, run.pids);
+    assert.doesNotMatch(run.npm.output, /\[dev\] stopped/, 'a SIGKILLed dev runs no handler of its own');
   });
 
   it('stops everything, freeing every port within 5 s, when the worker is sent SIGTERM', async (t) => {

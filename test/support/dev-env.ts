@@ -1,5 +1,9 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { portFree } from '../../tools/processes';
 import { freePort } from './processes';
 
 export interface DevEnv {
@@ -36,4 +40,65 @@ export async function devEnvironment(dir: string, keyId: string): Promise<DevEnv
     },
     cli: { ...base, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`, HERO_CODEC_KEYS: keys },
   };
+}
+
+/** Child pids of `pid` (every thread's), from /proc. */
+export function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** A process's command line, or '' once it has gone. */
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Every process under `pid` (itself included), each with its command line. */
+export function processTree(pid: number): { pid: number; cmd: string }[] {
+  return [{ pid, cmd: cmdline(pid) }, ...childPids(pid).flatMap((c) => processTree(c))];
+}
+
+/** Alive and not a zombie awaiting its reaper. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until every port is free and every pid gone, failing after 5 s (the README's promise for a
+ * stopped `npm run dev`); returns the seconds it took, also reported as a diagnostic of `t`. Polled
+ * every 50 ms: a freed port or a reaped orphan has no event to wait on.
+ */
+export async function waitAllStopped(t: TestContext, what: string, ports: number[], pids: number[]): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const busy = [];
+    for (const p of ports) if (!(await portFree(p))) busy.push(p);
+    const running = pids.filter(alive);
+    const seconds = (performance.now() - started) / 1000;
+    if (!busy.length && !running.length) {
+      t.diagnostic(`${what}: every port free and every process gone in ${seconds.toFixed(2)} s`);
+      return seconds;
+    }
+    if (seconds > 5) {
+      // Leave no orphan behind to hold the ports (or the test process's pipes) past the failure.
+      const names = running.map((p) => `${p} ${cmdline(p)}`).join('; ');
+      for (const p of running) process.kill(p, 'SIGKILL');
+      assert.fail(`${what}: after 5 s, ports still busy: [${busy.join(', ')}]; still running: ${names}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

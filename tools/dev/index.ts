@@ -14,9 +14,10 @@ import {
 import { HERO_FLOW_STATE } from '../../src/shared/search-attributes';
 import { OUTREACH_WORKFLOW_TYPE } from '../../src/workflows/definitions';
 import { HERO_STAGING_URL } from '../../src/hero/config';
-import { KEEP_TAIL, killAll, portFree, type Proc, startTemporalDevServer, startWorker } from '../processes';
+import { KEEP_TAIL, portFree, type Proc } from '../processes';
 import { cacheDir, devServerTuningArgs, projectRoot, resolveTemporalCli } from '../provision';
 import { DEFAULT_PATIENTS, type Sandbox, startSandbox } from '../sandbox';
+import { startTetheredDevServer, startTetheredWorker, stopTethered } from './tethered';
 
 /**
  * `npm run dev`: a Temporal dev server (Web UI, SQLite state), the Hero sandbox (or Hero staging
@@ -133,6 +134,10 @@ async function narrateRuns(opts: {
 
 type DevSettings = z.infer<typeof devEnvSchema>;
 
+/** How long the worker and then the server have to stop on SIGTERM before a SIGKILL: 4.5 s in all. */
+const WORKER_GRACE_MS = 3_000;
+const SERVER_GRACE_MS = 1_500;
+
 /** The parent pid of `pid` from /proc, or undefined once it has gone (or off Linux, for others). */
 function parentOf(pid: number): number | undefined {
   if (pid === process.pid) return process.ppid;
@@ -218,10 +223,10 @@ async function main(): Promise<void> {
     stopping = true;
     say('stopping: worker, then sandbox, then Temporal server');
     // Bounded so every port is free within 5 s of a stop (an IDE's stop button, a closed terminal):
-    // the worker gets 3 s to finish in-flight activities (Temporal retries any cut short), then the
-    // rest stop together, the server SIGKILLed if it lingers past 1.5 s.
-    await worker?.stop('SIGTERM', 3_000);
-    await Promise.all([sandbox?.close(), codec?.close(), server?.stop('SIGTERM', 1_500)]);
+    // the worker gets WORKER_GRACE_MS to finish in-flight activities (Temporal retries any cut short),
+    // then the rest stop together, the server SIGKILLed by its tether if it lingers past SERVER_GRACE_MS.
+    await stopTethered(worker);
+    await Promise.all([sandbox?.close(), codec?.close(), stopTethered(server)]);
     say('stopped');
     process.exit(code);
   };
@@ -234,8 +239,9 @@ async function main(): Promise<void> {
     });
   // SIGTERM: npm forwards it (an IDE's stop button); SIGHUP: the terminal closed. Either stops it all.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0));
-  // Whatever ends this process, no child outlives it holding a port: SIGKILL any still running.
-  process.on('exit', killAll);
+  // Whatever ends this process, no child outlives it holding a port: the server and the worker run
+  // under tools/dev/tether.js, which stops them once this process's end of its stdin pipe closes, as
+  // it does on any exit, a crash or a SIGKILL included.
   // npm does not reliably relay signals down `npm -> sh -> tsx -> this process` (npm can exit on
   // SIGTERM leaving tsx orphaned), and tsx relays only SIGINT and SIGTERM. So watch the launchers
   // themselves: once any of them dies or is re-parented, stop too, rather than run on orphaned.
@@ -263,13 +269,14 @@ async function main(): Promise<void> {
     } else {
       const cli = await resolveTemporalCli();
       mkdirSync(dirname(settings.HERO_DEV_DB_FILE), { recursive: true });
-      server = startTemporalDevServer({
+      server = startTetheredDevServer({
         cli,
         port: settings.HERO_DEV_TEMPORAL_PORT,
         uiPort: settings.HERO_DEV_UI_PORT,
         dbFile: settings.HERO_DEV_DB_FILE,
         // The UI asks our codec server to decrypt payloads, so operators see them decoded.
         extraArgs: [...devServerTuningArgs(), '--ui-codec-endpoint', codecEndpoint],
+        graceMs: SERVER_GRACE_MS,
         // Its banner (stdout) is only its readiness signal; its errors (stderr) reach the terminal.
         echo: { stderr: process.stderr },
         keep: KEEP_TAIL,
@@ -298,10 +305,9 @@ async function main(): Promise<void> {
       }
     }
 
-    worker = startWorker({
+    worker = startTetheredWorker({
       env: workerEnv,
-      // If this process is SIGKILLed (no handler runs), the worker still stops by itself.
-      exitWithParent: true,
+      graceMs: WORKER_GRACE_MS,
       echo: { stdout: process.stdout, stderr: process.stderr },
       keep: KEEP_TAIL,
       cwd: process.cwd(),
@@ -321,11 +327,15 @@ async function main(): Promise<void> {
     );
     say('In another terminal:');
     // The CLI finds .temporal/dev-codec-keys by itself for the dev server (src/cli/dev-keys.ts), which
-    // it recognises on 7233 or on HERO_DEV_TEMPORAL_PORT.
-    const prefix =
-      settings.HERO_DEV_TEMPORAL_PORT === 7233
-        ? ''
-        : `HERO_DEV_TEMPORAL_PORT=${settings.HERO_DEV_TEMPORAL_PORT} TEMPORAL_ADDRESS=${address} `;
+    // it recognises on 7233 or on HERO_DEV_TEMPORAL_PORT; its run links use HERO_DEV_UI_PORT. A moved
+    // port is printed with the command, so that the pasted line reaches this dev server and its UI.
+    const moved = [
+      ...(settings.HERO_DEV_TEMPORAL_PORT === 7233
+        ? []
+        : [`HERO_DEV_TEMPORAL_PORT=${settings.HERO_DEV_TEMPORAL_PORT}`, `TEMPORAL_ADDRESS=${address}`]),
+      ...(settings.HERO_DEV_UI_PORT === 8233 ? [] : [`HERO_DEV_UI_PORT=${settings.HERO_DEV_UI_PORT}`]),
+    ];
+    const prefix = moved.map((v) => `${v} `).join('');
     say(`  ${prefix}npx hero-flow start --input examples/request.json --workflow-id ${demoWorkflowId()} --wait`);
     say('Each run is narrated here as it goes. More examples, one per sandbox scenario: examples/README.md');
     say('Ctrl-C stops everything.');
