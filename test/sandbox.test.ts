@@ -739,7 +739,13 @@ void describe('sandbox: admin endpoints', () => {
     );
     assert.equal((await admin(sb, 'POST', '/reset')).status, 200);
     assert.deepEqual(sb.requests(), []);
-    assert.deepEqual((await admin(sb, 'GET', '/state')).json, { bookingLinks: [], messages: [], faultCounts: {} });
+    assert.deepEqual((await admin(sb, 'GET', '/state')).json, {
+      bookingLinks: [],
+      messages: [],
+      appointments: [],
+      webhooks: [],
+      faultCounts: {},
+    });
   });
 });
 

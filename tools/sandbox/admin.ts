@@ -1,9 +1,12 @@
 import { z } from 'zod';
+import { SandboxConflictError, SandboxNotFoundError } from './errors';
 import { faultRatesSchema, faultSchema, sandboxEndpointSchema, timesSchema } from './faults';
 import { json, NOT_JSON, type Reply } from './http';
+import { messageStatusOptionsSchema, messageStatusSchema } from './messages';
 import { sandboxPatientSchema } from './patients';
 import { rateLimitOptionsSchema } from './rate-limit';
 import type { Fault, Sandbox } from './types';
+import { webhookFaultKindSchema, webhookFaultRatesSchema, webhookSigningSchema } from './webhooks';
 
 /**
  * `/__sandbox/*`: drive the sandbox from another process (e.g. a worker under test).
@@ -18,8 +21,19 @@ const faultBodySchema = z.object({
 });
 const rateLimitBodySchema = rateLimitOptionsSchema.nullable();
 const faultRatesBodySchema = faultRatesSchema.nullable();
+const id = z.string().min(1).max(64);
+const startTime = z.iso.datetime({ offset: true });
+const bookBodySchema = z.strictObject({ linkId: id, startTime: startTime.optional(), notify: z.boolean().optional() });
+const cancelBodySchema = z.strictObject({ appointmentId: id, notify: z.boolean().optional() });
+const rescheduleBodySchema = z.strictObject({ appointmentId: id, startTime, notify: z.boolean().optional() });
+const messageStatusBodySchema = z.strictObject({ messageId: id, status: messageStatusSchema });
+const sequenceBodySchema = messageStatusOptionsSchema.nullable();
+const sentMessagesListBodySchema = z.strictObject({ enabled: z.boolean() });
+const webhookFaultBodySchema = z.strictObject({ fault: webhookFaultKindSchema, times: timesSchema.optional() });
+const webhookFaultRatesBodySchema = webhookFaultRatesSchema.nullable();
+const webhookSigningBodySchema = webhookSigningSchema.nullable();
 
-export function handleAdmin(sandbox: Sandbox, method: string, url: URL, body: unknown): Reply {
+export async function handleAdmin(sandbox: Sandbox, method: string, url: URL, body: unknown): Promise<Reply> {
   const action = `${method} ${url.pathname.replace(/^\/__sandbox/, '')}`;
   switch (action) {
     case 'GET /requests': {
@@ -33,8 +47,44 @@ export function handleAdmin(sandbox: Sandbox, method: string, url: URL, body: un
       return json(200, {
         bookingLinks: sandbox.bookingLinks(),
         messages: sandbox.messages(),
+        appointments: sandbox.appointments(),
+        webhooks: sandbox.webhooks(),
         faultCounts: sandbox.faultCounts(),
       });
+    case 'GET /appointments':
+      return json(200, { appointments: sandbox.appointments() });
+    case 'POST /book':
+      return withBody(bookBodySchema, body, (b) => ({
+        appointment: sandbox.book(b.linkId, { startTime: b.startTime, notify: b.notify }),
+      }));
+    case 'POST /cancel':
+      return withBody(cancelBodySchema, body, (b) => ({
+        appointment: sandbox.cancelAppointment(b.appointmentId, { notify: b.notify }),
+      }));
+    case 'POST /reschedule':
+      return withBody(rescheduleBodySchema, body, (b) => ({
+        appointment: sandbox.rescheduleAppointment(b.appointmentId, b.startTime, { notify: b.notify }),
+      }));
+    case 'POST /message-status':
+      return withBody(messageStatusBodySchema, body, (b) => sandbox.setMessageStatus(b.messageId, b.status));
+    case 'POST /message-status-sequence':
+      return withBody(sequenceBodySchema, body, (opts) => sandbox.setMessageStatusSequence(opts?.sequence));
+    case 'POST /sent-messages-list':
+      return withBody(sentMessagesListBodySchema, body, (b) => sandbox.setSentMessagesList(b.enabled));
+    case 'GET /webhooks':
+      return json(200, { webhooks: sandbox.webhooks() });
+    case 'GET /webhook-deliveries':
+      return json(200, { deliveries: sandbox.webhookDeliveries() });
+    case 'POST /webhook-faults':
+      return withBody(webhookFaultBodySchema, body, (b) => sandbox.injectWebhookFault(b.fault, b.times));
+    case 'POST /webhook-fault-rates':
+      return withBody(webhookFaultRatesBodySchema, body, (rates) => sandbox.setWebhookFaultRates(rates ?? undefined));
+    case 'POST /webhook-signing':
+      return withBody(webhookSigningBodySchema, body, (opts) => sandbox.setWebhookSigning(opts ?? undefined));
+    case 'POST /settle-webhooks':
+      // Answers once no delivery is pending: another process's stand-in for `await sandbox.settleWebhooks()`.
+      await sandbox.settleWebhooks();
+      return json(200, { ok: true });
     case 'POST /patients':
       return withBody(sandboxPatientSchema, body, (p) => sandbox.addPatient(p));
     case 'POST /verify':
@@ -53,18 +103,27 @@ export function handleAdmin(sandbox: Sandbox, method: string, url: URL, body: un
   }
 }
 
-/** Errors thrown by the action (unknown patient, id clash) become 404 / 400. */
-function withBody<S extends z.ZodType>(schema: S, body: unknown, action: (value: z.output<S>) => void): Reply {
+/**
+ * Errors thrown by the action become 404 (unknown patient, link, message, appointment), 409 (an inactive link,
+ * a cancelled appointment) or 400 (an id clash). The answer is `{ ok: true }` and what the action returned.
+ */
+function withBody<S extends z.ZodType>(
+  schema: S,
+  body: unknown,
+  action: (value: z.output<S>) => Record<string, unknown> | void,
+): Reply {
   if (body === NOT_JSON) return json(400, { error: 'body is not JSON' });
   const parsed = schema.safeParse(body);
   if (!parsed.success) return badRequest(parsed.error);
+  let result: Record<string, unknown> | void;
   try {
-    action(parsed.data);
+    result = action(parsed.data);
   } catch (err) {
-    if (err instanceof UnknownPatientError) return json(404, { error: err.message });
+    if (err instanceof SandboxNotFoundError) return json(404, { error: err.message });
+    if (err instanceof SandboxConflictError) return json(409, { error: err.message });
     return json(400, { error: err instanceof Error ? err.message : String(err) });
   }
-  return json(200, { ok: true });
+  return json(200, { ok: true, ...result });
 }
 
 function badRequest(error: z.ZodError): Reply {
@@ -74,7 +133,7 @@ function badRequest(error: z.ZodError): Reply {
   });
 }
 
-export class UnknownPatientError extends Error {
+export class UnknownPatientError extends SandboxNotFoundError {
   constructor() {
     super('no sandbox patient has that NHS number');
     this.name = 'UnknownPatientError';

@@ -98,3 +98,70 @@ function expectedOf(i: z.core.$ZodIssue): string {
       return i.message;
   }
 }
+
+/** A query-string number: digits only, then a range. */
+const queryInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, 'whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/**
+ * `GET /v1/messages?…` (INFERRED, src/hero/inferred.ts): the list convention's `page_index` (zero-based) and
+ * `page_size`, filtered by `patient_id`. Other parameters (`order_by`, …) are ignored.
+ */
+export const listSentMessagesQuerySchema = z.object({
+  patient_id: numericId.optional(),
+  page_index: queryInt(0, 1_000_000).default(0),
+  page_size: queryInt(1, 100).default(20),
+});
+
+/** Hero's documented `event_type` enum for `POST /v1/webhooks` (docs/hero-api.md §5 names the appointment ones). */
+export const WEBHOOK_EVENT_TYPES = [
+  'appointment.confirmed',
+  'appointment.cancelled',
+  'appointment.rescheduled',
+  'prescription.issued',
+  'patient.medical-record-updated',
+  'patient.added-to-sequence',
+  'write-to-record.succeeded',
+  'write-to-record.failed',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** Headers a subscription may not set: the signature's own, and the ones that frame the HTTP request. */
+const RESERVED_HEADERS = new Set([
+  'x-herohealth-timestamp',
+  'x-herohealth-signature',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'host',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+]);
+
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, 'HTTP header name')
+  .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), {
+    message: 'header the sandbox sets itself',
+    params: { expected: 'a custom header name' },
+  });
+const headerValue = z.string().regex(/^[\x20-\x7e]{0,1000}$/, 'printable ASCII header value');
+
+/** docs/hero-api.md §5: one `event_type` per subscription, `url`, and optional `signing_key`, `headers`, `description`. */
+export const createWebhookBodySchema = z.strictObject({
+  event_type: z.enum(WEBHOOK_EVENT_TYPES),
+  url: z.url({ protocol: /^https?$/ }),
+  signing_key: z.string().min(1).max(512).optional(),
+  headers: z.record(headerName, headerValue).optional(),
+  description: z.string().max(500).optional(),
+});
+export type CreateWebhookBody = z.infer<typeof createWebhookBodySchema>;
+
+/** `GET /v1/webhooks?event_type=…`; without it, every subscription. */
+export const listWebhooksQuerySchema = z.object({ event_type: z.enum(WEBHOOK_EVENT_TYPES).optional() });

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { CreateBookingLinkBody } from './api-schemas';
-import type { BookingLinkSummary } from './types';
+import type { AppointmentSummary, BookingLinkSummary } from './types';
+import { escapeHtml, page } from './verify-page';
 
 /** Booking link ids are numeric strings counting up from here (deterministic). */
 export const FIRST_BOOKING_LINK_ID = 5001;
 
-interface StoredLink {
+export interface StoredLink {
   id: string;
   code: string;
   request: CreateBookingLinkBody;
@@ -32,9 +33,18 @@ export class BookingLinkStore {
 
   /** A patient opened the short link: counts towards `open_count`. */
   open(code: string): StoredLink | undefined {
-    const link = this.#links.find((l) => l.code === code);
+    const link = this.byCode(code);
     if (link) link.openCount += 1;
     return link;
+  }
+
+  byCode(code: string): StoredLink | undefined {
+    return this.#links.find((l) => l.code === code);
+  }
+
+  /** A booking was made through the link: counts towards `number_of_uses`. */
+  recordUse(link: StoredLink): void {
+    link.numberOfUses += 1;
   }
 
   list(baseUrl: string): BookingLinkSummary[] {
@@ -62,15 +72,13 @@ export function shortLinkUrl(baseUrl: string, code: string): string {
  */
 export function bookingLinkJson(link: StoredLink, baseUrl: string, practiceGroupId: string, now: number) {
   const r = link.request;
-  const expiry = r.expiry_date === undefined ? null : `${r.expiry_date}T23:59:59.999Z`;
+  const expiry = expiryOf(link);
   const maximumUses = r.maximum_use_count ?? null;
-  const expired = expiry !== null && Date.parse(expiry) < now;
-  const usedUp = maximumUses !== null && link.numberOfUses >= maximumUses;
   return {
     id: link.id,
     practice_group_id: practiceGroupId,
     short_link: shortLinkUrl(baseUrl, link.code),
-    active: !expired && !usedUp,
+    active: linkActive(link, now),
     expiry_date: expiry,
     maximum_uses: maximumUses,
     number_of_uses: link.numberOfUses,
@@ -87,10 +95,78 @@ export function bookingLinkJson(link: StoredLink, baseUrl: string, practiceGroup
   };
 }
 
-/** What a patient sees at a short link: a placeholder, since booking itself is not simulated. */
-export function bookingPage(link: { id: string } | undefined): string {
-  const [title, text] = link
-    ? ['Book an appointment (Hero sandbox)', `<p>Sandbox booking page for link ${link.id}.</p>`]
-    : ['Link not found', '<p>This booking link is not valid.</p>'];
-  return `<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>${title}</title></head>\n<body>\n<h1>${title}</h1>\n${text}\n</body>\n</html>\n`;
+function expiryOf(link: StoredLink): string | null {
+  return link.request.expiry_date === undefined ? null : `${link.request.expiry_date}T23:59:59.999Z`;
+}
+
+/** Not expired and not used up: the link can still be booked through. */
+export function linkActive(link: StoredLink, now: number): boolean {
+  const expiry = expiryOf(link);
+  const max = link.request.maximum_use_count;
+  return !(expiry !== null && Date.parse(expiry) < now) && !(max !== undefined && link.numberOfUses >= max);
+}
+
+/**
+ * The times the booking page offers: 09:00 and 14:30 UTC on the link's `from_date`, or tomorrow if that is
+ * sooner. Deterministic for a clock, so a test can name the slot it books.
+ */
+export function offeredSlots(link: StoredLink, now: number): [string, string] {
+  const tomorrow = new Date(now + 86_400_000).toISOString().slice(0, 10);
+  const from = link.request.from_date;
+  const day = from !== undefined && from > tomorrow ? from : tomorrow;
+  return [`${day}T09:00:00.000Z`, `${day}T14:30:00.000Z`];
+}
+
+/**
+ * What a patient sees at an active short link: the offered slots and a Book button. Hero asks a
+ * patient-specific link's patient for their date of birth first; the sandbox skips that and shows no patient data.
+ */
+export function bookingFormPage(link: StoredLink, now: number): string {
+  const slots = offeredSlots(link, now)
+    .map(
+      (slot, i) =>
+        `<p><label><input type="radio" name="start_time" value="${escapeHtml(slot)}"${i === 0 ? ' checked' : ''}> ${escapeHtml(slotLabel(slot))}</label></p>`,
+    )
+    .join('\n');
+  return page(
+    'Book an appointment (Hero sandbox)',
+    `<p>Sandbox booking page for link ${escapeHtml(link.id)}. Choose a time:</p>
+<form method="post" action="/s/${escapeHtml(link.code)}/book">
+${slots}
+<p><label><input type="checkbox" name="notify" value="false"> For developers: book without sending
+<code>appointment.confirmed</code> (as if Hero's webhook were lost; the run can still see the booking in the
+link's <code>number_of_uses</code>)</label></p>
+<button type="submit">Book</button>
+</form>`,
+  );
+}
+
+export function bookedPage(appointment: AppointmentSummary, subscriptions: number | undefined): string {
+  const webhook =
+    subscriptions === undefined
+      ? 'No webhook was sent, as asked: a waiting run finds the booking at its next re-check of the link.'
+      : `<code>appointment.confirmed</code> goes to ${subscriptions} subscription(s); see
+<a href="/__sandbox/webhook-deliveries">/__sandbox/webhook-deliveries</a>.`;
+  return page(
+    'Appointment booked',
+    `<p>Appointment ${escapeHtml(appointment.id)} at ${escapeHtml(slotLabel(appointment.startTime))}.</p>
+<p>${webhook}</p>`,
+  );
+}
+
+/** 410: the link exists but has expired or been used `maximum_use_count` times. */
+export function linkInactivePage(): string {
+  return page('Link no longer active', '<p>This booking link has expired or has already been used.</p>');
+}
+
+export function linkNotFoundPage(): string {
+  return page('Link not found', '<p>This booking link is not valid.</p>');
+}
+
+export function badBookingPage(): string {
+  return page('Cannot book', '<p>Choose one of the offered times.</p>');
+}
+
+function slotLabel(iso: string): string {
+  return new Date(iso).toUTCString().replace(':00 GMT', ' UTC');
 }

@@ -7,8 +7,14 @@ export const sandboxEndpointSchema = z.enum([
   'get_booking_link',
   'send_message',
   'get_message',
+  'get_appointment',
+  'list_sent_messages',
+  'create_webhook',
+  'list_webhooks',
   'verify_page',
   'verify_submit',
+  'booking_page',
+  'booking_submit',
   'admin',
   'unknown',
 ]);
@@ -56,6 +62,8 @@ export function schemaViolationBody(endpoint: SandboxEndpoint): unknown {
       return { id: '5001' }; // no short_link
     case 'send_message':
       return { message_id: null };
+    case 'list_sent_messages':
+      return { data: 'none', count: -1 };
     default:
       return { unexpected: true };
   }
@@ -70,6 +78,10 @@ export const API_ENDPOINTS: readonly SandboxEndpoint[] = [
   'get_booking_link',
   'send_message',
   'get_message',
+  'get_appointment',
+  'list_sent_messages',
+  'create_webhook',
+  'list_webhooks',
 ];
 
 export const RANDOM_FAULT_KINDS = [

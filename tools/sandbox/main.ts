@@ -7,12 +7,29 @@
  *   SANDBOX_PRACTICE_GROUP_ID       default 1
  *   SANDBOX_RATE_LIMIT_PER_SECOND   optional: a token bucket of that capacity and refill rate
  *   SANDBOX_FAULT_RATES             optional JSON FaultRates, e.g. {"seed":7,"rates":{"server_error":0.05}}
+ *   SANDBOX_MESSAGE_STATUS          optional comma-separated status sequence, e.g. queued,sent,delivered
+ *   SANDBOX_SENT_MESSAGES_LIST      'false' makes GET /v1/messages?patient_id=… answer 404 (default true)
+ *   SANDBOX_WEBHOOK_SIGNING         optional JSON, e.g. {"encoding":"base64","timestamp":"iso"}
+ *   SANDBOX_WEBHOOK_FAULT_RATES     optional JSON, e.g. {"seed":7,"rates":{"lost":0.1,"duplicated":0.1}}
  *
  * Prints the URL, the credentials and the seeded SYNTHETIC patients; never the request log.
  */
 import { z } from 'zod';
 import { faultRatesSchema } from './faults';
 import { DEFAULT_PATIENTS, startSandbox } from './index';
+import { messageStatusSchema } from './messages';
+import { webhookFaultRatesSchema, webhookSigningSchema } from './webhooks';
+
+function jsonText(example: string) {
+  return z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be JSON, e.g. ${example}` });
+      return z.NEVER;
+    }
+  });
+}
 
 const envSchema = z.object({
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(4010),
@@ -20,18 +37,15 @@ const envSchema = z.object({
   SANDBOX_API_KEY: z.string().min(1).default('sandbox-key'),
   SANDBOX_PRACTICE_GROUP_ID: z.string().min(1).default('1'),
   SANDBOX_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().finite().optional(),
-  SANDBOX_FAULT_RATES: z
+  SANDBOX_FAULT_RATES: jsonText('{"rates":{"server_error":0.05}}').pipe(faultRatesSchema).optional(),
+  SANDBOX_MESSAGE_STATUS: z
     .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON, e.g. {"rates":{"server_error":0.05}}' });
-        return z.NEVER;
-      }
-    })
-    .pipe(faultRatesSchema)
+    .transform((text) => text.split(',').map((s) => s.trim()))
+    .pipe(z.array(messageStatusSchema).min(1))
     .optional(),
+  SANDBOX_SENT_MESSAGES_LIST: z.enum(['true', 'false']).default('true'),
+  SANDBOX_WEBHOOK_SIGNING: jsonText('{"encoding":"base64","timestamp":"iso"}').pipe(webhookSigningSchema).optional(),
+  SANDBOX_WEBHOOK_FAULT_RATES: jsonText('{"rates":{"lost":0.1}}').pipe(webhookFaultRatesSchema).optional(),
 });
 
 async function main(): Promise<void> {
@@ -51,7 +65,12 @@ async function main(): Promise<void> {
     practiceGroupId: env.SANDBOX_PRACTICE_GROUP_ID,
     rateLimit: rate === undefined ? undefined : { capacity: Math.max(1, Math.ceil(rate)), refillPerSecond: rate },
     faultRates: env.SANDBOX_FAULT_RATES,
+    messageStatus: env.SANDBOX_MESSAGE_STATUS && { sequence: env.SANDBOX_MESSAGE_STATUS },
+    sentMessagesList: env.SANDBOX_SENT_MESSAGES_LIST === 'true',
+    webhookSigning: env.SANDBOX_WEBHOOK_SIGNING,
+    webhookFaultRates: env.SANDBOX_WEBHOOK_FAULT_RATES,
   });
+  const signing = { encoding: 'hex', timestamp: 'unix-seconds', ...env.SANDBOX_WEBHOOK_SIGNING };
 
   const patients = DEFAULT_PATIENTS.map((p) => {
     const state = !p.needsVerification ? 'no verification' : p.verified ? 'already verified' : 'must verify first';
@@ -71,7 +90,22 @@ async function main(): Promise<void> {
       '',
       `Rate limit: ${rate === undefined ? 'none' : `${rate} requests/second`}`,
       `Random faults: ${env.SANDBOX_FAULT_RATES === undefined ? 'none' : JSON.stringify(env.SANDBOX_FAULT_RATES.rates)}`,
-      `Admin: ${sandbox.url}/__sandbox/requests, /__sandbox/state, POST /__sandbox/{patients,verify,faults,fault-rates,rate-limit,reset}`,
+      '',
+      "Booking page: open a booking link's short_link (" + sandbox.url + '/s/CODE) in a browser, pick a time and',
+      'press Book. That books an appointment through the link (its number_of_uses goes up) and sends',
+      'appointment.confirmed to every webhook subscribed with POST /v1/webhooks; tick the box to book without',
+      "the webhook, as if Hero's delivery were lost.",
+      `Webhook signing: ${signing.encoding} signature, ${signing.timestamp} timestamp; random webhook faults: ${
+        env.SANDBOX_WEBHOOK_FAULT_RATES === undefined ? 'none' : JSON.stringify(env.SANDBOX_WEBHOOK_FAULT_RATES.rates)
+      }`,
+      `Message status: ${env.SANDBOX_MESSAGE_STATUS?.join(' → ') ?? 'delivered'}; sent-messages list: ${
+        env.SANDBOX_SENT_MESSAGES_LIST === 'true' ? 'on' : 'off (404)'
+      }`,
+      '',
+      `Admin: GET ${sandbox.url}/__sandbox/{requests,state,appointments,webhooks,webhook-deliveries}`,
+      '  POST /__sandbox/{patients,verify,faults,fault-rates,rate-limit,reset}',
+      '  POST /__sandbox/{book,cancel,reschedule,message-status,message-status-sequence,sent-messages-list}',
+      '  POST /__sandbox/{webhook-faults,webhook-fault-rates,webhook-signing,settle-webhooks}',
       'Press Ctrl+C to stop.',
     ].join('\n'),
   );

@@ -1,9 +1,21 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
 import { handleAdmin, UnknownPatientError } from './admin';
 import { type ApiContext, handleApi } from './api';
-import { BookingLinkStore, bookingPage } from './booking-links';
+import { AppointmentStore, appointmentSummary, type StoredAppointment } from './appointments';
+import {
+  badBookingPage,
+  bookedPage,
+  BookingLinkStore,
+  bookingFormPage,
+  linkActive,
+  linkInactivePage,
+  linkNotFoundPage,
+  offeredSlots,
+} from './booking-links';
+import { SandboxConflictError, SandboxNotFoundError } from './errors';
 import { FaultQueue, MALFORMED_JSON_BODY, RandomFaults, schemaViolationBody } from './faults';
 import { BodyTooLargeError, heroError, html, json, NOT_JSON, parseJsonBody, readBody, type Reply } from './http';
 import { MessageStore } from './messages';
@@ -11,9 +23,13 @@ import { DEFAULT_PATIENTS, PatientStore } from './patients';
 import { rateLimitOptionsSchema, TokenBucket } from './rate-limit';
 import { classify, isApiPath, type Route } from './routes';
 import type {
+  AppointmentEventType,
+  AppointmentSummary,
   BookingLinkSummary,
+  BookOptions,
   Fault,
   FaultRates,
+  MessageStatusOptions,
   MessageSummary,
   RandomFaultKind,
   RateLimitOptions,
@@ -22,8 +38,17 @@ import type {
   SandboxEndpoint,
   SandboxOptions,
   SandboxPatient,
+  WebhookDeliveryRecord,
+  WebhookFaultKind,
+  WebhookFaultRates,
+  WebhookSigningOptions,
+  WebhookSummary,
 } from './types';
 import { notFoundPage, verifiedPage, verifyFormPage } from './verify-page';
+import { deliveryTarget, WebhookDispatcher, WebhookStore } from './webhooks';
+
+const startTimeSchema = z.iso.datetime({ offset: true });
+const bookOptionsSchema = z.strictObject({ startTime: startTimeSchema.optional(), notify: z.boolean().optional() });
 
 /** The oldest entries are dropped beyond this, so a long-running sandbox stays small. */
 const MAX_RECORDED = 10_000;
@@ -52,6 +77,14 @@ class SandboxServer implements Sandbox {
   readonly #patients: PatientStore;
   readonly #links = new BookingLinkStore();
   readonly #messages = new MessageStore();
+  readonly #appointments = new AppointmentStore();
+  readonly #webhooks = new WebhookStore();
+  readonly #dispatcher: WebhookDispatcher;
+  readonly #initialMessageStatus: MessageStatusOptions | undefined;
+  readonly #initialSentMessagesList: boolean;
+  #sentMessagesList: boolean;
+  readonly #initialWebhookSigning: WebhookSigningOptions | undefined;
+  readonly #initialWebhookFaultRates: WebhookFaultRates | undefined;
   readonly #faults = new FaultQueue();
   readonly #initialFaultRates: FaultRates | undefined;
   #randomFaults: RandomFaults | undefined;
@@ -75,6 +108,20 @@ class SandboxServer implements Sandbox {
     this.setRateLimit(this.#initialRateLimit);
     this.#initialFaultRates = opts.faultRates && structuredClone(opts.faultRates);
     this.setFaultRates(this.#initialFaultRates);
+    this.#initialMessageStatus = opts.messageStatus && structuredClone(opts.messageStatus);
+    this.#messages.setSequence(this.#initialMessageStatus);
+    this.#initialSentMessagesList = z.boolean().parse(opts.sentMessagesList ?? true);
+    this.#sentMessagesList = this.#initialSentMessagesList;
+    this.#dispatcher = new WebhookDispatcher({
+      now: this.#now,
+      practiceGroupId: this.practiceGroupId,
+      onFault: (kind) => this.#countFault(kind),
+      delivery: opts.webhookDelivery,
+    });
+    this.#initialWebhookSigning = opts.webhookSigning && structuredClone(opts.webhookSigning);
+    this.setWebhookSigning(this.#initialWebhookSigning);
+    this.#initialWebhookFaultRates = opts.webhookFaultRates && structuredClone(opts.webhookFaultRates);
+    this.setWebhookFaultRates(this.#initialWebhookFaultRates);
     this.#server = createServer((req, res) => {
       this.#onRequest(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500).end();
@@ -132,13 +179,79 @@ class SandboxServer implements Sandbox {
     return this.#messages.list();
   }
 
+  book(linkId: string, opts: BookOptions = {}): AppointmentSummary {
+    return appointmentSummary(this.#book(linkId, opts).appointment);
+  }
+
+  cancelAppointment(appointmentId: string, opts: { notify?: boolean } = {}): AppointmentSummary {
+    const appointment = this.#openAppointment(appointmentId);
+    appointment.cancelledAt = this.#now();
+    if (opts.notify !== false) this.#emit('appointment.cancelled', appointment.id);
+    return appointmentSummary(appointment);
+  }
+
+  rescheduleAppointment(appointmentId: string, startTime: string, opts: { notify?: boolean } = {}): AppointmentSummary {
+    const start = new Date(startTimeSchema.parse(startTime)).toISOString();
+    const appointment = this.#openAppointment(appointmentId);
+    appointment.startTime = start;
+    if (opts.notify !== false) this.#emit('appointment.rescheduled', appointment.id);
+    return appointmentSummary(appointment);
+  }
+
+  appointments(): AppointmentSummary[] {
+    return this.#appointments.list();
+  }
+
+  setMessageStatus(messageId: string, status: string): void {
+    if (!this.#messages.setStatus(messageId, status)) throw new SandboxNotFoundError('no message has that id');
+  }
+
+  setMessageStatusSequence(sequence: string[] | undefined): void {
+    this.#messages.setSequence(sequence && { sequence });
+  }
+
+  setSentMessagesList(enabled: boolean): void {
+    this.#sentMessagesList = z.boolean().parse(enabled);
+  }
+
+  webhooks(): WebhookSummary[] {
+    return this.#webhooks.summaries();
+  }
+
+  injectWebhookFault(fault: WebhookFaultKind, times = 1): void {
+    this.#dispatcher.inject(fault, times);
+  }
+
+  setWebhookFaultRates(rates: WebhookFaultRates | undefined): void {
+    this.#dispatcher.setFaultRates(rates);
+  }
+
+  setWebhookSigning(opts: WebhookSigningOptions | undefined): void {
+    this.#dispatcher.setSigning(opts);
+  }
+
+  webhookDeliveries(): WebhookDeliveryRecord[] {
+    return this.#dispatcher.records();
+  }
+
+  settleWebhooks(): Promise<void> {
+    return this.#dispatcher.settle();
+  }
+
   reset(): void {
     this.#generation += 1;
     this.#wakeSleepers();
+    this.#dispatcher.reset();
     this.#log = [];
     this.#seq = 0;
     this.#links.reset();
     this.#messages.reset();
+    this.#messages.setSequence(this.#initialMessageStatus);
+    this.#sentMessagesList = this.#initialSentMessagesList;
+    this.#appointments.reset();
+    this.#webhooks.reset();
+    this.setWebhookSigning(this.#initialWebhookSigning);
+    this.setWebhookFaultRates(this.#initialWebhookFaultRates);
     this.#faults.clear();
     this.#patients.reset();
     this.setRateLimit(this.#initialRateLimit);
@@ -149,6 +262,7 @@ class SandboxServer implements Sandbox {
   async close(): Promise<void> {
     this.#generation += 1;
     this.#wakeSleepers();
+    this.#dispatcher.close();
     await new Promise<void>((resolve, reject) => {
       this.#server.close((err) => (err ? reject(err) : resolve()));
       this.#server.closeAllConnections();
@@ -174,11 +288,12 @@ class SandboxServer implements Sandbox {
 
     let outcome: Outcome;
     try {
-      const body = parseJsonBody(await readBody(req));
+      const text = await readBody(req);
+      const body = parseJsonBody(text);
       if (body !== NOT_JSON) record.body = body;
       outcome =
         generation === this.#generation
-          ? await this.#process(req, url, route, body, record, generation)
+          ? await this.#process(req, url, route, { text, json: body }, record, generation)
           : { abandoned: true };
     } catch (err) {
       if (!(err instanceof BodyTooLargeError)) throw err;
@@ -203,7 +318,7 @@ class SandboxServer implements Sandbox {
     req: IncomingMessage,
     url: URL,
     route: Route,
-    body: unknown,
+    body: { text: string; json: unknown },
     record: RecordedRequest,
     generation: number,
   ): Promise<Outcome> {
@@ -252,14 +367,14 @@ class SandboxServer implements Sandbox {
         return { reply: heroError(429, 'Too Many Requests', retryAfterHeader(header)), resetAfter };
       }
     }
-    return { reply: this.#handle(req.method ?? 'GET', url, route, body), resetAfter };
+    return { reply: await this.#handle(req.method ?? 'GET', url, route, body), resetAfter };
   }
 
-  #handle(method: string, url: URL, route: Route, body: unknown): Reply {
-    if (isApiPath(url.pathname)) return handleApi(this.#apiContext(), route, body);
+  async #handle(method: string, url: URL, route: Route, body: { text: string; json: unknown }): Promise<Reply> {
+    if (isApiPath(url.pathname)) return handleApi(this.#apiContext(), route, body.json, url.searchParams);
     switch (route.endpoint) {
       case 'admin':
-        return handleAdmin(this, method, url, body);
+        return handleAdmin(this, method, url, body.json);
       case 'verify_page': {
         const patient = this.#patients.byToken(route.param ?? '');
         return patient ? html(200, verifyFormPage(patient.verifyToken)) : html(404, notFoundPage());
@@ -270,27 +385,81 @@ class SandboxServer implements Sandbox {
         this.#patients.markVerified(patient.nhsNumber);
         return html(200, verifiedPage());
       }
-      default: {
-        const m = /^\/s\/([^/]+)$/.exec(url.pathname);
-        if (method === 'GET' && m?.[1]) {
-          const link = this.#links.open(m[1]);
-          return html(link ? 200 : 404, bookingPage(link));
-        }
-        return json(404, { error: 'Not Found' });
+      case 'booking_page': {
+        const link = this.#links.open(route.param ?? '');
+        if (!link) return html(404, linkNotFoundPage());
+        const now = this.#now();
+        return linkActive(link, now) ? html(200, bookingFormPage(link, now)) : html(410, linkInactivePage());
       }
+      case 'booking_submit':
+        return this.#bookFromPage(route.param ?? '', body.text);
+      default:
+        return json(404, { error: 'Not Found' });
     }
+  }
+
+  /** The booking page's form (application/x-www-form-urlencoded): `start_time`, and `notify=false` to stay silent. */
+  #bookFromPage(code: string, text: string): Reply {
+    const link = this.#links.byCode(code);
+    if (!link) return html(404, linkNotFoundPage());
+    if (!linkActive(link, this.#now())) return html(410, linkInactivePage());
+    const form = new URLSearchParams(text);
+    const startTime = form.get('start_time') || undefined;
+    if (startTime !== undefined && !startTimeSchema.safeParse(startTime).success) return html(400, badBookingPage());
+    const { appointment, notified } = this.#book(link.id, { startTime, notify: form.get('notify') !== 'false' });
+    return html(200, bookedPage(appointmentSummary(appointment), notified));
+  }
+
+  #book(linkId: string, opts: BookOptions): { appointment: StoredAppointment; notified: number | undefined } {
+    const o = bookOptionsSchema.parse(opts);
+    const link = this.#links.get(linkId);
+    if (!link) throw new SandboxNotFoundError('no booking link has that id');
+    const now = this.#now();
+    if (!linkActive(link, now)) throw new SandboxConflictError('the booking link is not active: expired or used up');
+    this.#links.recordUse(link);
+    const r = link.request;
+    const appointment = this.#appointments.create({
+      linkId: link.id,
+      patientId: r.patient_id,
+      practitionerId: r.practitioner_id,
+      locationId: r.location_id,
+      appointmentTypeId: r.appointment_type_id,
+      startTime: new Date(o.startTime ?? offeredSlots(link, now)[0]).toISOString(),
+      bookingConfirmedAt: now,
+    });
+    const notified = o.notify === false ? undefined : this.#emit('appointment.confirmed', appointment.id);
+    return { appointment, notified };
+  }
+
+  /** An appointment that exists and is not cancelled. */
+  #openAppointment(appointmentId: string): StoredAppointment {
+    const appointment = this.#appointments.get(appointmentId);
+    if (!appointment) throw new SandboxNotFoundError('no appointment has that id');
+    if (appointment.cancelledAt !== undefined) throw new SandboxConflictError('the appointment is cancelled');
+    return appointment;
+  }
+
+  /** Hands the event to the dispatcher (which never blocks); returns how many subscriptions it goes to. */
+  #emit(event: AppointmentEventType, appointmentId: string): number {
+    const targets = this.#webhooks.list(event).map(deliveryTarget);
+    this.#dispatcher.emit(event, appointmentId, targets);
+    return targets.length;
+  }
+
+  #countFault(kind: string): void {
+    this.#faultCounts.set(kind, (this.#faultCounts.get(kind) ?? 0) + 1);
   }
 
   /** A scripted fault first (FIFO); else, for /v1 requests, a random one by rate. Counted by kind. */
   #takeFault(endpoint: SandboxEndpoint, api: boolean): { fault: Fault; randomKind?: RandomFaultKind } | undefined {
     const scripted = this.#faults.take(endpoint);
     if (scripted) {
-      this.#faultCounts.set(scripted.kind, (this.#faultCounts.get(scripted.kind) ?? 0) + 1);
+      this.#countFault(scripted.kind);
       return { fault: scripted };
     }
     const drawn = api ? this.#randomFaults?.draw(endpoint) : undefined;
     if (!drawn) return undefined;
-    this.#faultCounts.set(drawn.kind, (this.#faultCounts.get(drawn.kind) ?? 0) + 1);
+    this.#countFault(drawn.kind);
     return { fault: drawn.fault, randomKind: drawn.kind };
   }
 
@@ -312,6 +481,9 @@ class SandboxServer implements Sandbox {
       patients: this.#patients,
       links: this.#links,
       messages: this.#messages,
+      appointments: this.#appointments,
+      webhooks: this.#webhooks,
+      sentMessagesList: this.#sentMessagesList,
     };
   }
 

@@ -27,8 +27,16 @@ export type SandboxEndpoint =
   | 'get_booking_link'
   | 'send_message'
   | 'get_message'
+  | 'get_appointment'
+  | 'list_sent_messages'
+  | 'create_webhook'
+  | 'list_webhooks'
   | 'verify_page'
   | 'verify_submit'
+  /** `GET /s/{code}`: the short link's booking page. */
+  | 'booking_page'
+  /** `POST /s/{code}/book`: the booking page's form. */
+  | 'booking_submit'
   | 'admin'
   | 'unknown';
 
@@ -81,7 +89,10 @@ export interface FaultRates {
   latencyMs?: number;
   /** How long a 'timeout' fault holds the response; default 15000. */
   timeoutMs?: number;
-  /** Default: every /v1 endpoint (register_pds, create/get booking link, send/get message). */
+  /**
+   * Default: every /v1 endpoint (register_pds, create/get booking link, send/get/list messages, get appointment,
+   * create/list webhooks).
+   */
   endpoints?: SandboxEndpoint[];
 }
 
@@ -122,6 +133,118 @@ export interface SandboxOptions {
   now?: () => number;
   /** Default: no random faults. */
   faultRates?: FaultRates;
+  /** Delivery status that `GET /v1/messages/{id}` reports. Default: 'delivered' at once. */
+  messageStatus?: MessageStatusOptions;
+  /** Whether `GET /v1/messages?patient_id=…` (INFERRED, src/hero/inferred.ts) exists. Default true; false → 404. */
+  sentMessagesList?: boolean;
+  /** How deliveries are signed. Default: hex signature, timestamp in Unix seconds. */
+  webhookSigning?: WebhookSigningOptions;
+  /** Retries, timeouts and the hold of a 'reordered' delivery. */
+  webhookDelivery?: WebhookDeliveryOptions;
+  /** Default: no random webhook faults. */
+  webhookFaultRates?: WebhookFaultRates;
+}
+
+export interface MessageStatusOptions {
+  /**
+   * Each read of one message (`GET /v1/messages/{id}`) reports the next status of the sequence, then stays on
+   * the last, e.g. ['queued', 'sent', 'delivered']. Non-empty; any strings (unknown ones test "not final").
+   */
+  sequence: string[];
+}
+
+/** docs/hero-api.md §5: the appointment events a delivery can carry. */
+export type AppointmentEventType = 'appointment.confirmed' | 'appointment.cancelled' | 'appointment.rescheduled';
+
+/** docs/hero-api.md §5 leaves both NOT DOCUMENTED, so the sandbox lets a test choose. */
+export interface WebhookSigningOptions {
+  /** Encoding of `X-Herohealth-Signature`. Default 'hex'. */
+  encoding?: 'hex' | 'base64';
+  /** Form of `X-Herohealth-Timestamp`: '1718000000', '1718000000000' or '2024-06-10T06:13:20.000Z'. Default 'unix-seconds'. */
+  timestamp?: 'unix-seconds' | 'unix-ms' | 'iso';
+}
+
+export interface WebhookDeliveryOptions {
+  /** Attempts per delivery, the first included (default 4): retried on a non-2xx or a connection error. */
+  attempts?: number;
+  /** Wait before the second attempt, doubling after each (default 200). */
+  backoffMs?: number;
+  /** One attempt's timeout; a timeout is recorded as status 0 (default 5000). */
+  timeoutMs?: number;
+  /** A 'reordered' delivery waits for a later event's delivery, at most this long (default 1000). */
+  maxHoldMs?: number;
+}
+
+export type WebhookFaultKind =
+  /** Never sent, not retried (recorded with attempt 0, status 0). */
+  | 'lost'
+  /** Sent twice: the delivery, then a second copy (recorded with this fault), each retried. */
+  | 'duplicated'
+  /** Held back until a later event's delivery has finished (or `maxHoldMs`), then sent. */
+  | 'reordered'
+  /** Before the real delivery, one copy of the same body signed with a wrong key (not retried). */
+  | 'forged';
+
+/**
+ * Random webhook faults: each delivery (one event to one subscription) independently draws at most one fault,
+ * kind `k` with probability `rates[k]` (sum at most 1), from a PRNG seeded with `seed`. Scripted ones
+ * (`injectWebhookFault`) take precedence.
+ */
+export interface WebhookFaultRates {
+  /** PRNG seed (default 1). */
+  seed?: number;
+  rates: Partial<Record<WebhookFaultKind, number>>;
+}
+
+/** One delivery attempt (or one lost delivery), in the order attempts started. */
+export interface WebhookDeliveryRecord {
+  /** From 1 (restarts after reset()). */
+  seq: number;
+  /** Which event (from 1): every copy and attempt of one event's deliveries shares it. */
+  eventSeq: number;
+  event: AppointmentEventType;
+  appointmentId: string;
+  webhookId: string;
+  url: string;
+  /** 1 for the first attempt of a copy; 0 when nothing was sent ('lost'). */
+  attempt: number;
+  /** The receiver's HTTP status; 0 for a connection error, a timeout, or nothing sent. */
+  status: number;
+  /** Set on the copy the fault made or changed: the lost one, the second copy, the held one, the forged one. */
+  fault?: WebhookFaultKind;
+  /** When the attempt started, from the sandbox clock (ms since epoch). */
+  at: number;
+}
+
+export interface AppointmentSummary {
+  /** Numeric string, from 7001. */
+  id: string;
+  /** The booking link it was booked through. */
+  linkId: string;
+  patientId?: string;
+  /** ISO 8601. */
+  startTime: string;
+  status: 'confirmed' | 'cancelled';
+  /** ms since epoch. */
+  bookingConfirmedAt: number;
+  cancelledAt?: number;
+}
+
+export interface WebhookSummary {
+  id: string;
+  eventType: string;
+  url: string;
+  hasSigningKey: boolean;
+  headers: Record<string, string>;
+  description?: string;
+  createdAt: number;
+}
+
+export interface BookOptions {
+  /** ISO 8601 with an offset. Default: the first slot the booking page offers. */
+  startTime?: string;
+  /** Fire `appointment.confirmed` (default true). false: the booking happens, no webhook ever comes. */
+  notify?: boolean;
 }
 
 export interface BookingLinkSummary {
@@ -138,6 +261,8 @@ export interface MessageSummary {
   text: string;
   shortLinkId?: string;
   createdAt: number;
+  /** The status the last read reported (the first one of the sequence if never read); reading here advances nothing. */
+  status: string;
 }
 
 export interface Sandbox {
@@ -156,14 +281,41 @@ export interface Sandbox {
   setFaultRates(rates: FaultRates | undefined): void;
   /**
    * Faults injected since start or reset(), by kind: random ones by `RandomFaultKind`, scripted
-   * ones (`injectFault`) by `Fault['kind']`.
+   * ones (`injectFault`) by `Fault['kind']`, webhook ones (scripted or random) by `WebhookFaultKind`.
    */
   faultCounts(): Record<string, number>;
   bookingLinks(): BookingLinkSummary[];
   messages(): MessageSummary[];
   /**
-   * Clears requests, links, messages, faults and fault counts; restores patients, rate limit and
-   * fault rates to the start options.
+   * The patient books through the link, as the booking page does: an appointment with `link_id`, the link's
+   * `number_of_uses` + 1, and `appointment.confirmed` to every subscription unless `notify` is false.
+   * Throws SandboxNotFoundError for an unknown link, SandboxConflictError for an inactive one (expired, used up).
+   */
+  book(linkId: string, opts?: BookOptions): AppointmentSummary;
+  /** Fires `appointment.cancelled` unless `notify` is false. Throws for an unknown or already cancelled appointment. */
+  cancelAppointment(appointmentId: string, opts?: { notify?: boolean }): AppointmentSummary;
+  /** New start time (ISO 8601 with an offset); fires `appointment.rescheduled` unless `notify` is false. */
+  rescheduleAppointment(appointmentId: string, startTime: string, opts?: { notify?: boolean }): AppointmentSummary;
+  appointments(): AppointmentSummary[];
+  /** From now on `GET /v1/messages/{id}` reports this status for the message (any non-empty string). */
+  setMessageStatus(messageId: string, status: string): void;
+  /** Replaces the `messageStatus` option's sequence for every message (undefined: 'delivered' at once). */
+  setMessageStatusSequence(sequence: string[] | undefined): void;
+  /** Turns `GET /v1/messages?patient_id=…` on or off (off: 404). */
+  setSentMessagesList(enabled: boolean): void;
+  webhooks(): WebhookSummary[];
+  /** The next `times` (default 1) deliveries get `fault`, FIFO. One delivery is one event to one subscription. */
+  injectWebhookFault(fault: WebhookFaultKind, times?: number): void;
+  /** Random webhook faults on (validated; restarts the PRNG from the seed) or off (undefined). */
+  setWebhookFaultRates(rates: WebhookFaultRates | undefined): void;
+  setWebhookSigning(opts: WebhookSigningOptions | undefined): void;
+  webhookDeliveries(): WebhookDeliveryRecord[];
+  /** Resolves once no delivery is waiting (backoff, hold) or in flight. */
+  settleWebhooks(): Promise<void>;
+  /**
+   * Clears requests, links, messages, appointments, webhooks, deliveries (pending ones are dropped), faults and
+   * fault counts; restores patients, rate limit, fault rates, message status sequence, the sent-messages list,
+   * webhook signing and webhook fault rates to the start options.
    */
   reset(): void;
   close(): Promise<void>;

@@ -3,7 +3,8 @@
  * register_pds points here. The page shows no patient data.
  */
 
-function page(title: string, body: string): string {
+/** A minimal HTML page; `title` and `body` must already be escaped. */
+export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>${title}</title></head>
@@ -15,8 +16,8 @@ ${body}
 `;
 }
 
-/** `token` is ours (hex), but escape anyway since it comes from the request path. */
-function escapeHtml(s: string): string {
+/** Values put into pages come from our own stores, but are escaped anyway since paths and forms carry them. */
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
