@@ -180,7 +180,7 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
     const day = 24 * 3600_000;
     assert.deepEqual(
       scheduled.map((a) => a.activityType?.name),
-      ['tracePatient', 'createBookingLink', 'sendMessage'],
+      ['tracePatient', 'createBookingLink', 'sendMessage', 'checkMessageStatus'],
     );
     for (const a of scheduled) {
       assert.ok(tsToMs(a.scheduleToCloseTimeout) > 365 * day, `${a.activityType?.name}: no queue-wait bound`);
@@ -384,17 +384,14 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
     await eventually(async () => traces().length === 6, 5_000, 'six trace requests');
   });
 
-  it('never sends a message twice: a send Hero may have processed ends needs_review, not a retry', async () => {
+  it('never sends a message twice: a send Hero may have processed is looked up in Hero, not repeated', async () => {
     const patient = newPatient();
     sandbox.addPatient(patient);
     sandbox.injectFault('send_message', { kind: 'reset_after' }); // sent, then the connection drops
     const result = await withWorker(async (start) => (await start(outreachRequest(patient))).result());
-    assert.equal(result.outcome, 'needs_review');
-    assert.ok(result.outcome === 'needs_review');
-    assert.equal(result.step, 'send_message');
-    assert.equal(result.patientId, patient.patientId);
-    assert.equal(result.bookingLink?.id, sandbox.bookingLinks()[0]!.id);
-    assert.match(result.reason, /may have acted/);
+    assert.equal(result.outcome, 'completed', 'Hero lists the message: it went out');
+    assert.ok(result.outcome === 'completed');
+    assert.equal(result.messageId, sandbox.messages()[0]!.id);
     assert.equal(sandbox.messages().length, 1, 'exactly one message, the one Hero processed');
     assert.equal(sandbox.requests({ endpoint: 'send_message' }).length, 1);
   });
@@ -414,16 +411,17 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
     );
   });
 
-  it('does not repeat a booking link request after a 5xx: needs_review, no second link', async () => {
+  it('retries a booking link after a 5xx: a link made but never sent reaches nobody', async () => {
     const patient = newPatient();
     sandbox.addPatient(patient);
     sandbox.injectFault('create_booking_link', { kind: 'status', status: 502 });
     const result = await withWorker(async (start) => (await start(outreachRequest(patient))).result());
-    assert.equal(result.outcome, 'needs_review');
-    assert.ok(result.outcome === 'needs_review');
-    assert.equal(result.step, 'create_booking_link');
-    assert.equal(sandbox.requests({ endpoint: 'create_booking_link' }).length, 1);
-    assert.equal(sandbox.messages().length, 0);
+    assert.equal(result.outcome, 'completed');
+    assert.deepEqual(
+      sandbox.requests({ endpoint: 'create_booking_link' }).map((r) => r.status),
+      [502, 200],
+    );
+    assert.equal(sandbox.messages().length, 1);
   });
 
   for (const [endpoint, step] of [
@@ -451,24 +449,6 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
       assert.equal(sandbox.messages().length, 0);
     });
   }
-
-  it('shows needs_review in its status query and its HeroFlowState search attribute', async () => {
-    const patient = newPatient();
-    sandbox.addPatient(patient);
-    sandbox.injectFault('send_message', { kind: 'status', status: 503 }); // Hero may have sent it
-    const { result, status, state } = await withWorker(async (start) => {
-      const handle = await start(outreachRequest(patient));
-      const result = await handle.result();
-      return {
-        result,
-        status: await handle.query(statusQuery),
-        state: (await handle.describe()).typedSearchAttributes.get(HERO_FLOW_STATE),
-      };
-    });
-    assert.equal(result.outcome, 'needs_review');
-    assert.equal(status.state, 'needs_review', 'status query');
-    assert.equal(state, 'needs_review', 'HeroFlowState search attribute');
-  });
 
   it('ends with patient_not_found when PDS has no such patient, without retrying', async () => {
     const patient = newPatient(); // never added to the sandbox

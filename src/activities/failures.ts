@@ -5,7 +5,7 @@ import { FailureType } from '../shared/failure-types';
 import { describeProblems } from '../shared/problems';
 
 /** Failure types that are outcomes a run reports, not faults an operator must look at. */
-const EXPECTED_FAILURES: ReadonlySet<string> = new Set([FailureType.PatientNotFound]);
+const EXPECTED_FAILURES: ReadonlySet<string> = new Set([FailureType.PatientNotFound, FailureType.RateLimited]);
 
 /**
  * Maps a Hero client error to an ApplicationFailure of the type the error carries
@@ -30,9 +30,13 @@ export function toApplicationFailure(err: unknown, opts: { idempotent: boolean }
       message: err.message,
       nextRetryDelay: err instanceof HeroRateLimitedError ? err.retryAfterMs : undefined,
       details: [{ endpoint: err.endpoint, status: err.status ?? null }],
-      // An answer, not a fault: the workflow ends with outcome patient_not_found. BENIGN makes the
-      // SDK log it at debug level, without the WARN and stack trace of a failed activity.
-      category: EXPECTED_FAILURES.has(err.failureType) ? ApplicationFailureCategory.BENIGN : undefined,
+      // An answer (patient_not_found ends the run so; an appointment Hero does not know is none of ours) or Hero's pacing (a 429 is retried after its
+      // Retry-After), not a fault: BENIGN makes the SDK log it at debug level, without the WARN and
+      // stack trace of a failed activity.
+      category:
+        EXPECTED_FAILURES.has(err.failureType) || (err.endpoint === 'get_appointment' && err.status === 404)
+          ? ApplicationFailureCategory.BENIGN
+          : undefined,
     });
   }
   if (err instanceof ZodError) {

@@ -1,2 +1,3 @@
+export * from './booking-events';
 export * from './failures';
 export * from './outreach';

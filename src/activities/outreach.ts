@@ -1,7 +1,11 @@
 import { Context } from '@temporalio/activity';
 import type { HeroClient } from '../hero/client';
+import type { SentWithLink } from '../hero/client';
 import type {
+  Appointment,
   BookingLink,
+  BookingLinkState,
+  MessageState,
   CreateBookingLinkRequest,
   SendMessageRequest,
   SentMessage,
@@ -66,12 +70,41 @@ export function createActivities(hero: HeroClient) {
       return heroCall('register_pds', true, (signal) => hero.registerPds(input, { signal }));
     },
 
+    /**
+     * Retried even when Hero may have made the link: a link that was made but never sent reaches no patient
+     * (README, "What a review means"), so a second one costs nothing and needs no operator.
+     */
     async createBookingLink(input: CreateBookingLinkRequest): Promise<BookingLink> {
-      return heroCall('create_booking_link', false, (signal) => hero.createBookingLink(input, { signal }));
+      return heroCall('create_booking_link', true, (signal) => hero.createBookingLink(input, { signal }));
     },
 
     async sendMessage(input: SendMessageRequest): Promise<SentMessage> {
       return heroCall('send_message', false, (signal) => hero.sendMessage(input, { signal }));
+    },
+
+    /** How often the booking link was used: the fallback when no webhook says the patient booked. */
+    async checkBookingLink(input: { bookingLinkId: string }): Promise<BookingLinkState> {
+      return heroCall('get_booking_link', true, (signal) => hero.getBookingLink(input.bookingLinkId, { signal }));
+    },
+
+    /** A message's delivery status (docs/hero-api.md §3.2). */
+    async checkMessageStatus(input: { messageId: string }): Promise<MessageState> {
+      return heroCall('get_message', true, (signal) => hero.getMessage(input.messageId, { signal }));
+    },
+
+    /** The appointment an event names: the link it was booked through (docs/hero-api.md §2.6). */
+    async getAppointment(input: { appointmentId: string }): Promise<Appointment> {
+      return heroCall('get_appointment', true, (signal) => hero.getAppointment(input.appointmentId, { signal }));
+    },
+
+    /**
+     * How many of the patient's sent messages carry this booking link, when Hero can tell: how a run
+     * reconciles an uncertain send before asking an operator (the endpoint is INFERRED).
+     */
+    async findSentMessages(input: { patientId: string; bookingLinkId: string }): Promise<SentWithLink> {
+      return heroCall('list_sent_messages', true, (signal) =>
+        hero.sentMessagesWithLink(input.patientId, input.bookingLinkId, { signal }),
+      );
     },
   };
 }

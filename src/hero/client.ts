@@ -14,10 +14,30 @@ import {
   HeroUnexpectedResponseError,
   HeroUnexpectedStatusError,
 } from './errors';
-import { CREATE_BOOKING_LINK_PATH, createBookingLinkResponseSchema } from './inferred';
+import {
+  CREATE_BOOKING_LINK_PATH,
+  createBookingLinkResponseSchema,
+  LIST_SENT_MESSAGES_MAX_PAGES,
+  LIST_SENT_MESSAGES_PAGE_SIZE,
+  LIST_SENT_MESSAGES_PATH,
+  sentMessagesPageSchema,
+  webhookListShape,
+} from './inferred';
 import { parseRetryAfter } from './retry-after';
 import {
+  type Appointment,
+  appointmentResponseSchema,
+  type AppointmentEventType,
+  appointmentEventTypeSchema,
   type BookingLink,
+  type BookingLinkState,
+  bookingLinkStateResponseSchema,
+  type CreateWebhookRequest,
+  createWebhookRequestSchema,
+  type MessageState,
+  messageStateResponseSchema,
+  type WebhookSubscription,
+  webhookSubscriptionSchema,
   type CreateBookingLinkRequest,
   createBookingLinkRequestSchema,
   registerPdsResponseSchema,
@@ -32,6 +52,16 @@ import {
 } from './schemas';
 
 const HEADER_SAFE = /^[\x21-\x7e]+$/;
+/** Ids that go into a path: Hero's are numeric strings (docs/hero-api.md §6). */
+const PATH_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function pathId(id: string, what: string): string {
+  if (!PATH_ID.test(id)) throw new TypeError(`${what} must be 1 to 64 letters, digits, '-' or '_'`);
+  return encodeURIComponent(id);
+}
+
+/** What the list of a patient's sent messages tells about a booking link (docs/hero-api.md §3.2, INFERRED). */
+export type SentWithLink = { known: true; count: number; messageIds: string[] } | { known: false; why: string };
 
 export interface CallOptions {
   /** Aborts the request, e.g. when the Temporal activity is cancelled. */
@@ -98,6 +128,84 @@ export class HeroClient {
     return this.#call('send_message', '/v1/messages/send', body, sendMessageResponseSchema, opts);
   }
 
+  /** GET /v1/booking_links/{id}: how often the link was used (docs/hero-api.md §2.3). */
+  async getBookingLink(id: string, opts: CallOptions = {}): Promise<BookingLinkState> {
+    const path = `/v1/booking_links/${pathId(id, 'booking link id')}`;
+    return this.#call('get_booking_link', path, undefined, bookingLinkStateResponseSchema, opts);
+  }
+
+  /** GET /v1/appointments/{id}: the link it was booked through and when (docs/hero-api.md §2.6). */
+  async getAppointment(id: string, opts: CallOptions = {}): Promise<Appointment> {
+    const path = `/v1/appointments/${pathId(id, 'appointment id')}`;
+    return this.#call('get_appointment', path, undefined, appointmentResponseSchema, opts);
+  }
+
+  /** GET /v1/messages/{id}: the delivery status (docs/hero-api.md §3.2). */
+  async getMessage(id: string, opts: CallOptions = {}): Promise<MessageState> {
+    const path = `/v1/messages/${pathId(id, 'message id')}`;
+    return this.#call('get_message', path, undefined, messageStateResponseSchema, opts);
+  }
+
+  /**
+   * The patient's sent messages that carry `bookingLinkId` (the endpoint is INFERRED, src/hero/inferred.ts).
+   * A 404, a shape we do not know, or more pages than we read give `{ known: false }`: never "not sent".
+   */
+  async sentMessagesWithLink(patientId: string, bookingLinkId: string, opts: CallOptions = {}): Promise<SentWithLink> {
+    pathId(patientId, 'patient id');
+    const messageIds: string[] = [];
+    for (let page = 0; page < LIST_SENT_MESSAGES_MAX_PAGES; page++) {
+      const query = new URLSearchParams({
+        patient_id: patientId,
+        page_index: String(page),
+        page_size: String(LIST_SENT_MESSAGES_PAGE_SIZE),
+      });
+      let body: z.output<typeof sentMessagesPageSchema>;
+      try {
+        body = await this.#call(
+          'list_sent_messages',
+          `${LIST_SENT_MESSAGES_PATH}?${query}`,
+          undefined,
+          sentMessagesPageSchema,
+          opts,
+        );
+      } catch (err) {
+        if (err instanceof HeroNotFoundError) return { known: false, why: 'the list endpoint answered 404' };
+        if (err instanceof HeroUnexpectedResponseError) return { known: false, why: 'the list has an unknown shape' };
+        throw err;
+      }
+      for (const m of body.data) if (m.short_link?.id === bookingLinkId) messageIds.push(m.id);
+      const seen = page * LIST_SENT_MESSAGES_PAGE_SIZE + body.data.length;
+      if (body.data.length < LIST_SENT_MESSAGES_PAGE_SIZE || seen >= body.count) {
+        return { known: true, count: messageIds.length, messageIds };
+      }
+    }
+    return { known: false, why: `the patient has more than ${LIST_SENT_MESSAGES_MAX_PAGES} pages of messages` };
+  }
+
+  /** GET /v1/webhooks?event_type=…: the practice group's subscriptions to one event (docs/hero-api.md §5). */
+  async listWebhooks(eventType: AppointmentEventType, opts: CallOptions = {}): Promise<WebhookSubscription[]> {
+    const query = new URLSearchParams({ event_type: appointmentEventTypeSchema.parse(eventType) });
+    return this.#call(
+      'list_webhooks',
+      `/v1/webhooks?${query}`,
+      undefined,
+      webhookListShape(webhookSubscriptionSchema),
+      opts,
+    );
+  }
+
+  /** POST /v1/webhooks: subscribes `url` to one event, signed with `signingKey` (docs/hero-api.md §5). */
+  async createWebhook(input: CreateWebhookRequest, opts: CallOptions = {}): Promise<WebhookSubscription> {
+    const req = createWebhookRequestSchema.parse(input);
+    const body = {
+      event_type: req.eventType,
+      url: req.url,
+      signing_key: req.signingKey,
+      description: req.description,
+    };
+    return this.#call('create_webhook', '/v1/webhooks', body, webhookSubscriptionSchema, opts);
+  }
+
   async #call<S extends z.ZodType>(
     endpoint: HeroEndpoint,
     path: string,
@@ -111,15 +219,16 @@ export class HeroClient {
     let text: string;
     let retryAfter: string | null;
     try {
+      // A body means POST; reads (GET) have none.
       const res = await fetch(this.baseUrl + path, {
-        method: 'POST',
+        method: body === undefined ? 'GET' : 'POST',
         headers: {
-          'content-type': 'application/json',
+          ...(body !== undefined && { 'content-type': 'application/json' }),
           accept: 'application/json',
           'x-api-key': this.#apiKey,
           'x-practice-group-id': this.practiceGroupId,
         },
-        body: JSON.stringify(body),
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal,
         // Never follow a redirect: it would re-send the API key to wherever it points.
         redirect: 'manual',

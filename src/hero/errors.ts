@@ -4,7 +4,16 @@ import { FailureType, type FailureTypeName } from '../shared/failure-types';
  * One class per row of Hero's status table. Messages name the endpoint and the problem,
  * never request values (NHS numbers, dates of birth) nor the API key.
  */
-export type HeroEndpoint = 'register_pds' | 'create_booking_link' | 'send_message';
+export type HeroEndpoint =
+  | 'register_pds'
+  | 'create_booking_link'
+  | 'send_message'
+  | 'get_booking_link'
+  | 'get_appointment'
+  | 'get_message'
+  | 'list_sent_messages'
+  | 'list_webhooks'
+  | 'create_webhook';
 
 export abstract class HeroApiError extends Error {
   /**

@@ -29,5 +29,57 @@ export const createBookingLinkResponseSchema = z
  */
 export const SHORT_LINK_ID_FROM = 'booking_link.id' as const;
 
+/**
+ * docs/hero-api.md §3.2: delivery `status` values are NOT DOCUMENTED beyond the sample "delivered". These are
+ * the values taken as final; any other value (or none) means "not final yet", and the run asks again.
+ */
+export const FINAL_DELIVERY_STATUSES: ReadonlySet<string> = new Set([
+  'delivered',
+  'read',
+  'seen',
+  'failed',
+  'undelivered',
+  'rejected',
+  'bounced',
+  'expired',
+  'cancelled',
+]);
+/** Final statuses that mean the message did not reach the patient (INFERRED, as above). */
+export const FAILED_DELIVERY_STATUSES: ReadonlySet<string> = new Set([
+  'failed',
+  'undelivered',
+  'rejected',
+  'bounced',
+  'expired',
+  'cancelled',
+]);
+
+/**
+ * docs/hero-api.md §3.2: "List Sent Messages" exists, but its path, filters and fields are NOT DOCUMENTED.
+ * We ask `GET /v1/messages?patient_id=…` (the list convention of §6.5: `{data, count}`, `page_index`,
+ * `page_size`) and read each message's `short_link.id` (the shape of `GET /v1/messages/{id}`, §8.1). A 404,
+ * or any other shape, means "cannot tell" and never "not sent".
+ */
+export const LIST_SENT_MESSAGES_PATH = '/v1/messages';
+export const LIST_SENT_MESSAGES_PAGE_SIZE = 100;
+/** At most this many pages are read; a patient with more messages than that is "cannot tell". */
+export const LIST_SENT_MESSAGES_MAX_PAGES = 10;
+export const sentMessagesPageSchema = z.object({
+  data: z.array(
+    z.object({
+      id: heroId,
+      short_link: z.object({ id: heroId }).nullable().optional(),
+    }),
+  ),
+  count: z.number().int().nonnegative(),
+});
+
+/**
+ * docs/hero-api.md §5: the response of `GET /v1/webhooks?event_type=…` is NOT DOCUMENTED; `{data, count}` (the
+ * list convention) is expected, and a bare array accepted.
+ */
+export const webhookListShape = <T extends z.ZodType>(item: T) =>
+  z.union([z.object({ data: z.array(item) }).transform((b) => b.data), z.array(item)]);
+
 /** docs/hero-api.md §6.4 documents only the 400 body; other error bodies are read as text at most. */
 export { heroId };

@@ -80,3 +80,70 @@ export const validationErrorBodySchema = z.object({
   ),
 });
 export type ValidationErrorBody = z.infer<typeof validationErrorBodySchema>;
+
+/**
+ * docs/hero-api.md §2.3: `GET /v1/booking_links/{id}`. `number_of_uses > 0` is how the run learns, without
+ * a webhook, that the patient booked through the link (§8.4).
+ */
+export const bookingLinkStateResponseSchema = z
+  .object({
+    id: heroId,
+    active: z.boolean().optional(),
+    number_of_uses: z.number().int().nonnegative(),
+    expiry_date: z.string().nullable().optional(),
+  })
+  .transform((b) => ({
+    id: b.id,
+    numberOfUses: b.number_of_uses,
+    active: b.active ?? null,
+    expiryDate: b.expiry_date ?? null,
+  }));
+export type BookingLinkState = z.infer<typeof bookingLinkStateResponseSchema>;
+
+/** docs/hero-api.md §2.6: `GET /v1/appointments/{id}`; `link_id` ties the appointment to a booking link. */
+export const appointmentResponseSchema = z
+  .object({
+    id: heroId,
+    link_id: heroId.nullable().optional(),
+    booking_confirmed_at: z.string().nullable().optional(),
+    start_time: z.string().nullable().optional(),
+  })
+  .transform((b) => ({
+    id: b.id,
+    linkId: b.link_id ?? null,
+    bookingConfirmedAt: b.booking_confirmed_at ?? null,
+    startTime: b.start_time ?? null,
+  }));
+export type Appointment = z.infer<typeof appointmentResponseSchema>;
+
+/**
+ * docs/hero-api.md §3.2: `GET /v1/messages/{id}` carries a delivery `status` (the sample says "delivered");
+ * the list of values is NOT DOCUMENTED, so any string is accepted and only known final ones end the
+ * polling (src/hero/inferred.ts).
+ */
+export const messageStateResponseSchema = z
+  .object({ id: heroId, status: z.string().max(64).nullable().optional() })
+  .transform((b) => ({ id: b.id, status: b.status ?? null }));
+export type MessageState = z.infer<typeof messageStateResponseSchema>;
+
+/** docs/hero-api.md §5: the appointment events hero-flow subscribes to. */
+export const appointmentEventTypeSchema = z.enum([
+  'appointment.confirmed',
+  'appointment.cancelled',
+  'appointment.rescheduled',
+]);
+export type AppointmentEventType = z.infer<typeof appointmentEventTypeSchema>;
+
+/** docs/hero-api.md §5: the body of `POST /v1/webhooks`, one event per subscription. */
+export const createWebhookRequestSchema = z.strictObject({
+  eventType: appointmentEventTypeSchema,
+  url: z.url({ protocol: /^https?$/ }),
+  signingKey: z.string().min(16, 'must be at least 16 characters'),
+  description: z.string().max(200).optional(),
+});
+export type CreateWebhookRequest = z.infer<typeof createWebhookRequestSchema>;
+
+export const webhookSubscriptionSchema = z
+  .object({ id: heroId, event_type: z.string(), url: z.string() })
+  .transform((b) => ({ id: b.id, eventType: b.event_type, url: b.url }));
+export type WebhookSubscription = z.infer<typeof webhookSubscriptionSchema>;

@@ -1,5 +1,6 @@
+import { Client } from '@temporalio/client';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, createBookingEventActivities } from '../activities';
 import type { HeroClient } from '../hero/client';
 import { workflowSource } from './workflow-source';
 
@@ -33,7 +34,13 @@ export function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities: createActivities(opts.hero),
+    activities: {
+      ...createActivities(opts.hero),
+      // The booking-event workflow finds runs by search attribute: a client on the worker's own connection.
+      ...createBookingEventActivities(
+        new Client({ connection: opts.connection, namespace: opts.namespace, dataConverter: opts.dataConverter }),
+      ),
+    },
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowSource()),
     shutdownGraceTime: opts.shutdownGraceTime ?? '10 seconds',
     // Cancellation reaches an activity only through a heartbeat response: flush heartbeats every

@@ -1,5 +1,12 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OutreachStatus, VerificationAccepted, VerificationCompleted } from './schemas';
+import type {
+  BookingEvent,
+  OutreachStatus,
+  ReviewResolution,
+  ReviewResolved,
+  VerificationAccepted,
+  VerificationCompleted,
+} from './schemas';
 
 /** The workflow type other clients start: the name of `patientOutreachWorkflow` (src/workflows/patient-outreach.ts). */
 export const OUTREACH_WORKFLOW_TYPE = 'patientOutreachWorkflow';
@@ -18,6 +25,26 @@ export const statusQuery = defineQuery<OutreachStatus>('status');
 export const confirmVerificationUpdate = defineUpdate<VerificationAccepted, [VerificationCompleted]>(
   'confirmVerification',
 );
+
+/**
+ * An operator's decision for a run in `needs_review`: resend, mark_sent or abandon. Rejected (nothing
+ * in history) unless the run is in review, or when the payload is malformed.
+ */
+export const resolveReviewUpdate = defineUpdate<ReviewResolved, [ReviewResolution]>('resolveReview');
+
+/** An appointment webhook about this run's booking link, sent by the booking-event workflow. */
+export const bookingEventSignal = defineSignal<[BookingEvent]>('bookingEvent');
+
+/** The workflow type the webhook receiver starts, one run per delivered event. */
+export const BOOKING_EVENT_WORKFLOW_TYPE = 'bookingEventWorkflow';
+
+/**
+ * One workflow ID per (event, appointment id), so a redelivered event is processed once
+ * (docs/hero-api.md §5: delivery may repeat). Neither part is patient data.
+ */
+export function bookingEventWorkflowId(event: string, appointmentId: string): string {
+  return `hero-webhook.${event}.${appointmentId}`;
+}
 
 /**
  * What the worker's payload codec delivers in place of a payload that arrived unencrypted while the

@@ -1,2 +1,3 @@
 // Entry point for the worker's workflow bundle: export workflows only.
+export { bookingEventWorkflow } from './booking-event';
 export { patientOutreachWorkflow } from './patient-outreach';

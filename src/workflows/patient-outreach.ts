@@ -1,120 +1,42 @@
 import {
-  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   condition,
   isCancellation,
   log,
   patched,
-  proxyActivities,
-  setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { OutreachActivities } from '../activities/outreach';
 import type { BookingLink, TraceResult } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
 import { describeProblems } from '../shared/problems';
-import { HERO_FLOW_STATE } from '../shared/search-attributes';
+import { createBookingLink, tracePatient } from './activity-stubs';
+import { awaitBooking, BookingEvents, indexBookingLink } from './booking-wait';
 import {
+  bookingEventSignal,
   confirmVerificationUpdate,
   isUnencryptedMarker,
+  resolveReviewUpdate,
   statusQuery,
   unencryptedPayloadMessage,
   verificationCompletedSignal,
 } from './definitions';
+import { activityCauseType, isFailureOfType } from './failures';
+import { messagesOf, Reviews, type SendContext, sendWithReconcile } from './review';
+import { RunState, STATE_IN_WORDS } from './run-state';
 import {
-  BOOKING_LINK_PLACEHOLDER,
+  bookingEventSchema,
   type OutreachInput,
   type OutreachRequest,
   type OutreachResult,
-  type OutreachState,
-  type OutreachStatus,
   outreachInputSchema,
+  type ReviewResolved,
+  reviewResolutionSchema,
   type VerificationAccepted,
   verificationCompletedSchema,
   type VerificationFinding,
 } from './schemas';
-
-/** Hero errors that no retry can fix. */
-const NON_RETRYABLE = [
-  FailureType.InvalidRequest,
-  FailureType.Unauthorized,
-  FailureType.Forbidden,
-  FailureType.PatientNotFound,
-  FailureType.NotFound,
-  FailureType.UnexpectedStatus,
-];
-
-/**
- * register_pds is an upsert (docs/hero-api.md §6.6), so retrying it is safe: retry transient failures
- * with backoff, 25 attempts at most. A 429 overrides the backoff with its Retry-After.
- *
- * No schedule-to-close timeout, here or below: it would count the time a call waits in the task
- * queue, and behind a practice list at Hero's rate limit that is hours (150,000 calls at 20/s).
- * The attempt count bounds the retrying instead.
- */
-const { tracePatient } = proxyActivities<OutreachActivities>({
-  startToCloseTimeout: '30 seconds',
-  // A cancelled run ends only once the activity has aborted its HTTP request.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  heartbeatTimeout: '20 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 25,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-/**
- * Creating a link and sending a message are not idempotent and Hero documents no idempotency
- * key (docs/hero-api.md §6.6): only failures Hero cannot have acted on (429, refused connections) are
- * retried; the rest arrive as HeroOutcomeUncertain and end the run for review.
- */
-const { createBookingLink, sendMessage } = proxyActivities<OutreachActivities>({
-  startToCloseTimeout: '30 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  heartbeatTimeout: '20 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: [...NON_RETRYABLE, FailureType.OutcomeUncertain],
-  },
-});
-
-/** Each state in words, for the run's current details and the wait's timer summary in the Temporal UI. */
-const STATE_IN_WORDS: Record<OutreachState, string> = {
-  tracing: 'tracing the patient on NHS PDS through Hero',
-  awaiting_verification: 'waiting for the patient to verify their identity',
-  creating_booking_link: 'creating the booking link',
-  sending_message: 'sending the message with the booking link',
-  completed: 'completed: the booking link was sent',
-  verification_expired: 'ended: the patient did not verify their identity in time',
-  patient_not_found: 'ended: NHS PDS has no such patient',
-  needs_review: 'needs review: check in Hero whether the booking link or message went out',
-  cancelled: 'cancelled',
-  failed: 'failed',
-};
-
-/**
- * The run's current details (Markdown, on the UI's User Metadata tab). They reach the UI encrypted (the
- * answer of the `__temporal_workflow_metadata` query, encoded by the worker's codec, never in history),
- * but the UI 2.42 renders Markdown by loading `/render?content=<decoded text>` from the UI server, so
- * they leave the browser in plaintext, to Temporal Cloud's servers for a Cloud namespace: no patient
- * data here, hence no login URL (test/ui.test.ts checks). The verify link is in the wait's timer summary.
- */
-function currentDetails(status: OutreachStatus): string {
-  const lines = [`**State: ${status.state}** (${STATE_IN_WORDS[status.state]})`];
-  if (status.state === 'awaiting_verification') {
-    lines.push("Verify link: the wait's timer on the History tab, or the status query");
-  }
-  return lines.join('\n\n');
-}
 
 /**
  * The summary of the timer a waiting run sleeps on. The UI shows it in the event history, on the run's
@@ -131,26 +53,6 @@ function waitSummary(loginUrl: string, ms: number): string {
         ? `${Math.round(ms / 60_000)} min`
         : `${Math.round(ms / 1000)} s`;
   return `State: awaiting_verification (${STATE_IN_WORDS.awaiting_verification}) · verify link: ${loginUrl} · re-check in ${recheck}`;
-}
-
-/** The run's state, as the status query, the search attribute and the UI's current details show it. */
-class RunState {
-  status: OutreachStatus = { state: 'tracing', attempts: 0, updatedAt: new Date().toISOString() };
-  private indexed: OutreachState | undefined;
-
-  set(state: OutreachState, loginUrl?: string): void {
-    if (state !== this.indexed) {
-      this.indexed = state;
-      upsertSearchAttributes([{ key: HERO_FLOW_STATE, value: state }]);
-    }
-    this.status = { state, loginUrl, attempts: this.status.attempts, updatedAt: new Date().toISOString() };
-    // Not a command (no history event), so it may change on every call.
-    setCurrentDetails(currentDetails(this.status));
-  }
-
-  countTrace(): void {
-    this.status = { ...this.status, attempts: this.status.attempts + 1 };
-  }
 }
 
 type TraceAnswer = Required<Pick<VerificationAccepted, 'retraced' | 'found'>>;
@@ -254,6 +156,46 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
     },
   );
 
+  const bookingEvents = new BookingEvents();
+  setHandler(bookingEventSignal, (received) => {
+    const parsed = bookingEventSchema.safeParse(isUnencryptedMarker(received) ? undefined : received);
+    if (!parsed.success) {
+      log.warn('Ignored a malformed bookingEvent signal', { problems: describeProblems(parsed.error, '(payload)') });
+      return;
+    }
+    bookingEvents.add(parsed.data);
+  });
+  const reviews = new Reviews();
+  setHandler(
+    resolveReviewUpdate,
+    (resolution): Promise<ReviewResolved> =>
+      new Promise((resolve) => {
+        const action = reviewResolutionSchema.parse(resolution).action;
+        reviews.pending = {
+          resolution: reviewResolutionSchema.parse(resolution),
+          applied: (state) => resolve({ accepted: true, action, state }),
+        };
+      }),
+    {
+      validator: (payload) => {
+        if (isUnencryptedMarker(payload)) {
+          throw ApplicationFailure.nonRetryable(unencryptedPayloadMessage('update'), FailureType.UnencryptedPayload);
+        }
+        const parsed = reviewResolutionSchema.safeParse(payload);
+        if (!parsed.success) {
+          throw new Error(
+            'malformed review resolution (expected { "action": "resend" | "mark_sent" | "abandon", "note"?: string }): ' +
+              describeProblems(parsed.error, '(payload)', reviewResolutionSchema).join('; '),
+          );
+        }
+        if (run.status.state !== 'needs_review' || !reviews.waiting) {
+          throw new Error(`this run is ${run.status.state}, not waiting for a review decision`);
+        }
+        if (reviews.pending) throw new Error('this review already has a decision, being applied');
+      },
+    },
+  );
+
   try {
     const input = parseInput(rawInput);
     run.set('tracing');
@@ -266,7 +208,7 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
       wait: (ms, summary) => condition(() => verificationSignalled, ms, { summary }),
     });
     if (patient.outcome !== 'patient') return patient;
-    return await bookAndSend(input, patient.patientId, run);
+    return await bookAndSend(input, patient.patientId, run, reviews, bookingEvents);
   } catch (err) {
     // Cancelled by the caller, while waiting or mid-activity (whose HTTP request is aborted): a clean outcome.
     if (isCancellation(err)) {
@@ -416,31 +358,66 @@ async function traceUntilVerified(
   }
 }
 
-async function bookAndSend(input: OutreachInput, patientId: string, run: RunState): Promise<OutreachResult> {
+async function bookAndSend(
+  input: OutreachInput,
+  patientId: string,
+  run: RunState,
+  reviews: Reviews,
+  bookingEvents: BookingEvents,
+): Promise<OutreachResult> {
   run.set('creating_booking_link');
-  let bookingLink: BookingLink | undefined;
+  let bookingLink: BookingLink;
   try {
     bookingLink = await createBookingLink({ ...input.booking, patientId });
-    run.set('sending_message');
-    const sent = await sendMessage({
-      patientId,
-      messageType: input.message.type,
-      text: input.message.text.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
-      shortLinkId: bookingLink.id,
-    });
-    run.set('completed');
-    return { outcome: 'completed', patientId, bookingLink, messageId: sent.messageId };
   } catch (err) {
+    // Only runs from before links were retried whatever failed get here (src/workflows/activity-stubs.ts).
     if (!isFailureOfType(err, FailureType.OutcomeUncertain)) throw err;
     run.set('needs_review');
     return {
       outcome: 'needs_review',
-      step: bookingLink ? 'send_message' : 'create_booking_link',
+      step: 'create_booking_link',
       patientId,
-      bookingLink,
       reason: (err as ActivityFailure).cause?.message ?? 'Hero may have acted on the request',
     };
   }
+  run.update({ bookingLinkId: bookingLink.id });
+  // Only runs that wait for the booking are looked up by their link (and none of them predates this).
+  if (input.awaitBooking) indexBookingLink(bookingLink.id);
+
+  const ctx: SendContext = { run, reviews, input, patientId, bookingLink, deliveries: [] };
+  const first = await sendWithReconcile(ctx, 'message', input.message.text);
+  if (!first.sent) return await settled(ctx, first.result);
+  const firstSentAt = Date.now();
+  const message = messagesOf(run)[first.index];
+  const review = ctx.resolution;
+
+  if (input.awaitBooking) {
+    return await settled(ctx, await awaitBooking(ctx, input.awaitBooking, bookingEvents, firstSentAt));
+  }
+  run.set('completed');
+  return await settled(
+    ctx,
+    {
+      outcome: 'completed',
+      patientId,
+      bookingLink,
+      ...(message?.messageId !== undefined && { messageId: message.messageId }),
+      ...(review && { review }),
+    },
+    true,
+  );
+}
+
+/**
+ * Waits for the delivery reads still running, then gives the result with the messages' last statuses.
+ * Runs from before delivery status read none, and return what they did.
+ */
+async function settled(ctx: SendContext, result: OutreachResult, addMessages = false): Promise<OutreachResult> {
+  if (!ctx.deliveries.length) return result;
+  await Promise.all(ctx.deliveries);
+  const messages = messagesOf(ctx.run);
+  if ('messages' in result || addMessages) return { ...result, messages } as OutreachResult;
+  return result;
 }
 
 /** A failed Hero call ends the run as `failed`; rejected credentials say what to fix. */
@@ -454,14 +431,4 @@ function explainFailure(err: ActivityFailure): unknown {
     );
   }
   return err;
-}
-
-function isFailureOfType(err: unknown, type: string): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === type;
-}
-
-function activityCauseType(err: unknown): string | undefined {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure
-    ? (err.cause.type ?? undefined)
-    : undefined;
 }

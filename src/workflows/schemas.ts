@@ -26,6 +26,63 @@ const durationSchema = (min: number) =>
     return ms;
   });
 
+/** Message text: the first message's and each reminder's. */
+const messageTextSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(2000, 'must be at most 2000 characters')
+  .describe(`Message text; ${BOOKING_LINK_PLACEHOLDER} is replaced by the booking link's URL`);
+
+/** At most this many reminders per run. */
+export const MAX_REMINDERS = 3;
+/** How long a run waits for the booking when the request gives no window and the link no expiry date. */
+export const DEFAULT_BOOKING_WINDOW_MS = 14 * 24 * 3600_000;
+/** How long a run in review waits for an operator's decision when the request does not say. */
+export const DEFAULT_REVIEW_DEADLINE_MS = 7 * 24 * 3600_000;
+
+/**
+ * `awaitBooking`: after the message, wait for the patient to book. Reminders are timed from the first
+ * message, each later than the one before, and must fall inside an explicit window.
+ */
+export const awaitBookingSchema = z
+  .strictObject({
+    window: durationSchema(60_000)
+      .optional()
+      .describe(
+        "How long after the message to wait for the booking: a duration or milliseconds; default: until the link's " +
+          'expiryDate ends, else 14 days',
+      ),
+    recheckEvery: durationSchema(10_000)
+      .default(12 * 3600_000)
+      .describe('How often to ask Hero whether the link was used, in case no webhook arrives; default 12 hours'),
+    reminders: z
+      .array(
+        z.strictObject({
+          after: durationSchema(60_000).describe('Time since the first message: a duration ("3 days") or milliseconds'),
+          text: messageTextSchema,
+        }),
+      )
+      .max(MAX_REMINDERS, `at most ${MAX_REMINDERS} reminders`)
+      .default([])
+      .describe('Reminders sent while the patient has not booked, each later than the one before'),
+  })
+  .superRefine((b, ctx) => {
+    b.reminders.forEach((r, i) => {
+      if (i > 0 && r.after <= b.reminders[i - 1]!.after) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['reminders', i, 'after'],
+          message: 'must be later than the reminder before it',
+        });
+      }
+      if (b.window !== undefined && r.after >= b.window) {
+        ctx.addIssue({ code: 'custom', path: ['reminders', i, 'after'], message: 'must be within the booking window' });
+      }
+    });
+  });
+export type AwaitBooking = z.output<typeof awaitBookingSchema>;
+
 /**
  * The workflow's input, and what every client path validates before starting a run. Strict at every
  * level: an unknown key is refused, not dropped, so a misspelt optional field (`verifcation`,
@@ -43,12 +100,7 @@ export const outreachInputSchema = z.strictObject({
   message: z
     .strictObject({
       type: messageTypeSchema,
-      text: z
-        .string()
-        .trim()
-        .min(1, 'must not be empty')
-        .max(2000, 'must be at most 2000 characters')
-        .describe(`Message text; ${BOOKING_LINK_PLACEHOLDER} is replaced by the booking link's URL`),
+      text: messageTextSchema,
     })
     .describe('The message that carries the booking link'),
   verification: z
@@ -61,6 +113,21 @@ export const outreachInputSchema = z.strictObject({
         .describe('How often to re-check with Hero while waiting: a duration or milliseconds; default 6 hours'),
     })
     .prefault({}),
+  // Optional with no default object, unlike `verification`: a default would change the fingerprint of
+  // every request (src/client/fingerprint.ts), and runs already started would no longer match it.
+  review: z
+    .strictObject({
+      deadline: durationSchema(60_000)
+        .optional()
+        .describe(
+          'How long a run in needs_review waits for an operator before it ends needs_review_expired; default 7 days',
+        ),
+    })
+    .optional()
+    .describe('Reviews an operator resolves (hero-flow review resolve)'),
+  awaitBooking: awaitBookingSchema
+    .optional()
+    .describe('Wait after the message until the patient books (or the window closes), with reminders'),
 });
 /** What callers pass (durations as strings); the workflow parses it into `OutreachInput`. */
 export type OutreachRequest = z.input<typeof outreachInputSchema>;
@@ -77,8 +144,60 @@ export const outreachStateSchema = z.enum([
   'needs_review',
   'cancelled',
   'failed',
+  // Runs that wait for the booking (awaitBooking), and reviews an operator resolves.
+  'awaiting_booking',
+  'sending_reminder',
+  'booked',
+  'not_booked',
+  'checking_with_hero',
+  'needs_review_expired',
+  'abandoned',
 ]);
 export type OutreachState = z.infer<typeof outreachStateSchema>;
+
+/** A message the run sent (the first one, or a reminder), with what Hero last said of its delivery. */
+export const sentMessageStatusSchema = z.object({
+  kind: z.enum(['message', 'reminder']),
+  /** Absent when an operator marked the message sent (resolveReview mark_sent). */
+  messageId: z.string().optional(),
+  sentAt: z.string(),
+  /** Hero's delivery status (docs/hero-api.md §3.2); null until read. Unknown values are kept as they are. */
+  deliveryStatus: z.string().nullable(),
+  /** Whether the status is final (delivered, failed, ...): the run stops asking. */
+  deliveryFinal: z.boolean(),
+  /** A final status that says the message did not reach the patient. */
+  deliveryFailed: z.boolean(),
+});
+export type SentMessageStatus = z.infer<typeof sentMessageStatusSchema>;
+
+export const appointmentSummarySchema = z.object({
+  /** Null when the run learnt of the booking from the link's use count, not from a webhook. */
+  id: z.string().nullable(),
+  confirmedAt: z.string().nullable(),
+  startTime: z.string().nullable(),
+});
+export type AppointmentSummary = z.infer<typeof appointmentSummarySchema>;
+
+export const reviewStepSchema = z.enum(['create_booking_link', 'send_message', 'send_reminder']);
+export type ReviewStep = z.infer<typeof reviewStepSchema>;
+
+/** What an operator decides for a run in review (update resolveReview). */
+export const reviewResolutionSchema = z.strictObject({
+  action: z
+    .enum(['resend', 'mark_sent', 'abandon'])
+    .describe('resend: send the message again; mark_sent: Hero did send it; abandon: end the run'),
+  note: z.string().trim().max(500, 'must be at most 500 characters').optional().describe("The operator's note"),
+});
+export type ReviewResolution = z.infer<typeof reviewResolutionSchema>;
+
+/** The open review of a run in `needs_review`. */
+export const openReviewSchema = z.object({
+  step: reviewStepSchema,
+  reason: z.string(),
+  openedAt: z.string(),
+  /** When an unanswered review ends the run as `needs_review_expired`. */
+  deadline: z.string(),
+});
 
 export const outreachStatusSchema = z.object({
   state: outreachStateSchema,
@@ -87,6 +206,16 @@ export const outreachStatusSchema = z.object({
   /** Trace calls the workflow has made (each may have been retried by Temporal). */
   attempts: z.number().int(),
   updatedAt: z.string(),
+  /** Once the link exists. */
+  bookingLinkId: z.string().optional(),
+  /** Messages sent so far, with their delivery status. */
+  messages: z.array(sentMessageStatusSchema).optional(),
+  /** Runs that wait for the booking: the appointment, once booked. */
+  appointment: appointmentSummarySchema.optional(),
+  /** When the booking window closes (runs that wait for the booking). */
+  bookingWindowEndsAt: z.string().optional(),
+  /** While in `needs_review`. */
+  review: openReviewSchema.optional(),
 });
 export type OutreachStatus = z.infer<typeof outreachStatusSchema>;
 
@@ -95,7 +224,46 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
     outcome: z.literal('completed'),
     patientId: z.string(),
     bookingLink: z.object({ id: z.string(), url: z.string() }),
-    messageId: z.string(),
+    /** Absent only when an operator marked the message sent (resolveReview mark_sent). */
+    messageId: z.string().optional(),
+    /** Runs from before delivery status have none. */
+    messages: z.array(sentMessageStatusSchema).optional(),
+    review: reviewResolutionSchema.optional(),
+  }),
+  /** awaitBooking: the patient booked within the window (and had not cancelled when it closed). */
+  z.object({
+    outcome: z.literal('booked'),
+    patientId: z.string(),
+    bookingLink: z.object({ id: z.string(), url: z.string() }),
+    appointment: appointmentSummarySchema,
+    messages: z.array(sentMessageStatusSchema),
+    remindersSent: z.number().int(),
+  }),
+  /** awaitBooking: the window closed without a booking. */
+  z.object({
+    outcome: z.literal('not_booked'),
+    patientId: z.string(),
+    bookingLink: z.object({ id: z.string(), url: z.string() }),
+    messages: z.array(sentMessageStatusSchema),
+    remindersSent: z.number().int(),
+  }),
+  /** An operator ended a run in review (resolveReview abandon). */
+  z.object({
+    outcome: z.literal('abandoned'),
+    step: reviewStepSchema,
+    patientId: z.string(),
+    bookingLink: z.object({ id: z.string(), url: z.string() }).optional(),
+    messages: z.array(sentMessageStatusSchema),
+    review: reviewResolutionSchema,
+  }),
+  /** Nobody resolved the review before its deadline. */
+  z.object({
+    outcome: z.literal('needs_review_expired'),
+    step: reviewStepSchema,
+    patientId: z.string(),
+    bookingLink: z.object({ id: z.string(), url: z.string() }).optional(),
+    messages: z.array(sentMessageStatusSchema),
+    reason: z.string(),
   }),
   z.object({ outcome: z.literal('patient_not_found') }),
   z.object({ outcome: z.literal('verification_expired'), attempts: z.number().int() }),
@@ -107,7 +275,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
    */
   z.object({
     outcome: z.literal('needs_review'),
-    step: z.enum(['create_booking_link', 'send_message']),
+    step: reviewStepSchema,
     patientId: z.string(),
     bookingLink: z.object({ id: z.string(), url: z.string() }).optional(),
     reason: z.string(),
@@ -160,3 +328,41 @@ export const verificationAcceptedSchema = z.object({
     ),
 });
 export type VerificationAccepted = z.infer<typeof verificationAcceptedSchema>;
+
+/** The answer of update resolveReview. */
+export const reviewResolvedSchema = z.object({
+  accepted: z.literal(true),
+  action: reviewResolutionSchema.shape.action,
+  /** The run's state right after the decision (e.g. sending_message for resend, completed for mark_sent). */
+  state: outreachStateSchema,
+});
+export type ReviewResolved = z.infer<typeof reviewResolvedSchema>;
+
+/**
+ * Signal bookingEvent: what an appointment webhook told about this run's booking link (sent by the
+ * booking-event workflow, src/workflows/booking-event.ts). No patient data: Hero's ids and times.
+ */
+export const bookingEventSchema = z.strictObject({
+  event: z.enum(['appointment.confirmed', 'appointment.cancelled', 'appointment.rescheduled']),
+  appointmentId: z.string().min(1).max(64),
+  bookingLinkId: z.string().min(1).max(64),
+  confirmedAt: z.string().max(64).nullable().optional(),
+  startTime: z.string().max(64).nullable().optional(),
+});
+export type BookingEvent = z.infer<typeof bookingEventSchema>;
+
+/** Input of the booking-event workflow: one webhook delivery, as the receiver accepted it. */
+export const bookingEventInputSchema = z.strictObject({
+  event: bookingEventSchema.shape.event,
+  appointmentId: bookingEventSchema.shape.appointmentId,
+});
+export type BookingEventInput = z.infer<typeof bookingEventInputSchema>;
+
+/** What the booking-event workflow did with an event. */
+export const bookingEventResultSchema = z.object({
+  /** signalled: the run got it; no_link: the appointment has no link; unknown_link: no run made that link; run_closed: its run had ended. */
+  outcome: z.enum(['signalled', 'no_link', 'unknown_link', 'run_closed']),
+  bookingLinkId: z.string().nullable(),
+  workflowId: z.string().optional(),
+});
+export type BookingEventResult = z.infer<typeof bookingEventResultSchema>;

@@ -1,0 +1,164 @@
+import { condition, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
+import { HERO_BOOKING_LINK_ID } from '../shared/search-attributes';
+import { checkBookingLink } from './activity-stubs';
+import { messagesOf, type SendContext, sendWithReconcile } from './review';
+import {
+  type AppointmentSummary,
+  type AwaitBooking,
+  type BookingEvent,
+  DEFAULT_BOOKING_WINDOW_MS,
+  type OutreachResult,
+} from './schemas';
+
+/** Appointment events for this run's link, in the order they arrived (signal bookingEvent). */
+export class BookingEvents {
+  private queue: BookingEvent[] = [];
+  add(event: BookingEvent): void {
+    this.queue.push(event);
+  }
+  get pending(): boolean {
+    return this.queue.length > 0;
+  }
+  take(): BookingEvent[] {
+    const taken = this.queue;
+    this.queue = [];
+    return taken;
+  }
+}
+
+/** Indexes the run by its booking link, so that an appointment event finds it. */
+export function indexBookingLink(bookingLinkId: string): void {
+  upsertSearchAttributes([{ key: HERO_BOOKING_LINK_ID, value: bookingLinkId }]);
+}
+
+/** The end of the link's expiry date (a YYYY-MM-DD day, UTC), as the sandbox and docs/hero-api.md §2.3 read it. */
+function endOfDay(date: string): number {
+  return Date.parse(`${date}T23:59:59.999Z`);
+}
+
+/**
+ * After the message: waits in `awaiting_booking` until the patient books or the window closes. A booking
+ * is learnt from an appointment webhook (signal bookingEvent) or, when none comes, from the link's use
+ * count, read every `recheckEvery` and right before each reminder. Once booked the run follows the
+ * appointment until the window closes: a cancellation puts it back to `awaiting_booking` (and reminders
+ * resume), a reschedule updates it.
+ */
+export async function awaitBooking(
+  ctx: SendContext,
+  options: AwaitBooking,
+  events: BookingEvents,
+  firstSentAt: number,
+): Promise<OutreachResult> {
+  const { run, bookingLink, patientId } = ctx;
+  const expiry = ctx.input.booking.expiryDate;
+  const windowEnd =
+    firstSentAt +
+    (options.window ??
+      (expiry !== undefined ? Math.max(0, endOfDay(expiry) - firstSentAt) : DEFAULT_BOOKING_WINDOW_MS));
+  let appointment: AppointmentSummary | undefined;
+  /** Link uses that belong to bookings since cancelled: the use count must exceed it to mean a booking. */
+  let cancelledUses = 0;
+  const cancelledIds = new Set<string>();
+  let nextRecheck = Date.now() + options.recheckEvery;
+  let remindersSent = 0;
+  let nextReminder = 0;
+
+  const setBooked = (a: AppointmentSummary | undefined) => {
+    appointment = a;
+    if (a) run.update({ appointment: a });
+    else {
+      const { appointment: _dropped, ...rest } = run.status;
+      run.status = rest;
+    }
+    run.set(a ? 'booked' : 'awaiting_booking');
+  };
+
+  const applyEvents = () => {
+    for (const e of events.take()) {
+      if (e.bookingLinkId !== bookingLink.id) continue;
+      const details = { confirmedAt: e.confirmedAt ?? null, startTime: e.startTime ?? null };
+      switch (e.event) {
+        case 'appointment.confirmed':
+          // A cancellation may overtake its confirmation (deliveries can be reordered).
+          if (cancelledIds.has(e.appointmentId)) break;
+          if (appointment?.id !== e.appointmentId) setBooked({ id: e.appointmentId, ...details });
+          break;
+        case 'appointment.cancelled':
+          if (cancelledIds.has(e.appointmentId)) break;
+          cancelledIds.add(e.appointmentId);
+          cancelledUses = cancelledIds.size;
+          if (appointment && (appointment.id === e.appointmentId || appointment.id === null)) setBooked(undefined);
+          break;
+        case 'appointment.rescheduled':
+          if (appointment?.id === e.appointmentId) setBooked({ ...appointment, startTime: details.startTime });
+          break;
+      }
+    }
+  };
+
+  /** Whether the link's use count says the patient booked (no webhook came, or it is late). */
+  const linkWasUsed = async (): Promise<boolean> => {
+    try {
+      const state = await checkBookingLink({ bookingLinkId: bookingLink.id });
+      return state.numberOfUses > cancelledUses;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return false; // Unreadable now; asked again at the next re-check.
+    }
+  };
+
+  run.update({ bookingWindowEndsAt: new Date(windowEnd).toISOString(), bookingLinkId: bookingLink.id });
+  run.set('awaiting_booking');
+  for (;;) {
+    applyEvents();
+    const now = Date.now();
+    if (now >= windowEnd) break;
+    const reminder = options.reminders[nextReminder];
+    const reminderAt = reminder ? firstSentAt + reminder.after : Number.POSITIVE_INFINITY;
+    if (!appointment && (now >= nextRecheck || now >= reminderAt)) {
+      const used = await linkWasUsed();
+      nextRecheck = Date.now() + options.recheckEvery;
+      applyEvents();
+      if (!appointment && used) {
+        setBooked({ id: null, confirmedAt: null, startTime: null });
+        continue;
+      }
+      if (!appointment && reminder && Date.now() >= reminderAt) {
+        nextReminder++;
+        const out = await sendWithReconcile(ctx, 'reminder', reminder.text);
+        if (!out.sent) return out.result;
+        remindersSent++;
+        applyEvents();
+        run.set(appointment ? 'booked' : 'awaiting_booking');
+      }
+      continue;
+    }
+    const wakeAt = appointment ? windowEnd : Math.min(windowEnd, nextRecheck, reminderAt);
+    await condition(() => events.pending, wakeAt - now, {
+      summary: waitSummary(
+        run.status.state,
+        windowEnd,
+        appointment ? undefined : reminderAt,
+        appointment ? undefined : nextRecheck,
+      ),
+    });
+  }
+
+  const messages = messagesOf(run);
+  if (appointment) {
+    run.set('booked');
+    return { outcome: 'booked', patientId, bookingLink, appointment, messages, remindersSent };
+  }
+  run.set('not_booked');
+  return { outcome: 'not_booked', patientId, bookingLink, messages, remindersSent };
+}
+
+function waitSummary(state: string, windowEnd: number, reminderAt?: number, recheckAt?: number): string {
+  const parts = [`State: ${state}`, `window closes ${new Date(windowEnd).toISOString()}`];
+  if (reminderAt !== undefined && Number.isFinite(reminderAt) && reminderAt < windowEnd) {
+    parts.push(`next reminder ${new Date(reminderAt).toISOString()}`);
+  }
+  if (recheckAt !== undefined && recheckAt < windowEnd)
+    parts.push(`re-check of the link ${new Date(recheckAt).toISOString()}`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,211 @@
+import { ActivityFailure, condition, isCancellation, patched, sleep } from '@temporalio/workflow';
+import type { BookingLink } from '../hero/schemas';
+import { FailureType } from '../shared/failure-types';
+import { findSentMessages, sendMessage } from './activity-stubs';
+import { followDelivery } from './delivery';
+import { isFailureOfType } from './failures';
+import type { RunState } from './run-state';
+import {
+  BOOKING_LINK_PLACEHOLDER,
+  DEFAULT_REVIEW_DEADLINE_MS,
+  type OutreachInput,
+  type OutreachResult,
+  type OutreachState,
+  type ReviewResolution,
+  type ReviewStep,
+} from './schemas';
+
+/**
+ * A send whose outcome was uncertain once ended the run as `needs_review`, for good. It now asks Hero
+ * first, then waits for an operator's decision: more commands where such a run once completed, so a run
+ * whose history shows the old ending must end so again on replay. This patch marks the runs that
+ * reconcile; the same patch marks those that read the delivery status after the message.
+ */
+export const RECONCILE_PATCH = 'reconcile-delivery-and-review';
+
+/**
+ * How long after an uncertain send the run waits before asking Hero what it holds: a request that
+ * timed out may still be processed by Hero after our client gave up. Four times the activity's
+ * start-to-close timeout (30 s), which bounds the worker's HTTP timeout.
+ */
+export const RECONCILE_AFTER_MS = 120_000;
+
+/** How often a run re-sends by itself when Hero says it did not act, before asking an operator. */
+const MAX_AUTOMATIC_RESENDS = 3;
+
+/** The operator's answer, handed from the resolveReview update to the run. */
+export interface PendingDecision {
+  resolution: ReviewResolution;
+  /** Answers the update with the state the run moved to. */
+  applied(state: OutreachState): void;
+}
+
+/** What the run shares with its reviews: the open decision slot the update handler fills. */
+export class Reviews {
+  pending: PendingDecision | undefined;
+  waiting = false;
+}
+
+export interface SendContext {
+  run: RunState;
+  reviews: Reviews;
+  input: OutreachInput;
+  patientId: string;
+  bookingLink: BookingLink;
+  /** Background reads of delivery status, awaited before the run returns. */
+  deliveries: Promise<void>[];
+  /** The last operator decision that let a message count as sent or go again. */
+  resolution?: ReviewResolution;
+}
+
+export type SendOutcome = { sent: true; index: number } | { sent: false; result: OutreachResult };
+
+/**
+ * Sends the first message or a reminder with the booking link. An uncertain send is reconciled with
+ * Hero's list of the patient's sent messages (INFERRED, src/hero/inferred.ts): a message that carries
+ * this link beyond those the run knows of means it went out; a list that shows none means Hero did not
+ * act, and the run sends again; a list that cannot tell puts the run in review.
+ */
+export async function sendWithReconcile(
+  ctx: SendContext,
+  kind: 'message' | 'reminder',
+  template: string,
+): Promise<SendOutcome> {
+  const { run, input, patientId, bookingLink } = ctx;
+  const step: ReviewStep = kind === 'message' ? 'send_message' : 'send_reminder';
+  const sending: OutreachState = kind === 'message' ? 'sending_message' : 'sending_reminder';
+  let automaticResends = 0;
+  let resolution: ReviewResolution;
+  for (;;) {
+    run.set(sending);
+    let reason: string;
+    try {
+      const sent = await sendMessage({
+        patientId,
+        messageType: input.message.type,
+        text: template.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
+        shortLinkId: bookingLink.id,
+      });
+      // Runs from before delivery status completed right after the send: they must again on replay.
+      const follow = kind === 'reminder' || patched(RECONCILE_PATCH);
+      return { sent: true, index: recordSent(ctx, kind, sent.messageId, follow) };
+    } catch (err) {
+      if (!isFailureOfType(err, FailureType.OutcomeUncertain)) throw err;
+      reason = (err as ActivityFailure).cause?.message ?? 'Hero may have acted on the request';
+      if (kind === 'message' && !patched(RECONCILE_PATCH)) {
+        run.set('needs_review');
+        return { sent: false, result: { outcome: 'needs_review', step, patientId, bookingLink, reason } };
+      }
+    }
+
+    run.set('checking_with_hero');
+    const known = await askHero(ctx);
+    if (known.sent) return { sent: true, index: recordSent(ctx, kind, known.messageId, true) };
+    if (known.notSent && automaticResends < MAX_AUTOMATIC_RESENDS) {
+      automaticResends++;
+      continue;
+    }
+    if (known.notSent)
+      reason += `; Hero holds no such message, but ${MAX_AUTOMATIC_RESENDS} sends again were uncertain too`;
+    else reason += `; Hero's list of sent messages cannot tell (${known.why})`;
+
+    const decided = await review(ctx, step, reason);
+    if (!decided) {
+      run.set('needs_review_expired');
+      return {
+        sent: false,
+        result: { outcome: 'needs_review_expired', step, patientId, bookingLink, messages: messagesOf(run), reason },
+      };
+    }
+    resolution = decided.resolution;
+    switch (resolution.action) {
+      case 'abandon':
+        run.set('abandoned');
+        decided.applied('abandoned');
+        return {
+          sent: false,
+          result: { outcome: 'abandoned', step, patientId, bookingLink, messages: messagesOf(run), review: resolution },
+        };
+      case 'mark_sent': {
+        ctx.resolution = resolution;
+        const index = recordSent(ctx, kind, undefined, false);
+        // The state the run goes on in, so the operator's answer says it.
+        const next: OutreachState = kind === 'reminder' || input.awaitBooking ? 'awaiting_booking' : 'completed';
+        run.set(next);
+        decided.applied(next);
+        return { sent: true, index };
+      }
+      case 'resend':
+        ctx.resolution = resolution;
+        run.set(sending);
+        decided.applied(sending);
+        automaticResends = 0;
+        continue;
+    }
+  }
+}
+
+/** What Hero's list tells about the send in doubt. */
+async function askHero(
+  ctx: SendContext,
+): Promise<{ sent: true; messageId: string } | { sent: false; notSent: boolean; why: string }> {
+  await sleep(RECONCILE_AFTER_MS);
+  const knownSent = ctx.run.status.messages?.length ?? 0;
+  try {
+    const found = await findSentMessages({ patientId: ctx.patientId, bookingLinkId: ctx.bookingLink.id });
+    if (!found.known) return { sent: false, notSent: false, why: found.why };
+    if (found.count > knownSent) return { sent: true, messageId: found.messageIds[found.messageIds.length - 1]! };
+    return { sent: false, notSent: true, why: 'no such message' };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return { sent: false, notSent: false, why: 'the list could not be read' };
+  }
+}
+
+/** Waits in `needs_review` for an operator's decision, or its deadline (then undefined). */
+async function review(ctx: SendContext, step: ReviewStep, reason: string): Promise<PendingDecision | undefined> {
+  const { run, reviews, input } = ctx;
+  const openedAt = Date.now();
+  const deadline = openedAt + (input.review?.deadline ?? DEFAULT_REVIEW_DEADLINE_MS);
+  run.set('needs_review');
+  run.update({
+    review: { step, reason, openedAt: new Date(openedAt).toISOString(), deadline: new Date(deadline).toISOString() },
+  });
+  reviews.waiting = true;
+  try {
+    await condition(() => reviews.pending !== undefined, deadline - openedAt, {
+      summary: `State: needs_review (${step}) · resolve with: hero-flow review resolve <workflow ID> --action resend|mark_sent|abandon · deadline ${new Date(deadline).toISOString()}`,
+    });
+  } finally {
+    reviews.waiting = false;
+  }
+  const decided = reviews.pending;
+  reviews.pending = undefined;
+  return decided;
+}
+
+/** Adds a sent message to the run's status and starts following its delivery. */
+function recordSent(
+  ctx: SendContext,
+  kind: 'message' | 'reminder',
+  messageId: string | undefined,
+  follow: boolean,
+): number {
+  const messages = [...messagesOf(ctx.run)];
+  messages.push({
+    kind,
+    ...(messageId !== undefined && { messageId }),
+    sentAt: new Date().toISOString(),
+    deliveryStatus: null,
+    deliveryFinal: false,
+    deliveryFailed: false,
+  });
+  ctx.run.update({ messages });
+  const index = messages.length - 1;
+  if (follow && messageId !== undefined) ctx.deliveries.push(followDelivery(ctx.run, index));
+  return index;
+}
+
+export function messagesOf(run: RunState) {
+  return run.status.messages ?? [];
+}

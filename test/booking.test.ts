@@ -1,0 +1,383 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { WorkflowNotFoundError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { parseKeyRing, workerDataConverter } from '../src/codec';
+import { HERO_BOOKING_LINK_ID, HERO_FLOW_STATE } from '../src/shared/search-attributes';
+import { bookingEventSignal, resolveReviewUpdate, statusQuery } from '../src/workflows/definitions';
+import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
+import type { OutreachRequest, OutreachResult, OutreachStatus } from '../src/workflows/schemas';
+import { type Sandbox, startSandbox } from '../tools/sandbox';
+import { eventually, newPatient, outreachRequest, signalHandled, uniqueId } from './support/fixtures';
+import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
+
+/**
+ * The journey after the message (issue 13): waiting for the booking with reminders, delivery status, and
+ * reviews an operator resolves, on the time-skipping test server (days pass in milliseconds) against
+ * the sandbox over HTTP. Booking events arrive as the bookingEvent signal, as the booking-event
+ * workflow sends them (its own path, from a webhook, is in test/booking-events.test.ts).
+ */
+describe('booking, reminders, delivery status and reviews (time-skipping)', () => {
+  let env: TestWorkflowEnvironment;
+  let sandbox: Sandbox;
+  /** A sandbox whose sent-messages list answers 404 ("cannot tell") and whose messages end failed. */
+  let opaque: Sandbox;
+  let bundle: WorkflowBundleWithSourceMap;
+  const ring = parseKeyRing(`test:${randomBytes(32).toString('base64')}`);
+  let sleeperWorker: Worker;
+  let sleeperRunning: Promise<void>;
+
+  before(async () => {
+    ({ env, sandbox, bundle } = await startTestStack({ server: 'time-skipping', ring }));
+    opaque = await startSandbox({
+      sentMessagesList: false,
+      messageStatus: { sequence: ['queued', 'sent', 'failed'] },
+    });
+    sleeperWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'sleeper',
+      workflowsPath: require.resolve('./support/sleeper-workflow'),
+      activities: {
+        hold: () =>
+          new Promise<void>((resolve) => {
+            holding?.started();
+            holding!.release = resolve;
+          }),
+      },
+      dataConverter: workerDataConverter(ring),
+    });
+    sleeperRunning = sleeperWorker.run();
+  });
+
+  after(async () => {
+    if (sleeperWorker?.getState() === 'RUNNING') sleeperWorker.shutdown();
+    await sleeperRunning;
+    await opaque?.close();
+    await stopTestStack({ env, sandbox });
+  });
+
+  let holding: { started: () => void; release?: () => void } | undefined;
+
+  /**
+   * Lets exactly `duration` of workflow time pass, then holds time there until the returned release()
+   * (see test/support/sleeper-workflow.ts).
+   */
+  async function skip(duration: string): Promise<{ release: () => Promise<void> }> {
+    const held = new Promise<void>((started) => (holding = { started }));
+    const handle = await env.client.workflow.start('sleeper', {
+      taskQueue: 'sleeper',
+      workflowId: uniqueId('sleep'),
+      args: [duration],
+    });
+    const done = handle.result();
+    await held;
+    const release = holding!.release!;
+    return {
+      release: async () => {
+        release();
+        await done;
+      },
+    };
+  }
+
+  beforeEach(() => {
+    sandbox.reset();
+    opaque.reset();
+  });
+
+  type Start = (input: OutreachRequest) => Promise<WorkflowHandle<typeof patientOutreachWorkflow>>;
+
+  async function withWorker<T>(hero: Sandbox, body: (start: Start) => Promise<T>): Promise<T> {
+    const { worker, taskQueue } = await sandboxWorker({
+      connection: env.nativeConnection,
+      sandbox: hero,
+      bundle,
+      ring,
+    });
+    const started: WorkflowHandle[] = [];
+    const start: Start = async (input) => {
+      const handle = await env.client.workflow.start(patientOutreachWorkflow, {
+        taskQueue,
+        workflowId: uniqueId('wf'),
+        args: [input],
+      });
+      started.push(handle);
+      return handle;
+    };
+    return worker.runUntil(async () => {
+      try {
+        return await body(start);
+      } finally {
+        for (const h of started) {
+          await h.terminate('test over').catch((err: unknown) => {
+            if (!(err instanceof WorkflowNotFoundError) && !/already completed/i.test(String(err))) throw err;
+          });
+        }
+      }
+    });
+  }
+
+  const patientIn = (hero: Sandbox) => {
+    const p = newPatient();
+    hero.addPatient(p);
+    return p;
+  };
+  const messagesTo = (hero: Sandbox, patientId: string) => hero.messages().filter((m) => m.patientId === patientId);
+  const status = (h: WorkflowHandle) => h.query(statusQuery) as Promise<OutreachStatus>;
+  const inState = (h: WorkflowHandle, state: string) =>
+    eventually(async () => (await status(h)).state === state, 10_000, `state ${state}`).catch(async (e: unknown) => {
+      throw new Error(`${String(e)}; status ${JSON.stringify(await status(h))}`);
+    });
+
+  const DAY = 24 * 3600_000;
+  const waitingRequest = (p: { nhsNumber: string; dob: string }) =>
+    outreachRequest(p, {
+      awaitBooking: {
+        window: '14 days',
+        recheckEvery: '1 day',
+        reminders: [
+          { after: '3 days', text: 'Reminder: book at {booking_link}' },
+          { after: '7 days', text: 'Last reminder: {booking_link}' },
+        ],
+      },
+    });
+
+  it('ends at completed as before when the request does not wait for the booking, with the delivery status read', async () => {
+    const result = await withWorker(sandbox, async (start) => {
+      const p = patientIn(sandbox);
+      const handle = await start(outreachRequest(p));
+      const result = await handle.result();
+      assert.equal(messagesTo(sandbox, p.patientId).length, 1);
+      assert.equal((await handle.describe()).typedSearchAttributes.get(HERO_BOOKING_LINK_ID), undefined);
+      return result;
+    });
+    assert.equal(result.outcome, 'completed');
+    assert.ok(result.outcome === 'completed' && result.messageId);
+    assert.deepEqual(
+      result.outcome === 'completed' && result.messages?.map((m) => [m.kind, m.deliveryStatus, m.deliveryFinal]),
+      [['message', 'delivered', true]],
+    );
+  });
+
+  it('reminds at day 3 and day 7 only the patients who have not booked, and ends not_booked when the window closes at day 14', async () => {
+    await withWorker(sandbox, async (start) => {
+      const booker = patientIn(sandbox);
+      const waiter = patientIn(sandbox);
+      const bookerRun = await start(waitingRequest(booker));
+      const waiterRun = await start(waitingRequest(waiter));
+      await inState(bookerRun, 'awaiting_booking');
+      await inState(waiterRun, 'awaiting_booking');
+      const started = Date.now();
+
+      const day4 = await skip('4 days');
+      await eventually(async () => (await status(bookerRun)).messages?.length === 2, 10_000, 'the day-3 reminder');
+      // Day 4: the booker books through the link, and no webhook ever comes (the link's use count tells).
+      const link = (await status(bookerRun)).bookingLinkId!;
+      sandbox.book(link, { notify: false });
+      await day4.release();
+
+      // One result awaited at a time: concurrent waits unbalance the test server's time-skipping lock.
+      const notBooked = await waiterRun.result();
+      const booked = await bookerRun.result();
+      assert.equal(booked.outcome, 'booked');
+      assert.ok(booked.outcome === 'booked');
+      assert.equal(booked.remindersSent, 1);
+      assert.equal(booked.appointment.id, null, 'learnt from the link, not a webhook');
+      assert.equal(notBooked.outcome, 'not_booked');
+      assert.ok(notBooked.outcome === 'not_booked');
+      assert.equal(notBooked.remindersSent, 2);
+
+      const toBooker = messagesTo(sandbox, booker.patientId).map((m) => m.text);
+      const toWaiter = messagesTo(sandbox, waiter.patientId).map((m) => m.text);
+      assert.equal(toBooker.length, 2, 'the message and the day-3 reminder, no day-7 one');
+      assert.match(toBooker[1]!, /^Reminder: book at http/);
+      assert.deepEqual(
+        toWaiter.map((t) => t.split(' ')[0]),
+        ['Book', 'Reminder:', 'Last'],
+      );
+      const sentAt = notBooked.messages.map((m) => Date.parse(m.sentAt));
+      assert.ok(Math.abs(sentAt[1]! - sentAt[0]! - 3 * DAY) < 60_000, 'first reminder 3 days after the message');
+      assert.ok(Math.abs(sentAt[2]! - sentAt[0]! - 7 * DAY) < 60_000, 'second reminder 7 days after the message');
+      const { closeTime } = await waiterRun.describe();
+      assert.ok(closeTime!.getTime() - started >= 14 * DAY - 60_000, 'closed when the 14-day window closed');
+      assert.equal((await waiterRun.describe()).typedSearchAttributes.get(HERO_FLOW_STATE), 'not_booked');
+    });
+  });
+
+  it('is booked by a confirmed appointment event, back to awaiting_booking when it is cancelled, and follows a reschedule', async () => {
+    const result = await withWorker(sandbox, async (start) => {
+      const p = patientIn(sandbox);
+      const handle = await start(
+        outreachRequest(p, {
+          awaitBooking: { window: '10 days', reminders: [{ after: '5 days', text: 'Reminder {booking_link}' }] },
+        }),
+      );
+      await inState(handle, 'awaiting_booking');
+      const described = await handle.describe();
+      const linkId = described.typedSearchAttributes.get(HERO_BOOKING_LINK_ID);
+      assert.equal(linkId, (await status(handle)).bookingLinkId, 'the run is indexed by its link');
+
+      const event = (e: string, appointmentId: string, startTime?: string) =>
+        handle.signal(bookingEventSignal, {
+          event: e as 'appointment.confirmed',
+          appointmentId,
+          bookingLinkId: linkId!,
+          confirmedAt: '2026-11-27T10:00:00Z',
+          startTime: startTime ?? '2026-12-01T09:00:00Z',
+        });
+      await event('appointment.confirmed', '7001');
+      await inState(handle, 'booked');
+      await event('appointment.cancelled', '7001');
+      await inState(handle, 'awaiting_booking');
+      // A redelivered confirmation of the cancelled appointment does not book it again.
+      await event('appointment.confirmed', '7001');
+      await signalHandled(handle);
+      assert.equal((await status(handle)).state, 'awaiting_booking');
+
+      const day6 = await skip('6 days');
+      await eventually(async () => (await status(handle)).messages?.length === 2, 10_000, 'the reminder');
+      await event('appointment.confirmed', '7002');
+      await inState(handle, 'booked');
+      await event('appointment.rescheduled', '7002', '2026-12-09T14:30:00Z');
+      await signalHandled(handle);
+      assert.equal((await status(handle)).appointment?.startTime, '2026-12-09T14:30:00Z');
+      await day6.release();
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'booked');
+    assert.ok(result.outcome === 'booked');
+    assert.deepEqual(result.appointment, {
+      id: '7002',
+      confirmedAt: '2026-11-27T10:00:00Z',
+      startTime: '2026-12-09T14:30:00Z',
+    });
+    assert.equal(result.remindersSent, 1);
+  });
+
+  it('ignores an event about another booking link, and a review decision while not in review', async () => {
+    await withWorker(sandbox, async (start) => {
+      const p = patientIn(sandbox);
+      const handle = await start(outreachRequest(p, { awaitBooking: { window: '2 days' } }));
+      await inState(handle, 'awaiting_booking');
+      await handle.signal(bookingEventSignal, {
+        event: 'appointment.confirmed',
+        appointmentId: '7100',
+        bookingLinkId: '999999',
+      });
+      await signalHandled(handle);
+      assert.equal((await status(handle)).state, 'awaiting_booking');
+      // Not in review: a decision is refused by the validator, and nothing enters history.
+      await assert.rejects(
+        handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'mark_sent' }] }),
+        (err: unknown) =>
+          err instanceof WorkflowUpdateFailedError &&
+          /awaiting_booking, not waiting for a review decision/.test(String(err.cause?.message)),
+      );
+      assert.equal((await handle.result()).outcome, 'not_booked');
+    });
+  });
+
+  it('sends again by itself when Hero lists no such message after an uncertain send', async () => {
+    await withWorker(sandbox, async (start) => {
+      const p = patientIn(sandbox);
+      sandbox.injectFault('send_message', { kind: 'status', status: 502 });
+      const handle = await start(outreachRequest(p));
+      const result = await handle.result();
+      assert.equal(result.outcome, 'completed');
+      assert.equal(messagesTo(sandbox, p.patientId).length, 1, 'the 502 was not processed; one message in all');
+      assert.equal(sandbox.requests({ endpoint: 'send_message' }).length, 2);
+    });
+  });
+
+  describe('when Hero cannot tell whether the message went out', () => {
+    async function inReview(start: Start, extra: Partial<OutreachRequest> = {}) {
+      const p = patientIn(opaque);
+      opaque.injectFault('send_message', { kind: 'status', status: 500 });
+      const handle = await start(outreachRequest(p, extra));
+      const held = await skip('3 minutes');
+      await inState(handle, 'needs_review');
+      return { handle, patient: p, release: held.release };
+    }
+
+    it('waits in needs_review (searchable, with its step) and refuses a malformed decision', async () => {
+      await withWorker(opaque, async (start) => {
+        const { handle, release } = await inReview(start);
+        const s = await status(handle);
+        assert.equal(s.review?.step, 'send_message');
+        assert.match(s.review!.reason, /cannot tell/);
+        assert.equal((await handle.describe()).typedSearchAttributes.get(HERO_FLOW_STATE), 'needs_review');
+        await assert.rejects(
+          handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'retry' as 'resend' }] }),
+          (err: unknown) =>
+            err instanceof WorkflowUpdateFailedError && /resend.*mark_sent.*abandon/.test(String(err.cause?.message)),
+        );
+        await assert.rejects(
+          handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'abandon', extra: 1 } as never] }),
+          WorkflowUpdateFailedError,
+        );
+        await release();
+      });
+    });
+
+    it('completes with the review recorded when an operator marks the message sent', async () => {
+      await withWorker(opaque, async (start) => {
+        const { handle, patient, release } = await inReview(start);
+        const answer = await handle.executeUpdate(resolveReviewUpdate, {
+          args: [{ action: 'mark_sent', note: 'patient confirmed by phone' }],
+        });
+        assert.deepEqual(answer, { accepted: true, action: 'mark_sent', state: 'completed' });
+        await release();
+        const result = await handle.result();
+        assert.equal(result.outcome, 'completed');
+        assert.ok(result.outcome === 'completed');
+        assert.deepEqual(result.review, { action: 'mark_sent', note: 'patient confirmed by phone' });
+        assert.equal(result.messageId, undefined);
+        assert.equal(messagesTo(opaque, patient.patientId).length, 0);
+      });
+    });
+
+    it('sends again when an operator says resend, and shows the delivery status Hero reports, failed included', async () => {
+      await withWorker(opaque, async (start) => {
+        const { handle, patient, release } = await inReview(start);
+        const answer = await handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'resend' }] });
+        assert.equal(answer.action, 'resend');
+        await release();
+        const result = await handle.result();
+        assert.equal(result.outcome, 'completed');
+        assert.equal(messagesTo(opaque, patient.patientId).length, 1);
+        assert.ok(result.outcome === 'completed');
+        assert.deepEqual(
+          result.messages?.map((m) => [m.deliveryStatus, m.deliveryFinal, m.deliveryFailed]),
+          [['failed', true, true]],
+          'queued, sent, then failed: read until final',
+        );
+        assert.equal(opaque.requests({ endpoint: 'get_message' }).length, 3);
+      });
+    });
+
+    it('ends abandoned when an operator abandons it', async () => {
+      await withWorker(opaque, async (start) => {
+        const { handle, release } = await inReview(start);
+        const answer = await handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'abandon' }] });
+        assert.equal(answer.state, 'abandoned');
+        await release();
+        const result: OutreachResult = await handle.result();
+        assert.equal(result.outcome, 'abandoned');
+        assert.ok(result.outcome === 'abandoned');
+        assert.equal(result.step, 'send_message');
+      });
+    });
+
+    it('ends needs_review_expired when nobody decides before the deadline', async () => {
+      await withWorker(opaque, async (start) => {
+        const { handle, release } = await inReview(start, { review: { deadline: '2 days' } });
+        await release();
+        const result = await handle.result();
+        assert.equal(result.outcome, 'needs_review_expired');
+        assert.equal((await handle.describe()).typedSearchAttributes.get(HERO_FLOW_STATE), 'needs_review_expired');
+      });
+    });
+  });
+});
