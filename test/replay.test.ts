@@ -21,6 +21,15 @@ describe('replay of committed workflow histories', () => {
     bundle = await bundleWorkflows();
   });
 
+  it('has histories of every shape: booking wait, reconciliation, reviews and the booking-event workflow among them', () => {
+    for (const shape of ['booked', 'not-booked', 'reconciled', 'review-resolved', 'review-expired', 'booking-event']) {
+      assert.ok(
+        files.some((f) => f.startsWith(`${shape}-`)),
+        `${shape}: ${files.join(', ')}`,
+      );
+    }
+  });
+
   it('has histories to replay, including a completed run and a verification wait', () => {
     assert.ok(
       files.some((f) => f.startsWith('completed')),

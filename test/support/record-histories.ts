@@ -11,7 +11,15 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { testServerExecutable } from '../../tools/provision';
 import { startSandbox } from '../../tools/sandbox';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
-import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../../src/workflows/definitions';
+import { Worker } from '@temporalio/worker';
+import { bookingEventWorkflow } from '../../src/workflows/booking-event';
+import {
+  bookingEventSignal,
+  confirmVerificationUpdate,
+  resolveReviewUpdate,
+  statusQuery,
+  verificationCompletedSignal,
+} from '../../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../../src/workflows/patient-outreach';
 import type { OutreachRequest } from '../../src/workflows/schemas';
 import { eventually, newPatient, outreachRequest } from './fixtures';
@@ -34,6 +42,33 @@ async function main() {
       sandbox,
       bundle: await bundleWorkflows(),
     });
+    // Lets time skip by a given amount, then holds it there (see test/support/sleeper-workflow.ts).
+    let holding: { started: () => void; release?: () => void } | undefined;
+    const sleeperWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'sleeper',
+      workflowsPath: require.resolve('./sleeper-workflow'),
+      activities: {
+        hold: () =>
+          new Promise<void>((resolve) => {
+            holding?.started();
+            holding!.release = resolve;
+          }),
+      },
+    });
+    const sleeping = sleeperWorker.run();
+    const skip = async (duration: string) => {
+      const held = new Promise<void>((started) => (holding = { started }));
+      const handle = await env.client.workflow.start('sleeper', {
+        taskQueue: 'sleeper',
+        workflowId: `sleep-${duration}`,
+        args: [duration],
+      });
+      const done = handle.result();
+      await held;
+      const release = holding!.release!;
+      return { release: async () => (release(), await done) };
+    };
     await worker.runUntil(async () => {
       const [plain, verifying, cancelling, expiring, reviewing, confirming] = [
         newPatient(),
@@ -79,7 +114,74 @@ async function main() {
       const needsReview = await start('needs-review', outreachRequest(reviewing));
       await needsReview.result();
 
+      // v6: the booking wait, delivery status, reconciliation and reviews.
+      const [booker, waiter, reconciled, reviewed, unanswered] = [
+        newPatient(),
+        newPatient(),
+        newPatient(),
+        newPatient(),
+        newPatient(),
+      ];
+      for (const p of [booker, waiter, reconciled, reviewed, unanswered]) sandbox.addPatient(p);
+      const waiting = (p: typeof booker) =>
+        outreachRequest(p, {
+          awaitBooking: {
+            window: '2 days',
+            recheckEvery: '12 hours',
+            reminders: [{ after: '1 day', text: 'Reminder {booking_link}' }],
+          },
+        });
+      const booked = await start('booked', waiting(booker));
+      await eventually(async () => (await booked.query(statusQuery)).state === 'awaiting_booking');
+      const bookedLink = (await booked.query(statusQuery)).bookingLinkId!;
+      const appointment = sandbox.book(bookedLink, { notify: false });
+      await booked.signal(bookingEventSignal, {
+        event: 'appointment.confirmed',
+        appointmentId: appointment.id,
+        bookingLinkId: bookedLink,
+        confirmedAt: new Date(appointment.bookingConfirmedAt).toISOString(),
+        startTime: appointment.startTime,
+      });
+      await booked.result();
+
+      const notBooked = await start('not-booked', waiting(waiter));
+      await notBooked.result(); // a reminder after a day, then the window closes
+
+      sandbox.injectFault('send_message', { kind: 'reset_after' });
+      const reconciledRun = await start('reconciled', outreachRequest(reconciled));
+      await reconciledRun.result(); // Hero lists the message: counted as sent
+
+      // Hero cannot tell (no list): a review, resolved by an operator, and one nobody answers.
+      sandbox.setSentMessagesList(false);
+      sandbox.injectFault('send_message', { kind: 'status', status: 500 });
+      const review = await start('review-resolved', outreachRequest(reviewed));
+      const held = await skip('3 minutes');
+      await eventually(async () => (await review.query(statusQuery)).state === 'needs_review');
+      await review.executeUpdate(resolveReviewUpdate, { args: [{ action: 'resend', note: 'recorder' }] });
+      await held.release();
+      await review.result();
+      sandbox.injectFault('send_message', { kind: 'status', status: 500 });
+      const expiredReview = await start(
+        'review-expired',
+        outreachRequest(unanswered, { review: { deadline: '1 day' } }),
+      );
+      await expiredReview.result();
+      sandbox.setSentMessagesList(true);
+
+      const event = await env.client.workflow.start(bookingEventWorkflow, {
+        taskQueue,
+        workflowId: 'booking-event',
+        args: [{ event: 'appointment.cancelled', appointmentId: '999999' }],
+      });
+      await event.result(); // Hero does not know the appointment: no effect
+
       for (const [name, handle] of [
+        ['booked', booked],
+        ['not-booked', notBooked],
+        ['reconciled', reconciledRun],
+        ['review-resolved', review],
+        ['review-expired', expiredReview],
+        ['booking-event', event],
         ['needs-review', needsReview],
         ['completed', completed],
         ['verification', verification],
@@ -93,6 +195,8 @@ async function main() {
         console.log(`wrote ${file}`);
       }
     });
+    sleeperWorker.shutdown();
+    await sleeping;
   } finally {
     await sandbox.close();
     await env.teardown();

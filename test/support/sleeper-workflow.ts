@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 import { proxyActivities, sleep } from '@temporalio/workflow';
 
 const { hold } = proxyActivities<{ hold(): Promise<void> }>({ startToCloseTimeout: '1 day' });
@@ -11,7 +12,7 @@ const { hold } = proxyActivities<{ hold(): Promise<void> }>({ startToCloseTimeou
  * this workflow completing and the client locking again. (TestWorkflowEnvironment.sleep() crashed the
  * Java test server with "Unbalanced lock and unlock calls" while activities ran.)
  */
-export async function sleeper(duration: string): Promise<void> {
+export async function sleeper(duration: Duration): Promise<void> {
   await sleep(duration);
   await hold();
 }
