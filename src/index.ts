@@ -17,27 +17,41 @@ export { outreachWorkflowId, WORKFLOW_ID_PREFIX, WorkflowIdError } from './clien
 export { REQUEST_FINGERPRINT_MEMO_KEY, requestFingerprint } from './client/fingerprint';
 export { prepareOutreachRequest } from './client/prepare';
 export {
+  awaitBookingSchema,
+  bookingEventSchema,
   outreachInputSchema,
   outreachResultSchema,
   outreachStateSchema,
   outreachStatusSchema,
+  reviewResolutionSchema,
+  reviewResolvedSchema,
+  sentMessageStatusSchema,
   verificationAcceptedSchema,
   verificationCompletedSchema,
   BOOKING_LINK_PLACEHOLDER,
+  type AwaitBooking,
+  type BookingEvent,
   type OutreachInput,
   type OutreachRequest,
   type OutreachResult,
   type OutreachState,
   type OutreachStatus,
+  type ReviewResolution,
+  type ReviewResolved,
+  type SentMessageStatus,
   type VerificationAccepted,
   type VerificationCompleted,
 } from './workflows/schemas';
 export {
+  BOOKING_EVENT_WORKFLOW_TYPE,
+  bookingEventSignal,
+  bookingEventWorkflowId,
   confirmVerificationUpdate,
   OUTREACH_WORKFLOW_TYPE,
+  resolveReviewUpdate,
   statusQuery,
   verificationCompletedSignal,
 } from './workflows/definitions';
 export { DEFAULT_TASK_QUEUE } from './shared/task-queue';
-export { HERO_FLOW_STATE, REQUIRED_SEARCH_ATTRIBUTES } from './shared/search-attributes';
+export { HERO_BOOKING_LINK_ID, HERO_FLOW_STATE, REQUIRED_SEARCH_ATTRIBUTES } from './shared/search-attributes';
 export { FailureType, type FailureTypeName } from './shared/failure-types';

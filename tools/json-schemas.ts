@@ -6,9 +6,13 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
+  bookingEventInputSchema,
+  bookingEventResultSchema,
   outreachInputSchema,
   outreachResultSchema,
   outreachStatusSchema,
+  reviewResolutionSchema,
+  reviewResolvedSchema,
   verificationAcceptedSchema,
   verificationCompletedSchema,
 } from '../src/workflows/schemas';
@@ -60,6 +64,36 @@ const ENTRIES: Entry[] = [
     description:
       'What update "confirmVerification" answers when the run accepts it (a rejection is an update failure).',
     schema: verificationAcceptedSchema,
+    io: 'output',
+  },
+  {
+    file: 'resolve-review.schema.json',
+    title: 'resolveReview update argument',
+    description: 'The argument of update "resolveReview": an operator\'s decision for a run in needs_review.',
+    schema: reviewResolutionSchema,
+    io: 'input',
+  },
+  {
+    file: 'resolve-review-result.schema.json',
+    title: 'resolveReview update result',
+    description: 'What update "resolveReview" answers once the run has applied the decision.',
+    schema: reviewResolvedSchema,
+    io: 'output',
+  },
+  {
+    file: 'booking-event-input.schema.json',
+    title: 'bookingEventWorkflow input',
+    description:
+      'The one argument of workflow type bookingEventWorkflow, started by the webhook receiver once per delivered ' +
+      'appointment event (workflow ID hero-webhook.<event>.<appointment id>).',
+    schema: bookingEventInputSchema,
+    io: 'input',
+  },
+  {
+    file: 'booking-event-result.schema.json',
+    title: 'bookingEventWorkflow result',
+    description: 'What bookingEventWorkflow did with the event.',
+    schema: bookingEventResultSchema,
     io: 'output',
   },
 ];
