@@ -6,7 +6,13 @@
 export {
   DEFAULT_START_CONCURRENCY,
   HeroFlowClient,
+  InvalidBookingEventError,
   InvalidOutreachRequestError,
+  InvalidReviewResolutionError,
+  OutreachRunFinishedError,
+  ReviewRejectedError,
+  type BookingEventStart,
+  type OpenReviewListing,
   OutreachAlreadyFinishedError,
   OutreachIdConflictError,
   type BatchOutreach,

@@ -54,6 +54,7 @@ describe('hero-flow CLI: --help for every command, with no Temporal reachable', 
   let env: NodeJS.ProcessEnv;
   let codecPort: number;
   let metricsPort: number;
+  let webhookPort: number;
 
   before(async () => {
     bait = createServer((socket) => {
@@ -61,7 +62,7 @@ describe('hero-flow CLI: --help for every command, with no Temporal reachable', 
       socket.destroy();
     });
     await new Promise<void>((resolve) => bait.listen(0, '127.0.0.1', resolve));
-    [codecPort, metricsPort] = [await freePort(), await freePort()];
+    [codecPort, metricsPort, webhookPort] = [await freePort(), await freePort(), await freePort()];
     // Everything a worker and a codec server need to start for real: only --help stops them.
     env = {
       ...process.env,
@@ -71,6 +72,8 @@ describe('hero-flow CLI: --help for every command, with no Temporal reachable', 
       HERO_PRACTICE_GROUP_ID: 'help-test-group',
       HERO_CODEC_PORT: String(codecPort),
       HERO_METRICS_PORT: String(metricsPort),
+      HERO_WEBHOOK_SIGNING_KEY: 'help-test-signing-key-0123456789',
+      HERO_WEBHOOK_PORT: String(webhookPort),
     };
   });
   after(() => new Promise<void>((resolve) => bait.close(() => resolve())));
@@ -88,6 +91,11 @@ describe('hero-flow CLI: --help for every command, with no Temporal reachable', 
     ['keys'],
     ['keys', 'generate'],
     ['temporal'],
+    ['webhooks'],
+    ['webhooks', 'register'],
+    ['review'],
+    ['review', 'list'],
+    ['review', 'resolve'],
   ];
 
   for (const command of commands) {
@@ -103,6 +111,7 @@ describe('hero-flow CLI: --help for every command, with no Temporal reachable', 
       assert.equal(connections, 0, 'something connected to TEMPORAL_ADDRESS');
       assert.ok(await portFree(codecPort), 'the codec server port was bound');
       assert.ok(await portFree(metricsPort), 'the metrics port was bound');
+      assert.ok(await portFree(webhookPort), 'the webhook receiver port was bound');
     });
   }
 
@@ -164,6 +173,12 @@ describe('hero-flow CLI: --help for every command, with no Temporal reachable', 
       [['cancel', 'a', 'b'], /^hero-flow: too many arguments for 'cancel'/, 'Usage: hero-flow cancel <workflow-id>'],
       [['start'], /^hero-flow: start needs --input FILE/, 'Usage: hero-flow start --input FILE'],
       [['keys', 'make'], /^hero-flow: unknown command 'make'/, 'Usage: hero-flow keys generate'],
+      [['review', 'lst'], /^hero-flow: unknown command 'lst'/, 'Usage: hero-flow review list | resolve'],
+      [
+        ['webhooks', 'register'],
+        /^hero-flow: webhooks register needs --url URL/,
+        'Usage: hero-flow webhooks register --url URL',
+      ],
       [[], /^Usage: hero-flow <command> \[options\]/, 'Commands:'],
     ] as const) {
       const run = await hf([...args], env);

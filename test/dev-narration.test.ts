@@ -61,6 +61,42 @@ describe('npm run dev narrates runs', () => {
     assert.ok(dev.output.includes(`[dev] run ${id} started · ${uiLink(id)}`), dev.tail());
   });
 
+  it('shows the whole booking journey: the link to book at, a booking on the sandbox page reaching the run by webhook', async () => {
+    const id = uniqueId('narration-book');
+    const run = await cli(['start', '--input', example('booking'), '--workflow-id', id], cliEnv);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      dev.output,
+      /appointment webhooks: receiver at http:\/\/127\.0\.0\.1:\d+\/hero\/webhooks, subscribed with the sandbox/,
+    );
+    const awaiting = new RegExp(
+      `\\[dev\\] run ${escape(id)} awaiting booking: the patient books at (http://127\\.0\\.0\\.1:${sandboxPort}/s/\\S+) · ${escape(uiLink(id))}`,
+    );
+    await dev.waitFor(awaiting, 30_000);
+    const link = awaiting.exec(dev.output)![1]!;
+    // The patient presses Book on the sandbox's booking page: Hero's appointment.confirmed reaches the
+    // receiver dev started, whose booking-event workflow signals the run.
+    const page = await fetch(link);
+    assert.equal(page.status, 200);
+    const booked = await fetch(`${link}/book`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
+    assert.equal(booked.status, 200, await booked.text());
+    await dev.waitFor(
+      `[dev] run ${id} booked: following the appointment until the window closes · ${uiLink(id)}`,
+      30_000,
+    );
+    assert.match(dev.output, /webhooks: .*appointment\.confirmed.*started/);
+    const status = await cli(['status', id, '--json'], cliEnv);
+    assert.equal(status.code, 0, status.stderr);
+    const s = JSON.parse(status.stdout) as { state: string; appointment?: { id: string | null } };
+    assert.equal(s.state, 'booked');
+    assert.ok(s.appointment?.id, 'the appointment id came with the webhook');
+    assert.equal((await cli(['cancel', id], cliEnv)).code, 0);
+  });
+
   it('narrates patient_not_found as one line, with no stack trace or "Activity failed" warning', async () => {
     const id = uniqueId('narration-nf');
     const run = await cli(['start', '--input', example('not-found'), '--workflow-id', id, '--wait'], cliEnv);

@@ -22,9 +22,10 @@ describe('npm run dev: ports and processes', () => {
     'HERO_DEV_UI_PORT',
     'HERO_DEV_SANDBOX_PORT',
     'HERO_DEV_CODEC_PORT',
+    'HERO_DEV_WEBHOOK_PORT',
   ] as const;
 
-  /** Four free ports, and the environment that gives them to npm run dev. */
+  /** Five free ports, and the environment that gives them to npm run dev. */
   const devEnv = async (name: string, extra: NodeJS.ProcessEnv = {}) => {
     const ports = {} as Record<(typeof PORT_VARS)[number], number>;
     for (const v of PORT_VARS) ports[v] = await freePort();

@@ -68,6 +68,7 @@ describe('the README quick start, from a fresh clone', () => {
     HERO_DEV_UI_PORT: 8233,
     HERO_DEV_SANDBOX_PORT: 4010,
     HERO_DEV_CODEC_PORT: 8888,
+    HERO_DEV_WEBHOOK_PORT: 8787,
   };
   const ports = { ...DEFAULT_PORTS };
   const devEnv: NodeJS.ProcessEnv = { ...userEnv };

@@ -17,15 +17,28 @@ import {
   DEFAULT_START_CONCURRENCY,
   HeroFlowClient,
   InvalidOutreachRequestError,
+  InvalidReviewResolutionError,
   OutreachIdConflictError,
+  OutreachRunFinishedError,
+  ReviewRejectedError,
 } from '../client/outreach-client';
 import { outreachWorkflowId, WorkflowIdError } from '../client/workflow-id';
-import type { OutreachResult } from '../workflows/schemas';
+import { loadHeroConfig } from '../hero/config';
+import { HeroClient } from '../hero/client';
+import { HeroApiError } from '../hero/errors';
+import { loadWebhookReceiverSettings, loadWebhookSigningKey } from '../webhooks/config';
+import { startWebhookReceiver, WEBHOOK_PATH } from '../webhooks/receiver';
+import { registerWebhooks, type WebhookRegistration } from '../webhooks/register';
+import { type OutreachResult, type ReviewResolution, reviewResolutionSchema } from '../workflows/schemas';
+import { describeProblems } from '../shared/problems';
 import { DEV_KEYS_RELATIVE, devKeysFile, type ResolvedKeys, resolveCodecKeys } from './dev-keys';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 import {
   batchLineText,
   describeResult,
+  registrationText,
+  resolvedText,
+  reviewLineText,
   emit,
   type FinishedRun,
   finishedLine,
@@ -368,6 +381,133 @@ export async function cancel(workflowId: string, opts: ClientOptions): Promise<n
   });
 }
 
+/** Waits for SIGINT or SIGTERM. */
+const untilStopped = () =>
+  new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
+/** `webhooks`: the receiver, until SIGINT or SIGTERM. Settings are checked before connecting. */
+export async function webhooks(opts: ClientOptions): Promise<number> {
+  const settings = loadWebhookReceiverSettings(process.env);
+  return withClient(opts, async (client) => {
+    const receiver = await startWebhookReceiver({ client, ...settings }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE' && err.code !== 'EADDRNOTAVAIL') throw err;
+      throw new CliError(
+        `cannot listen on ${settings.host}:${settings.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : 'no such address here'} ` +
+          '(set HERO_WEBHOOK_PORT or HERO_WEBHOOK_HOST)',
+        EXIT_FAILED,
+      );
+    });
+    say(
+      `webhook receiver on ${receiver.url}${WEBHOOK_PATH} (task queue ${client.taskQueue}; ` +
+        `timestamps within ${Math.round(settings.toleranceMs / 1000)} s` +
+        `${settings.practiceGroupId ? '; this practice group only' : ''}). Stop with Ctrl-C or SIGTERM.`,
+    );
+    const signal = await untilStopped();
+    say(`${signal}: finishing the deliveries in flight`);
+    await receiver.close();
+    return EXIT_OK;
+  });
+}
+
+/** `webhooks register --url URL`: one JSON line per event. */
+export async function webhooksRegister(opts: OutputOptions & { url?: string }): Promise<number> {
+  if (!opts.url) throw new UsageError('webhooks register needs --url URL (where Hero reaches the receiver)');
+  let url: URL | undefined;
+  try {
+    url = new URL(opts.url);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new UsageError('--url must be an http(s) URL, e.g. https://hooks.example.com/hero/webhooks');
+  }
+  if (url.username || url.password) throw new UsageError('--url must not contain credentials (user:password@)');
+  const problems: string[] = [];
+  let signingKey = '';
+  let hero: HeroClient | undefined;
+  try {
+    signingKey = loadWebhookSigningKey(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  try {
+    hero = new HeroClient(loadHeroConfig(process.env));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (problems.length) throw new ConfigError(problems, 'configuration for webhooks register');
+  const people = forPeople(opts);
+  await registerWebhooks({
+    hero: hero!,
+    url: opts.url,
+    signingKey,
+    onResult: (r: WebhookRegistration) => process.stdout.write(`${people ? registrationText(r) : JSON.stringify(r)}\n`),
+  });
+  return EXIT_OK;
+}
+
+/** `review list`: one JSON line per run in review. */
+export async function reviewList(opts: ClientOptions): Promise<number> {
+  return withClient(opts, async (client) => {
+    const reviews = await client.listReviews();
+    const people = forPeople(opts);
+    if (people && !reviews.length) process.stdout.write('No runs in review.\n');
+    for (const review of reviews) {
+      const line = people
+        ? reviewLineText({ ...review, uiUrl: uiUrlOf(client, review.workflowId) })
+        : JSON.stringify(review);
+      process.stdout.write(`${line}\n`);
+    }
+    if (people && reviews.length) {
+      process.stdout.write(
+        `${reviews.length} run${reviews.length === 1 ? '' : 's'} in review. Resolve one: ` +
+          'hero-flow review resolve ID --action resend|mark_sent|abandon\n',
+      );
+    }
+    return EXIT_OK;
+  });
+}
+
+/** `review resolve ID --action A [--note T]`: the decision is checked before connecting. */
+export async function reviewResolve(
+  workflowId: string,
+  opts: ClientOptions & { action?: string; note?: string },
+): Promise<number> {
+  const actions = reviewResolutionSchema.shape.action.options;
+  if (!opts.action || !(actions as readonly string[]).includes(opts.action)) {
+    throw new UsageError(`--action must be one of ${actions.join(', ')}`);
+  }
+  const parsed = reviewResolutionSchema.safeParse({ action: opts.action, note: opts.note });
+  if (!parsed.success) {
+    throw new UsageError(
+      describeProblems(parsed.error, '(decision)', reviewResolutionSchema)
+        .map((p) => `--${p}`)
+        .join('; '),
+    );
+  }
+  const resolution: ReviewResolution = parsed.data;
+  return withClient(opts, async (client) => {
+    try {
+      const answer = await client.resolveReview(workflowId, resolution);
+      emit({ workflowId, ...answer }, opts, resolvedText);
+      return EXIT_OK;
+    } catch (err) {
+      if (err instanceof OutreachRunFinishedError) return reportFinished(client, workflowId, 'resolve', opts);
+      throw err;
+    }
+  });
+}
+
 /** True while the latest run of the workflow ID runs; WorkflowNotFoundError when there is none. */
 async function isRunning(handle: WorkflowHandle): Promise<boolean> {
   return (await handle.describe()).status.name === 'RUNNING';
@@ -380,7 +520,7 @@ async function isRunning(handle: WorkflowHandle): Promise<boolean> {
 async function reportFinished(
   client: HeroFlowClient,
   workflowId: string,
-  command: 'cancel' | 'verify',
+  command: 'cancel' | 'verify' | 'resolve',
   opts: ClientOptions,
 ): Promise<number> {
   const handle = client.client.workflow.getHandle(workflowId);
@@ -405,7 +545,12 @@ async function reportFinished(
       run.outcomeUnreadable = describeError(err).message;
     }
   }
-  const what = command === 'cancel' ? 'there is nothing to cancel' : 'it no longer waits for verification';
+  const what =
+    command === 'cancel'
+      ? 'there is nothing to cancel'
+      : command === 'verify'
+        ? 'it no longer waits for verification'
+        : 'it has no review to resolve';
   const answer = command === 'cancel' ? { cancelRequested: false } : { accepted: false };
   emit({ ...run, ...answer }, opts, (v) => `${finishedLine(v)}: ${what}.`);
   if (!forPeople(opts)) say(`${finishedLine(run)}: ${what}`);
@@ -449,7 +594,15 @@ export function describeError(err: unknown): { message: string; code: number } {
   ) {
     return { message: err.message, code: EXIT_USAGE };
   }
-  if (err instanceof OutreachIdConflictError) return { message: err.message, code: EXIT_FAILED };
+  if (err instanceof InvalidReviewResolutionError) return { message: err.message, code: EXIT_USAGE };
+  if (
+    err instanceof OutreachIdConflictError ||
+    err instanceof ReviewRejectedError ||
+    err instanceof OutreachRunFinishedError ||
+    err instanceof HeroApiError
+  ) {
+    return { message: err.message, code: EXIT_FAILED };
+  }
   const undecryptable = findCause(err, (e) => e instanceof PayloadDecryptionError) as
     PayloadDecryptionError | undefined;
   if (undecryptable) {

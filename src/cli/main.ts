@@ -132,6 +132,64 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const cancel = byId('cancel', 'cancel a running run (a finished one is reported, not touched)', usage.CANCEL_HELP);
   cancel.action(action(cancel, (id: string, opts: Parameters<Commands['cancel']>[1]) => commands().cancel(id, opts)));
 
+  const webhooks = withOptions(
+    program
+      .command('webhooks')
+      .description("receive Hero's appointment webhooks (POST /hero/webhooks), until SIGINT or SIGTERM")
+      .usage('[--insecure-no-encryption] | register --url URL')
+      .addHelpText('after', usage.WEBHOOKS_HELP),
+    [
+      new Option(
+        '--insecure-no-encryption',
+        'without HERO_CODEC_KEYS: payloads stored in plaintext (synthetic data only)',
+      ),
+    ],
+  );
+  webhooks.action(action(webhooks, (opts: { insecureNoEncryption?: boolean }) => commands().webhooks(opts)));
+  const register = withOptions(
+    webhooks
+      .command('register')
+      .description('subscribe a receiver URL to the appointment events in Hero (skips those already there)')
+      .usage('--url URL [options]')
+      .option('--url <url>', 'the receiver as Hero reaches it, e.g. https://hooks.example.com/hero/webhooks')
+      .addHelpText('after', usage.WEBHOOKS_REGISTER_HELP),
+    outputOptions(),
+  );
+  register.action(
+    action(register, (opts: Parameters<Commands['webhooksRegister']>[0]) => commands().webhooksRegister(opts)),
+  );
+
+  const review = program
+    .command('review')
+    .description('runs waiting for an operator: list them, resolve one')
+    .usage('list | resolve <workflow-id> --action ACTION [options]')
+    .addHelpText('after', usage.REVIEW_HELP);
+  const reviewList = withOptions(
+    review
+      .command('list')
+      .description('one JSON line per run in needs_review: its step, reason and deadline (no patient data)')
+      .usage('[options]')
+      .addHelpText('after', usage.REVIEW_LIST_HELP),
+    clientOptions(),
+  );
+  reviewList.action(action(reviewList, (opts: Parameters<Commands['reviewList']>[0]) => commands().reviewList(opts)));
+  const reviewResolve = withOptions(
+    review
+      .command('resolve')
+      .description("give a run in review the operator's decision: resend, mark_sent or abandon")
+      .usage(`<workflow-id> --action ${usage.REVIEW_ACTIONS.join('|')} [--note TEXT] [options]`)
+      .argument('<workflow-id>', "the run's workflow ID")
+      .option('--action <action>', `${usage.REVIEW_ACTIONS.join(', ')}`)
+      .option('--note <text>', `why, for the run's history (at most ${usage.REVIEW_NOTE_MAX} characters)`)
+      .addHelpText('after', usage.REVIEW_RESOLVE_HELP),
+    clientOptions(),
+  );
+  reviewResolve.action(
+    action(reviewResolve, (id: string, opts: Parameters<Commands['reviewResolve']>[1]) =>
+      commands().reviewResolve(id, opts),
+    ),
+  );
+
   const codec = program
     .command('codec-server')
     .description("serve Temporal's remote codec protocol, so the Web UI and CLI show payloads decrypted")

@@ -41,9 +41,16 @@ const STATE_WORDS: Record<string, string> = {
   completed: 'completed: the booking link was sent',
   verification_expired: 'ended: the patient did not verify in time',
   patient_not_found: 'ended: NHS PDS has no such patient',
-  needs_review: 'needs review: check in Hero whether the link or message went out',
+  needs_review: 'needs review: check in Hero whether the link or message went out, then hero-flow review resolve',
   cancelled: 'cancelled',
   failed: 'failed',
+  awaiting_booking: 'waiting for the patient to book through the link',
+  sending_reminder: 'sending a reminder',
+  booked: 'booked: the patient booked through the link',
+  not_booked: 'ended: the booking window closed without a booking',
+  checking_with_hero: 'asking Hero whether the link or message went out',
+  needs_review_expired: 'ended: nobody resolved the review in time',
+  abandoned: 'ended: an operator abandoned it in review',
 };
 
 export const stateInWords = (state: string) => `${state} (${STATE_WORDS[state] ?? 'unknown state'})`;
@@ -56,13 +63,40 @@ type Result = {
   attempts?: number;
   step?: string;
   reason?: string;
+  appointment?: Appointment;
+  remindersSent?: number;
+  review?: { action: string; note?: string };
 };
+
+type Appointment = { id: string | null; confirmedAt: string | null; startTime: string | null };
+
+type SentMessage = {
+  kind: string;
+  messageId?: string;
+  sentAt: string;
+  deliveryStatus: string | null;
+  deliveryFinal: boolean;
+  deliveryFailed: boolean;
+};
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** One line for a run's outcome (the workflow's result). */
 export function describeResult(result: Result): string {
   switch (result.outcome) {
     case 'completed':
-      return `completed: booking link ${result.bookingLink?.url ?? '?'} sent (message ${result.messageId ?? '?'}, Hero patient ${result.patientId ?? '?'})`;
+      return (
+        `completed: booking link ${result.bookingLink?.url ?? '?'} sent ` +
+        `(message ${result.messageId ?? (result.review ? 'marked sent by an operator' : '?')}, Hero patient ${result.patientId ?? '?'})`
+      );
+    case 'booked':
+      return `booked: ${appointmentText(result.appointment)} (${plural(result.remindersSent ?? 0, 'reminder')} sent)`;
+    case 'not_booked':
+      return `not_booked: the booking window closed without a booking (${plural(result.remindersSent ?? 0, 'reminder')} sent)`;
+    case 'abandoned':
+      return `abandoned in review at ${result.step ?? '?'}${result.review?.note ? `: ${result.review.note}` : ''}`;
+    case 'needs_review_expired':
+      return `needs_review_expired at ${result.step ?? '?'}: nobody resolved the review in time (${result.reason ?? ''})`;
     case 'patient_not_found':
       return 'patient_not_found: NHS PDS has no such patient';
     case 'verification_expired':
@@ -83,6 +117,25 @@ export function startedText(v: { workflowId: string; runId: string; uiUrl?: stri
   return lines.join('\n');
 }
 
+/** "appointment 42, confirmed at …, starts …", or how the run learnt of the booking. */
+function appointmentText(a: Appointment | undefined): string {
+  if (!a) return 'booked';
+  const parts = [a.id ? `appointment ${a.id}` : "booked (seen in the link's use count; no appointment id)"];
+  if (a.confirmedAt) parts.push(`confirmed ${a.confirmedAt}`);
+  if (a.startTime) parts.push(`starts ${a.startTime}`);
+  return parts.join(', ');
+}
+
+/** "message 456: delivered" / "reminder 789: failed (not delivered)" / "message 456: no delivery status yet". */
+function messageText(m: SentMessage): string {
+  const id = m.messageId ? `${m.kind} ${m.messageId}` : `${m.kind} (marked sent by an operator)`;
+  const status =
+    m.deliveryStatus === null
+      ? 'no delivery status yet'
+      : `${m.deliveryStatus}${m.deliveryFailed ? ' (not delivered)' : m.deliveryFinal ? '' : ' (not final)'}`;
+  return `${id}, sent ${m.sentAt}: ${status}`;
+}
+
 export function statusText(v: {
   workflowId: string;
   state: string;
@@ -90,14 +143,66 @@ export function statusText(v: {
   attempts: number;
   updatedAt: string;
   uiUrl: string;
+  bookingLinkId?: string;
+  messages?: SentMessage[];
+  appointment?: Appointment;
+  bookingWindowEndsAt?: string;
+  review?: { step: string; reason: string; openedAt: string; deadline: string };
 }): string {
   const lines = [`${v.workflowId}: ${stateInWords(v.state)}`];
   if (v.loginUrl) {
     lines.push(`  The patient verifies at: ${v.loginUrl}`);
     lines.push(`  Once they have: hero-flow verify ${v.workflowId}`);
   }
+  if (v.review) {
+    lines.push(
+      `  Review: ${v.review.step} since ${v.review.openedAt}: ${v.review.reason}`,
+      `  Decide by ${v.review.deadline}: hero-flow review resolve ${v.workflowId} --action resend|mark_sent|abandon`,
+    );
+  }
+  if (v.bookingLinkId) lines.push(`  Booking link: ${v.bookingLinkId}`);
+  for (const m of v.messages ?? []) lines.push(`  ${messageText(m)}`);
+  if (v.appointment) lines.push(`  Booked: ${appointmentText(v.appointment)}`);
+  else if (v.bookingWindowEndsAt) lines.push(`  Waits for the booking until ${v.bookingWindowEndsAt}`);
   lines.push(`  Traces: ${v.attempts}, updated ${v.updatedAt}`, `  UI: ${v.uiUrl}`);
   return lines.join('\n');
+}
+
+/** One run in review, for a person. */
+export function reviewLineText(v: {
+  workflowId: string;
+  step?: string;
+  reason?: string;
+  openedAt?: string;
+  deadline?: string;
+  error?: string;
+  uiUrl: string;
+}): string {
+  if (v.error) return `${v.workflowId}: in review; ${v.error}\n  UI: ${v.uiUrl}`;
+  return (
+    `${v.workflowId}: ${v.step ?? '?'} since ${v.openedAt ?? '?'}, decide by ${v.deadline ?? '?'}: ${v.reason ?? ''}\n` +
+    `  UI: ${v.uiUrl}`
+  );
+}
+
+const ACTION_WORDS: Record<string, string> = {
+  resend: 'it sends the message again',
+  mark_sent: 'it carries on as sent',
+  abandon: 'it ends, abandoned',
+};
+
+/** The answer of `review resolve`, for a person. */
+export function resolvedText(v: { workflowId: string; action: string; state: string }): string {
+  return [
+    `${v.workflowId} accepted ${v.action}: ${ACTION_WORDS[v.action] ?? v.action}.`,
+    `  State: ${stateInWords(v.state)}`,
+    `  Follow it: hero-flow status ${v.workflowId}`,
+  ].join('\n');
+}
+
+/** One event of `webhooks register`, for a person. */
+export function registrationText(v: { event: string; id: string; created?: boolean; existing?: boolean }): string {
+  return `${v.event}: ${v.created ? 'subscribed' : 'already subscribed'} (Hero webhook ${v.id})`;
 }
 
 const FOUND_WORDS: Record<string, string> = {

@@ -5,6 +5,12 @@
  */
 
 export const REQUEST_FILE_CAP = '64 KiB';
+/** reviewResolutionSchema's actions and note length (src/workflows/schemas.ts); test/review-cli.test.ts holds them together. */
+export const REVIEW_ACTIONS = ['resend', 'mark_sent', 'abandon'] as const;
+export const REVIEW_NOTE_MAX = 500;
+/** The receiver's defaults (src/webhooks); test/webhook-receiver.test.ts holds them together. */
+export const WEBHOOK_DEFAULT_PORT = 8787;
+export const WEBHOOK_BODY_CAP = '64 KiB';
 export const JSON_ARRAY_BATCH_CAP = '16 MiB';
 export const START_CONCURRENCY = 50;
 
@@ -45,6 +51,8 @@ ${KEYS_ENV}
     'hero-flow start --input examples/request.json --workflow-id referral-8812 --wait',
     'hero-flow status referral-8812',
     'hero-flow verify referral-8812',
+    'hero-flow review list',
+    'hero-flow webhooks',
     'hero-flow temporal workflow list',
     'hero-flow start --help',
   ]),
@@ -112,7 +120,9 @@ const idCommandHelp = (what: string, lines: string[], extra: string[] = []) =>
 
 export const STATUS_HELP = idCommandHelp(
   `Prints the run's status query: {"state", "loginUrl" (while the patient must verify), "attempts",
-"updatedAt"}, and "uiUrl", the run's page in the Temporal UI (base: HERO_TEMPORAL_UI_URL, default
+"updatedAt"}, with, once they apply, "bookingLinkId", "messages" (each sent message or reminder with Hero's
+delivery status), "appointment" (once booked), "bookingWindowEndsAt" and "review" (step, reason, deadline
+while in needs_review); and "uiUrl", the run's page in the Temporal UI (base: HERO_TEMPORAL_UI_URL, default
 http://localhost:8233). A workflow ID with no run exits 1 and says so.`,
   ['hero-flow status referral-8812', 'hero-flow status referral-8812 --pretty'],
 );
@@ -138,6 +148,94 @@ export const CANCEL_HELP = idCommandHelp(
 the outcome "cancelled" (see it with \`hero-flow result\`). Prints {"workflowId", "cancelRequested": true}.
 A run that has already finished is not touched: the answer says so, with its outcome, and exits 1.`,
   ['hero-flow cancel referral-8812'],
+);
+
+export const WEBHOOKS_HELP = sections(
+  `Serves Hero's appointment webhooks (appointment.confirmed, .cancelled, .rescheduled) at POST /hero/webhooks,
+and GET /healthz, until SIGINT or SIGTERM. Each delivery's X-Herohealth-Signature (HMAC-SHA256 of
+"{X-Herohealth-Timestamp}.{body}" with the signing key; hex or base64, timestamp in Unix seconds, milliseconds
+or ISO 8601, within the tolerance of now) is checked before its body is read as JSON: a bad one gets 401 and
+starts nothing. A body over ${WEBHOOK_BODY_CAP} gets 413. An appointment event is made durable before the 200: it
+starts a small workflow whose ID is the event and the appointment id, so a redelivery is processed once; that
+workflow finds the run that sent the booking link and tells it. Other events, and other practice groups'
+(HERO_PRACTICE_GROUP_ID), get 200 and change nothing. Temporal unreachable: 503, so Hero delivers again.
+One log line per delivery on stderr: the event name, status and outcome, never the body or the key.
+Subscribe the receiver in Hero with \`hero-flow webhooks register --url URL\`.`,
+  `Environment:
+  HERO_WEBHOOK_SIGNING_KEY   the key Hero signs with (required, at least 16 characters; never printed)
+  HERO_WEBHOOK_PORT      default ${WEBHOOK_DEFAULT_PORT}
+  HERO_WEBHOOK_HOST      default 127.0.0.1 (put it behind your TLS proxy; 0.0.0.0 to listen on every interface)
+  HERO_WEBHOOK_TOLERANCE how far a delivery's timestamp may be from now, either way (default "5 minutes")
+  HERO_PRACTICE_GROUP_ID when set, events of other practice groups are ignored
+${KEYS_ENV}
+${TEMPORAL_ENV}`,
+  examples([
+    'HERO_WEBHOOK_SIGNING_KEY=$(openssl rand -hex 32) HERO_CODEC_KEYS=... hero-flow webhooks',
+    'hero-flow webhooks register --url https://hooks.example.com/hero/webhooks',
+  ]),
+  `Exit codes:
+  0  stopped by SIGINT or SIGTERM
+  1  failed (Temporal unreachable at start, the port in use)
+  2  configuration error; nothing was started`,
+);
+
+export const WEBHOOKS_REGISTER_HELP = sections(
+  `Subscribes URL to appointment.confirmed, appointment.cancelled and appointment.rescheduled in Hero
+(POST /v1/webhooks), signed with HERO_WEBHOOK_SIGNING_KEY. Each event's subscriptions are listed first
+(GET /v1/webhooks): one for the same URL is left as it is, so running it again changes nothing. Prints one
+JSON line per event: {"event", "id", "created": true} or {"event", "id", "existing": true}. Hero does not
+say which key an existing subscription uses: after changing the key, delete the old subscriptions in Hero.`,
+  `Environment:
+  HERO_API_KEY, HERO_PRACTICE_GROUP_ID   Hero partner credentials (required)
+  HERO_API_BASE_URL      default https://api.staging.htech.app (production: https://api.herohealth.net)
+  HERO_WEBHOOK_SIGNING_KEY   the key Hero will sign with (required; the receiver's)`,
+  OUTPUT,
+  examples([
+    'hero-flow webhooks register --url https://hooks.example.com/hero/webhooks',
+    'hero-flow webhooks register --url http://127.0.0.1:8787/hero/webhooks --pretty',
+  ]),
+  `Exit codes:
+  0  every event is subscribed
+  1  a call to Hero failed (the events done before it are printed)
+  2  usage or configuration error; nothing was done`,
+);
+
+export const REVIEW_HELP = sections(
+  `A run ends up in needs_review when Hero may or may not have created its booking link or sent its
+message, and Hero could not tell. It waits there for an operator (7 days by default, then it ends
+needs_review_expired). List them, check in Hero, and resolve each.`,
+  examples([
+    'hero-flow review list',
+    'hero-flow review resolve referral-8812 --action mark_sent --note "seen in Hero"',
+  ]),
+  EXIT_CODES,
+);
+
+export const REVIEW_LIST_HELP = sections(
+  `Prints one JSON line per running run in needs_review on this task queue: {"workflowId", "runId", "step",
+"reason", "openedAt", "deadline"}, the earliest deadline first; "error" instead when a run's status could not
+be read. No patient data. Runs are found through Temporal's visibility (HeroFlowState="needs_review"), which
+may lag a second behind.`,
+  OUTPUT,
+  examples(['hero-flow review list', 'hero-flow review list --pretty']),
+  EXIT_CODES,
+);
+
+export const REVIEW_RESOLVE_HELP = sections(
+  `Gives a run in needs_review the operator's decision (update resolveReview) and prints its answer:
+{"workflowId", "accepted", "action", "state"}. ACTION is one of:
+  resend     Hero did not send it: send the message again
+  mark_sent  Hero did send it: carry on as sent
+  abandon    end the run (outcome abandoned)
+--note is kept in the run's history (encrypted). A run not in review refuses it (exit 1); a finished run
+says so with its outcome (exit 1).`,
+  OUTPUT,
+  examples([
+    'hero-flow review resolve referral-8812 --action resend',
+    'hero-flow review resolve referral-8812 --action mark_sent --note "delivered per Hero\'s message log"',
+    'hero-flow review resolve referral-8812 --action abandon --pretty',
+  ]),
+  EXIT_CODES,
 );
 
 export const CODEC_SERVER_HELP = sections(

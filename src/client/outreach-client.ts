@@ -5,23 +5,35 @@ import {
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
+import { describeProblems } from '../shared/problems';
+import { HERO_FLOW_STATE } from '../shared/search-attributes';
 import {
+  BOOKING_EVENT_WORKFLOW_TYPE,
+  bookingEventWorkflowId,
   confirmVerificationUpdate,
   OUTREACH_WORKFLOW_TYPE,
+  resolveReviewUpdate,
   statusQuery,
   verificationCompletedSignal,
 } from '../workflows/definitions';
 import type { patientOutreachWorkflow } from '../workflows/patient-outreach';
 import {
+  type BookingEventInput,
+  bookingEventInputSchema,
   type OutreachInput,
   type OutreachRequest,
   type OutreachResult,
   type OutreachStatus,
+  type ReviewResolution,
+  reviewResolutionSchema,
+  type ReviewResolved,
+  type ReviewStep,
   type VerificationAccepted,
 } from '../workflows/schemas';
 import { REQUEST_FINGERPRINT_MEMO_KEY, requestFingerprint } from './fingerprint';
@@ -56,6 +68,78 @@ export class OutreachIdConflictError extends Error {
     this.name = 'OutreachIdConflictError';
   }
 }
+
+/** A review decision that does not validate (an unknown action, a note too long); values are never echoed. */
+export class InvalidReviewResolutionError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid review decision:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidReviewResolutionError';
+  }
+}
+
+/** The run refused the review decision: it is not in review (any more), or its validator said no. */
+export class ReviewRejectedError extends Error {
+  constructor(
+    readonly workflowId: string,
+    readonly why: string,
+  ) {
+    super(`The run ${workflowId} did not accept the review decision: ${why}`);
+    this.name = 'ReviewRejectedError';
+  }
+}
+
+/** The run has finished, so it can take no decision any more (see its outcome instead). */
+export class OutreachRunFinishedError extends Error {
+  constructor(
+    readonly workflowId: string,
+    readonly status: string,
+  ) {
+    super(
+      `The run with workflow ID ${workflowId} has already finished (${status}), so it has no review to resolve. ` +
+        `See its outcome with \`hero-flow result ${workflowId}\`.`,
+    );
+    this.name = 'OutreachRunFinishedError';
+  }
+}
+
+/** An appointment event the booking-event workflow cannot take (an unknown event, an id that is not Hero's). */
+export class InvalidBookingEventError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid booking event:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidBookingEventError';
+  }
+}
+
+/** A run waiting for an operator's decision, as `listReviews` reports it. No patient data. */
+export interface OpenReviewListing {
+  workflowId: string;
+  runId: string;
+  /** The step whose outcome is uncertain. */
+  step?: ReviewStep;
+  /** Why the run could not tell (written by the run; no patient data). */
+  reason?: string;
+  openedAt?: string;
+  /** When an unanswered review ends the run as `needs_review_expired`. */
+  deadline?: string;
+  /** Set when the run's status query could not be read; the run is in review all the same. */
+  error?: string;
+}
+
+/** What `startBookingEvent` did: started the event's workflow, or found it there already (a redelivery). */
+export interface BookingEventStart {
+  workflowId: string;
+  /** The run started now; absent for a duplicate. */
+  runId?: string;
+  duplicate: boolean;
+}
+
+/** Hero's appointment ids go into a workflow ID and a request path (docs/hero-api.md §2.6): its id characters only. */
+const HERO_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Status queries in flight at once while listing reviews. */
+const REVIEW_QUERY_CONCURRENCY = 8;
+
+/** A string in a visibility query: quoted, with quotes and backslashes escaped. */
+const quoted = (value: string) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 
 export interface StartedOutreach {
   workflowId: string;
@@ -252,6 +336,113 @@ export class HeroFlowClient {
     return this.client.workflow
       .getHandle(workflowId)
       .executeUpdate(confirmVerificationUpdate, { args: [{ source: 'client' }] });
+  }
+
+  /**
+   * The runs of this task queue waiting for an operator's decision (state `needs_review`, still
+   * running), each with its review's step, reason and deadline from its status query; the most urgent
+   * deadline first. Visibility is eventually consistent: a run that entered review a moment ago may
+   * not be listed yet. No patient data: ids, the step and the run's own reason.
+   */
+  async listReviews(): Promise<OpenReviewListing[]> {
+    const query = [
+      `WorkflowType = ${quoted(OUTREACH_WORKFLOW_TYPE)}`,
+      `TaskQueue = ${quoted(this.taskQueue)}`,
+      `${HERO_FLOW_STATE.name} = "needs_review"`,
+      'ExecutionStatus = "Running"',
+    ].join(' AND ');
+    const found: { workflowId: string; runId: string }[] = [];
+    for await (const run of this.client.workflow.list({ query })) {
+      found.push({ workflowId: run.workflowId, runId: run.runId });
+    }
+    const limit = concurrencyLimit(REVIEW_QUERY_CONCURRENCY);
+    const listed = await Promise.all(
+      found.map((run) =>
+        limit(async (): Promise<OpenReviewListing | undefined> => {
+          let status: OutreachStatus;
+          try {
+            status = await this.client.workflow.getHandle(run.workflowId, run.runId).query(statusQuery);
+          } catch (err) {
+            return { ...run, error: `its status could not be read: ${(err as Error).message}` };
+          }
+          // Resolved (or ended) since the list was read.
+          if (status.state !== 'needs_review') return undefined;
+          const review = status.review;
+          return review
+            ? { ...run, step: review.step, reason: review.reason, openedAt: review.openedAt, deadline: review.deadline }
+            : { ...run, error: 'its status has no review (a worker older than reviews?)' };
+        }),
+      ),
+    );
+    return listed
+      .filter((r): r is OpenReviewListing => r !== undefined)
+      .sort((a, b) => (a.deadline ?? '\uffff').localeCompare(b.deadline ?? '\uffff'));
+  }
+
+  /**
+   * An operator's decision for a run in `needs_review` (update resolveReview): `resend` sends the message
+   * again, `mark_sent` records that Hero did send it, `abandon` ends the run. Validated here first
+   * (InvalidReviewResolutionError); a run not in review refuses it (ReviewRejectedError), a finished run
+   * is reported as such (OutreachRunFinishedError), no run at all is WorkflowNotFoundError.
+   */
+  async resolveReview(workflowId: string, resolution: ReviewResolution): Promise<ReviewResolved> {
+    const parsed = reviewResolutionSchema.safeParse(resolution);
+    if (!parsed.success) {
+      throw new InvalidReviewResolutionError(describeProblems(parsed.error, '(decision)', reviewResolutionSchema));
+    }
+    const handle = this.client.workflow.getHandle(workflowId);
+    try {
+      return await handle.executeUpdate(resolveReviewUpdate, { args: [parsed.data] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new ReviewRejectedError(workflowId, err.cause?.message ?? err.message);
+      }
+      // An update to a closed run is answered "not found": tell a finished run from no run at all.
+      if (err instanceof WorkflowNotFoundError) {
+        const described = await handle.describe().catch(() => undefined);
+        if (described && described.status.name !== 'RUNNING') {
+          throw new OutreachRunFinishedError(workflowId, described.status.name);
+        }
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Makes one appointment webhook durable: starts the booking-event workflow for it, with a workflow ID
+   * made of the event and the appointment id, so that a redelivery finds that run and starts nothing
+   * (`duplicate: true`). Its answer means the event is stored by Temporal. A run of that ID that failed
+   * or was terminated may be started again, so a redelivery can repair it. `timeoutMs` bounds the call
+   * (Temporal unreachable: it fails after that long).
+   */
+  async startBookingEvent(input: BookingEventInput, opts: { timeoutMs?: number } = {}): Promise<BookingEventStart> {
+    const parsed = bookingEventInputSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new InvalidBookingEventError(describeProblems(parsed.error, '(event)', bookingEventInputSchema));
+    }
+    const { event, appointmentId } = parsed.data;
+    if (!HERO_ID.test(appointmentId)) {
+      throw new InvalidBookingEventError(["appointmentId: must be 1 to 64 letters, digits, '-' or '_'"]);
+    }
+    const workflowId = bookingEventWorkflowId(event, appointmentId);
+    const start = () =>
+      this.client.workflow.start(BOOKING_EVENT_WORKFLOW_TYPE, {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [parsed.data],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        staticSummary: `Hero webhook ${event}`,
+      });
+    try {
+      const handle = opts.timeoutMs
+        ? await this.client.withDeadline(Date.now() + opts.timeoutMs, start)
+        : await start();
+      return { workflowId, runId: handle.firstExecutionRunId, duplicate: false };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, duplicate: true };
+      throw err;
+    }
   }
 
   async status(workflowId: string): Promise<OutreachStatus> {

@@ -122,6 +122,12 @@ export const outreachInputSchema = z.strictObject({
         .describe(
           'How long a run in needs_review waits for an operator before it ends needs_review_expired; default 7 days',
         ),
+      reconcileAfter: durationSchema(10_000)
+        .optional()
+        .describe(
+          "How long after an uncertain send to ask Hero's list of sent messages whether it went out: longer than " +
+            "the worker's Hero HTTP timeout, since a request that timed out may still land; default 2 minutes",
+        ),
     })
     .optional()
     .describe('Reviews an operator resolves (hero-flow review resolve)'),

@@ -7,7 +7,7 @@ import { portFree } from '../../tools/processes';
 import { freePort } from './processes';
 
 export interface DevEnv {
-  ports: { temporal: number; ui: number; sandbox: number; metrics: number; codec: number };
+  ports: { temporal: number; ui: number; sandbox: number; metrics: number; codec: number; webhook: number };
   /** For `npm run dev`: free ports, state in `dir`, a fresh key ring, Hero as the sandbox. */
   dev: NodeJS.ProcessEnv;
   /** For the CLI in "another terminal": the dev server's address and the same keys. */
@@ -22,6 +22,7 @@ export async function devEnvironment(dir: string, keyId: string): Promise<DevEnv
     sandbox: await freePort(),
     metrics: await freePort(),
     codec: await freePort(),
+    webhook: await freePort(),
   };
   const keys = `${keyId}:${randomBytes(32).toString('base64')}`;
   // Hero staging and a workflow-ID secret from the caller's shell would change what dev does.
@@ -36,6 +37,7 @@ export async function devEnvironment(dir: string, keyId: string): Promise<DevEnv
       HERO_DEV_DB_FILE: join(dir, 'dev.sqlite'),
       HERO_METRICS_PORT: String(ports.metrics),
       HERO_DEV_CODEC_PORT: String(ports.codec),
+      HERO_DEV_WEBHOOK_PORT: String(ports.webhook),
       HERO_CODEC_KEYS: keys,
     },
     cli: { ...base, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`, HERO_CODEC_KEYS: keys },

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
@@ -13,7 +13,10 @@ import {
 } from '../../src/codec';
 import { HERO_FLOW_STATE } from '../../src/shared/search-attributes';
 import { OUTREACH_WORKFLOW_TYPE } from '../../src/workflows/definitions';
+import { HeroFlowClient } from '../../src/client';
+import { HeroClient } from '../../src/hero/client';
 import { HERO_STAGING_URL } from '../../src/hero/config';
+import { registerWebhooks, startWebhookReceiver, type WebhookReceiver } from '../../src/webhooks';
 import { KEEP_TAIL, portFree, type Proc } from '../processes';
 import { cacheDir, devServerTuningArgs, projectRoot, resolveTemporalCli } from '../provision';
 import { DEFAULT_PATIENTS, type Sandbox, startSandbox } from '../sandbox';
@@ -29,6 +32,7 @@ const devEnvSchema = z.object({
   HERO_DEV_SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
   HERO_DEV_DB_FILE: z.string().min(1).default(join(cacheDir(), 'dev.sqlite')),
   HERO_DEV_CODEC_PORT: z.coerce.number().int().min(0).max(65535).default(8888),
+  HERO_DEV_WEBHOOK_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
 });
 
 const DEV_KEYS_FILE = join(cacheDir(), 'dev-codec-keys');
@@ -63,6 +67,10 @@ const ENDINGS: Record<string, string> = {
   verification_expired: 'ended: verification expired (the patient did not verify in time)',
   needs_review: 'ended: needs review (Hero may have acted; check in Hero before retrying)',
   cancelled: 'ended: cancelled',
+  booked: 'ended: booked (the patient booked within the window)',
+  not_booked: 'ended: not booked (the booking window closed)',
+  abandoned: 'ended: abandoned by an operator in review',
+  needs_review_expired: 'ended: the review was not resolved before its deadline',
 };
 
 /**
@@ -77,6 +85,8 @@ async function narrateRuns(opts: {
   ring: KeyRing;
   uiPort: number;
   printVerifyLinks: boolean;
+  /** The booking link's URL, when Hero is the sandbox (its links are synthetic). */
+  linkUrl: (bookingLinkId: string | undefined) => string | undefined;
   stopping: () => boolean;
 }): Promise<void> {
   const connection = await Connection.connect({ address: opts.address });
@@ -90,6 +100,20 @@ async function narrateRuns(opts: {
   let reportedError = false;
 
   const describe = async (run: WorkflowExecutionInfo, state: string | undefined): Promise<string | undefined> => {
+    if (run.status.name === 'RUNNING' && state === 'awaiting_booking') {
+      const status = (await client.workflow.getHandle(run.workflowId, run.runId).query('status')) as {
+        bookingLinkId?: string;
+        messages?: unknown[];
+      };
+      const url = opts.linkUrl(status.bookingLinkId);
+      const sent = (status.messages?.length ?? 1) - 1;
+      return `awaiting booking${sent ? ` (${sent} reminder${sent > 1 ? 's' : ''} sent)` : ''}${url ? `: the patient books at ${url}` : ''}`;
+    }
+    if (run.status.name === 'RUNNING' && state === 'booked')
+      return 'booked: following the appointment until the window closes';
+    if (run.status.name === 'RUNNING' && state === 'needs_review') {
+      return `needs review: Hero cannot tell whether the message went out; \`npx hero-flow review resolve ${run.workflowId} --action resend|mark_sent|abandon\``;
+    }
     if (run.status.name === 'RUNNING') {
       if (state !== 'awaiting_verification' || announcedWaiting.has(run.runId)) return undefined;
       announcedWaiting.add(run.runId);
@@ -186,6 +210,7 @@ async function checkPorts(settings: DevSettings): Promise<boolean> {
       ? []
       : [{ port: settings.HERO_DEV_SANDBOX_PORT, service: 'Hero sandbox', variable: 'HERO_DEV_SANDBOX_PORT' }]),
     { port: settings.HERO_DEV_CODEC_PORT, service: 'codec server', variable: 'HERO_DEV_CODEC_PORT' },
+    { port: settings.HERO_DEV_WEBHOOK_PORT, service: 'webhook receiver', variable: 'HERO_DEV_WEBHOOK_PORT' },
   ].filter((p) => p.port !== 0);
   const refusals: string[] = [];
   for (const { port, service, variable } of ports) {
@@ -216,6 +241,8 @@ async function main(): Promise<void> {
   let worker: Proc | undefined;
   let sandbox: Sandbox | undefined;
   let codec: CodecServer | undefined;
+  let receiver: WebhookReceiver | undefined;
+  let heroFlow: HeroFlowClient | undefined;
   let stopping = false;
 
   const shutdown = async (code: number) => {
@@ -225,8 +252,8 @@ async function main(): Promise<void> {
     // Bounded so every port is free within 5 s of a stop (an IDE's stop button, a closed terminal):
     // the worker gets WORKER_GRACE_MS to finish in-flight activities (Temporal retries any cut short),
     // then the rest stop together, the server SIGKILLed by its tether if it lingers past SERVER_GRACE_MS.
-    await stopTethered(worker);
-    await Promise.all([sandbox?.close(), codec?.close(), stopTethered(server)]);
+    await Promise.all([stopTethered(worker), receiver?.close()]);
+    await Promise.all([sandbox?.close(), codec?.close(), heroFlow?.close(), stopTethered(server)]);
     say('stopped');
     process.exit(code);
   };
@@ -318,6 +345,36 @@ async function main(): Promise<void> {
     );
     await worker.ready;
 
+    // Hero's appointment webhooks: a receiver, subscribed with the sandbox (Hero staging would need a
+    // public URL, so there it only prints the command).
+    const signingKey = process.env.HERO_WEBHOOK_SIGNING_KEY || randomBytes(24).toString('base64url');
+    heroFlow = await HeroFlowClient.connect({ ...process.env, TEMPORAL_ADDRESS: address, HERO_CODEC_KEYS: keys.spec });
+    receiver = await startWebhookReceiver({
+      client: heroFlow,
+      signingKey,
+      port: settings.HERO_DEV_WEBHOOK_PORT,
+      log: (line) => say(`webhooks: ${line}`),
+    });
+    const webhookUrl = `${receiver.url}/hero/webhooks`;
+    if (sandbox) {
+      await registerWebhooks({
+        hero: new HeroClient({
+          apiKey: sandbox.apiKey,
+          practiceGroupId: sandbox.practiceGroupId,
+          baseUrl: sandbox.url,
+          timeoutMs: 5_000,
+        }),
+        url: webhookUrl,
+        signingKey,
+      });
+      say(`appointment webhooks: receiver at ${webhookUrl}, subscribed with the sandbox`);
+    } else {
+      say(
+        `appointment webhooks: receiver at ${webhookUrl}; Hero must reach it from the internet: ` +
+          'npx hero-flow webhooks register --url <public URL>/hero/webhooks',
+      );
+    }
+
     say('ready.');
     say(
       `Temporal UI: http://localhost:${settings.HERO_DEV_UI_PORT} (payloads decoded by the codec server at ${codecEndpoint})`,
@@ -344,6 +401,7 @@ async function main(): Promise<void> {
       ring,
       uiPort: settings.HERO_DEV_UI_PORT,
       printVerifyLinks: sandbox !== undefined,
+      linkUrl: (id) => (id === undefined ? undefined : sandbox?.bookingLinks().find((l) => l.id === id)?.url),
       stopping: () => stopping,
     }).catch((err: Error) => {
       if (!stopping) say(`run narration stopped: ${err.message}`);

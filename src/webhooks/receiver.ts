@@ -1,0 +1,277 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import type { BookingEventStart } from '../client/outreach-client';
+import { appointmentEventTypeSchema } from '../hero/schemas';
+import type { BookingEventInput } from '../workflows/schemas';
+import { DEFAULT_WEBHOOK_HOST, DEFAULT_WEBHOOK_PORT, MIN_SIGNING_KEY_LENGTH } from './config';
+import { DEFAULT_TOLERANCE_MS, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyHeroSignature } from './signature';
+
+/**
+ * Hero's appointment webhooks (docs/hero-api.md §5) as an HTTP service: `POST /hero/webhooks`, and
+ * `GET /healthz`. Each delivery is checked in this order, and answered only once what it asks is done:
+ *
+ * 1. the body is read raw, at most `maxBodyBytes` (413 past it; the rest is not read);
+ * 2. the signature is verified before the body is parsed (401, nothing started);
+ * 3. the thin payload `{object, id, practice_group_id, event}` is parsed (400 if it is not one);
+ * 4. an appointment event of our practice group starts the booking-event workflow, whose ID is made of
+ *    the event and the appointment id, so a redelivery is processed once (src/client: startBookingEvent);
+ *    only then is it answered 200. Other events, or another practice group's: 200, no effect.
+ *    Temporal unreachable: 503, so Hero delivers it again.
+ *
+ * One log line per delivery: the event name, the HTTP status, the outcome and a short reason; never the
+ * body, the headers or the key.
+ */
+
+export const WEBHOOK_PATH = '/hero/webhooks';
+export const HEALTH_PATH = '/healthz';
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+/** How long a delivery may wait for Temporal before it is answered 503. */
+export const DEFAULT_START_TIMEOUT_MS = 10_000;
+const BODY_TIMEOUT_MS = 10_000;
+const HEADERS_TIMEOUT_MS = 10_000;
+
+/** What the receiver needs of a HeroFlowClient (src/client/outreach-client.ts). */
+export interface BookingEventStarter {
+  startBookingEvent(input: BookingEventInput, opts?: { timeoutMs?: number }): Promise<BookingEventStart>;
+}
+
+export interface WebhookReceiverOptions {
+  /** Starts the booking-event workflow: a HeroFlowClient, which encrypts with the hero-flow data converter. */
+  client: BookingEventStarter;
+  /** HERO_WEBHOOK_SIGNING_KEY: the key given to Hero when subscribing (at least 16 characters). */
+  signingKey: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8787; 0 picks a free port. */
+  port?: number;
+  /** How far a delivery's timestamp may be from now, either way; default 5 minutes. */
+  toleranceMs?: number;
+  /** Default 64 KiB; Hero's payloads are a few hundred bytes. */
+  maxBodyBytes?: number;
+  /** When set, events of another practice group are answered 200 and ignored. */
+  practiceGroupId?: string;
+  /** Default 10 s. */
+  startTimeoutMs?: number;
+  /** One line per delivery (`delivery event=… status=… outcome=… reason=…`); default stderr, prefixed "hero-flow webhooks: ". */
+  log?: (line: string) => void;
+}
+
+export interface WebhookReceiver {
+  /** e.g. http://127.0.0.1:8787; deliveries go to `${url}/hero/webhooks`. */
+  url: string;
+  /** Stops accepting, lets deliveries in flight finish (each is bounded by startTimeoutMs), then closes. */
+  close(): Promise<void>;
+}
+
+/** What happened to one delivery: the answer and the words in the log. */
+export type DeliveryOutcome =
+  'started' | 'duplicate' | 'ignored' | 'refused' | 'too_large' | 'malformed' | 'timed_out' | 'unavailable' | 'failed';
+
+/** The thin payload (docs/hero-api.md §5). Extra fields are allowed: Hero may add some. */
+const payloadSchema = z.object({
+  object: z.string().max(64).optional(),
+  event: z.string().min(1).max(128),
+  id: z.union([z.string(), z.number().int().nonnegative()]).transform(String).optional(),
+  practice_group_id: z.union([z.string(), z.number().int()]).transform(String).optional(),
+});
+const APPOINTMENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** An event name safe to write to a log line; anything else is logged as "?". */
+const LOGGABLE_EVENT = /^[a-z][a-z0-9._-]{0,63}$/i;
+
+type Body = { bytes: Buffer } | { tooLarge: true } | { timedOut: true } | { aborted: true };
+
+/** The body, or a refusal as soon as it exceeds `limit` or takes over `timeoutMs` (the rest is not read). */
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Body> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve({ tooLarge: true });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (result: Body): void => {
+      clearTimeout(timer);
+      req.removeListener('data', onData).removeListener('end', onEnd).removeListener('close', onClose);
+      resolve(result);
+    };
+    const timer = setTimeout(() => settle({ timedOut: true }), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) settle({ tooLarge: true });
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => settle({ bytes: Buffer.concat(chunks, size) });
+    const onClose = (): void => settle({ aborted: true });
+    req
+      .on('data', onData)
+      .on('end', onEnd)
+      .on('close', onClose)
+      .on('error', () => {});
+  });
+}
+
+/** The gRPC status of a Temporal error, from it or its causes (ServiceError wraps the gRPC error). */
+function grpcCode(err: unknown): number | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
+}
+
+/** UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED (the deadline's abort): Temporal could not be reached in time. */
+const UNREACHABLE_CODES = new Set([14, 4, 1]);
+
+const formatHost = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
+export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promise<WebhookReceiver> {
+  if (typeof opts.signingKey !== 'string' || opts.signingKey.length < MIN_SIGNING_KEY_LENGTH) {
+    throw new TypeError(`signingKey must be at least ${MIN_SIGNING_KEY_LENGTH} characters`);
+  }
+  const host = opts.host ?? DEFAULT_WEBHOOK_HOST;
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const toleranceMs = opts.toleranceMs ?? DEFAULT_TOLERANCE_MS;
+  const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`hero-flow webhooks: ${line}\n`));
+  let closing = false;
+  const inFlight = new Set<Promise<void>>();
+
+  const answer = (res: ServerResponse, status: number, body: Record<string, unknown>, close = false): void => {
+    const json = JSON.stringify(body);
+    // Answers given before the body was read close the connection: Node would otherwise read the rest.
+    if (close || closing) res.setHeader('Connection', 'close');
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+      'Content-Length': Buffer.byteLength(json),
+    });
+    res.end(json);
+  };
+
+  /** Answers a delivery and logs it: event name, status, outcome, reason. */
+  const deliver = (
+    res: ServerResponse,
+    status: number,
+    outcome: DeliveryOutcome,
+    reason: string,
+    event?: string,
+    close = false,
+  ): void => {
+    const ok = status < 300;
+    answer(res, status, ok ? { ok: true, outcome } : { ok: false, outcome, reason }, close);
+    const name = event === undefined ? '-' : LOGGABLE_EVENT.test(event) ? event : '?';
+    log(`delivery event=${name} status=${status} outcome=${outcome} reason=${reason}`);
+  };
+
+  async function delivery(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (/100-continue/i.test(req.headers.expect ?? '')) {
+      if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
+        return deliver(res, 413, 'too_large', 'body_too_large', undefined, true);
+      }
+      res.writeContinue();
+    }
+    const body = await readBody(req, maxBodyBytes, BODY_TIMEOUT_MS);
+    if ('aborted' in body) return void res.destroy();
+    if ('tooLarge' in body) return deliver(res, 413, 'too_large', 'body_too_large', undefined, true);
+    if ('timedOut' in body) return deliver(res, 408, 'timed_out', 'body_too_slow', undefined, true);
+
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(',') : value;
+    };
+    const check = verifyHeroSignature({
+      signingKey: opts.signingKey,
+      timestamp: header(TIMESTAMP_HEADER),
+      signature: header(SIGNATURE_HEADER),
+      body: body.bytes,
+      toleranceMs,
+    });
+    if (!check.ok) return deliver(res, 401, 'refused', check.reason);
+
+    let json: unknown;
+    try {
+      json = JSON.parse(body.bytes.toString('utf8'));
+    } catch {
+      return deliver(res, 400, 'malformed', 'not_json');
+    }
+    const payload = payloadSchema.safeParse(json);
+    if (!payload.success) return deliver(res, 400, 'malformed', 'not_a_hero_event');
+    const { event, id, practice_group_id: group } = payload.data;
+    const appointmentEvent = appointmentEventTypeSchema.safeParse(event);
+    if (!appointmentEvent.success) return deliver(res, 200, 'ignored', 'not_an_appointment_event', event);
+    if (opts.practiceGroupId !== undefined && group !== opts.practiceGroupId) {
+      return deliver(res, 200, 'ignored', 'other_practice_group', event);
+    }
+    if (id === undefined || !APPOINTMENT_ID.test(id))
+      return deliver(res, 400, 'malformed', 'bad_appointment_id', event);
+
+    try {
+      const started = await opts.client.startBookingEvent(
+        { event: appointmentEvent.data, appointmentId: id },
+        { timeoutMs: startTimeoutMs },
+      );
+      return started.duplicate
+        ? deliver(res, 200, 'duplicate', 'already_recorded', event)
+        : deliver(res, 200, 'started', 'recorded', event);
+    } catch (err) {
+      const code = grpcCode(err);
+      if (code !== undefined && UNREACHABLE_CODES.has(code)) {
+        return deliver(res, 503, 'unavailable', 'temporal_unreachable', event);
+      }
+      return deliver(res, 500, 'failed', code === undefined ? 'start_failed' : `start_failed_grpc_${code}`, event);
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === HEALTH_PATH) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD');
+        return answer(res, 405, { ok: false, reason: 'method_not_allowed' }, true);
+      }
+      return answer(res, closing ? 503 : 200, { ok: !closing });
+    }
+    if (path !== WEBHOOK_PATH) return answer(res, 404, { ok: false, reason: 'not_found' }, true);
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return answer(res, 405, { ok: false, reason: 'method_not_allowed' }, true);
+    }
+    return delivery(req, res);
+  }
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    const done = handle(req, res)
+      .catch(() => {
+        if (!res.headersSent) answer(res, 500, { ok: false, reason: 'internal_error' }, true);
+        else res.destroy();
+      })
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
+  };
+  const server = createServer(
+    {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: HEADERS_TIMEOUT_MS + BODY_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
+    listener,
+  );
+  // Handled by `listener`, so "100 Continue" is sent only for a body of an acceptable size.
+  server.on('checkContinue', listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? DEFAULT_WEBHOOK_PORT, host, () => (server.off('error', reject), resolve()));
+  });
+  const { port } = server.address() as AddressInfo;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${formatHost(host)}:${port}`,
+    close: () =>
+      (closed ??= (async () => {
+        closing = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await Promise.allSettled([...inFlight]);
+        server.closeAllConnections();
+        await stopped;
+      })()),
+  };
+}
