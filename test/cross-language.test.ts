@@ -135,12 +135,17 @@ describe('the Temporal CLI, through the codec server, starts, reads and confirms
       assert.equal(result.status, 'COMPLETED');
       const link = stack.sandbox.bookingLinks().find((l) => l.patientId === patient.patientId);
       const message = stack.sandbox.messages().find((m) => m.shortLinkId === link?.id);
-      assert.deepEqual(result.result, {
+      const { messages, ...rest } = result.result as { messages?: { messageId?: string; deliveryStatus: string }[] };
+      assert.deepEqual(rest, {
         outcome: 'completed',
         patientId: patient.patientId,
         bookingLink: { id: link!.id, url: link!.url },
         messageId: message!.id,
       });
+      assert.deepEqual(
+        messages?.map((m) => [m.messageId, m.deliveryStatus]),
+        [[message!.id, 'delivered']],
+      );
       // The worker decrypted what the CLI encrypted through the codec server: Hero got the patient.
       assert.equal(tracesOf(patient).length, 1);
 

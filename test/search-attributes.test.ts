@@ -40,9 +40,11 @@ describe('ensureSearchAttributes', () => {
     await assert.rejects(ensureSearchAttributes(conn, 'ns'), /wrong type; hero-flow needs Keyword/);
   });
 
-  it('registers nothing when the attribute already exists', async () => {
+  it('registers nothing when the attributes already exist', async () => {
     const conn = connectionWith({
-      listSearchAttributes: async () => ({ customAttributes: { HeroFlowState: 2 /* KEYWORD */ } }),
+      listSearchAttributes: async () => ({
+        customAttributes: { HeroFlowState: 2 /* KEYWORD */, HeroBookingLinkId: 2 /* KEYWORD */ },
+      }),
       addSearchAttributes: async () => assert.fail('must not try to add'),
     });
     assert.deepEqual(await ensureSearchAttributes(conn, 'ns'), []);
