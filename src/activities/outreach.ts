@@ -13,6 +13,7 @@ import type {
   TraceResult,
 } from '../hero/schemas';
 import { HeroApiError, type HeroEndpoint } from '../hero/errors';
+import { recordHeroCall } from '../observability/hero-calls';
 import { toApplicationFailure, uncertainAfterCutOff } from './failures';
 
 /** How often an in-flight Hero call heartbeats, so a cancellation reaches it promptly. */
@@ -49,8 +50,11 @@ async function heroCall<T>(
   ctx.heartbeat(progress);
   const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
   try {
-    return await call(ctx.cancellationSignal);
+    const answer = await call(ctx.cancellationSignal);
+    recordHeroCall(endpoint);
+    return answer;
   } catch (err) {
+    recordHeroCall(endpoint, err);
     // Recorded with the failure, so the retry of e.g. a 429 knows this request was not processed.
     if (!idempotent && err instanceof HeroApiError && err.processed === 'no') {
       ctx.heartbeat({ phase: 'not_processed', attempt } satisfies SendProgress);

@@ -10,6 +10,7 @@ import {
   METADATA_KEY_ID,
 } from './encryption-codec';
 import { CodecConfigError, PayloadDecryptionError } from './errors';
+import { healthAnswer, sendHealthAnswer } from '../observability/health';
 import { codecRequestSchema, describeIssues, fromJsonPayload, toJsonPayload } from './protocol';
 import { authTokenProblems, parseHost } from './server-config';
 import {
@@ -23,6 +24,8 @@ import {
 } from './server-options';
 
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** The `service` of its health answers. */
+export const CODEC_SERVICE_NAME = 'hero-flow-codec-server';
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
@@ -110,6 +113,10 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * `temporal --codec-endpoint`. Browser origins must be listed exactly; requests without Origin
  * (CLI, server-to-server) pass the origin check but not the Host, bearer-token or namespace checks.
  * Nothing is logged, so payloads never reach a log.
+ *
+ * `GET /healthz` (alive) and `GET /readyz` (serving /encode and /decode) answer before every
+ * check, whatever the Host header, origin or token: an orchestrator probes by address, without the
+ * token, and the answers hold no data.
  */
 export async function startCodecServer(opts: CodecServerOptions): Promise<CodecServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -163,6 +170,13 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<CodecS
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    // Answering at all is serving: the key ring was checked at start, and close() stops the listener.
+    const health = healthAnswer(req.method, path, CODEC_SERVICE_NAME, () => ({
+      ready: true,
+      detail: 'serving /encode and /decode',
+    }));
+    if (health) return sendHealthAnswer(req, res, health);
     res.setHeader('Vary', 'Origin');
     if (!hostAllowed(req.headers.host)) {
       return refuse(res, 421, 'Host header not served by this codec server (add it to HERO_CODEC_ALLOWED_HOSTS)');
@@ -173,7 +187,6 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<CodecS
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Access-Control-Allow-Credentials', 'true');
     }
-    const path = (req.url ?? '/').split('?')[0];
     if (path !== '/encode' && path !== '/decode') return refuse(res, 404, 'not found; use /encode or /decode');
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {

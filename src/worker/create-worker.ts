@@ -1,6 +1,8 @@
 import { Client } from '@temporalio/client';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, createBookingEventActivities } from '../activities';
+import { shutdownGraceSeconds } from '../config/worker';
 import type { HeroClient } from '../hero/client';
 import { workflowSource } from './workflow-source';
 
@@ -11,7 +13,20 @@ export interface HeroWorkerOptions {
   hero: HeroClient;
   /** A bundle made by the caller (tests build one per suite); otherwise see workflowSource(). */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * Time for in-flight activities to finish on shutdown. It must exceed the Hero client's timeout, or a
+   * call still in flight is cut off (and a message so cut off ends its run in review): refused otherwise.
+   * Default: 15 s, or 5 s more than the Hero timeout when that is longer (src/config/worker.ts).
+   */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /**
+   * Worker Versioning: this worker's build ID in a worker deployment (TEMPORAL_WORKER_BUILD_ID,
+   * TEMPORAL_DEPLOYMENT_NAME). Workflows default to AUTO_UPGRADE: a run waits up to 7 days for
+   * verification and longer for a booking, longer than a version should be kept running, so runs move to
+   * the deployment's current version on their next task, and workflow changes stay behind patched()
+   * (README, "Changing the workflow safely"). Unset: an unversioned worker.
+   */
+  workerDeployment?: { buildId: string; deploymentName: string };
   /**
    * The payload codec and failure converter: `workerDataConverter(ring)` (src/codec), which also makes the
    * workflow refuse an input, signal or update that arrived unencrypted. Omitted only for explicit
@@ -29,7 +44,7 @@ export interface HeroWorkerOptions {
 }
 
 /** The one place that wires workflows and activities into a worker. */
-export function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
+export async function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -42,7 +57,14 @@ export function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
       ),
     },
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowSource()),
-    shutdownGraceTime: opts.shutdownGraceTime ?? '10 seconds',
+    shutdownGraceTime: shutdownGraceTime(opts),
+    ...(opts.workerDeployment && {
+      workerDeploymentOptions: {
+        version: opts.workerDeployment,
+        useWorkerVersioning: true,
+        defaultVersioningBehavior: 'AUTO_UPGRADE',
+      },
+    }),
     // Cancellation reaches an activity only through a heartbeat response: flush heartbeats every
     // second so a cancelled run aborts its in-flight Hero request promptly.
     maxHeartbeatThrottleInterval: '1 second',
@@ -55,6 +77,19 @@ export function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
       maxCachedWorkflows: opts.maxCachedWorkflows,
     }),
   });
+}
+
+/** The grace period in milliseconds: the one given, if it exceeds the Hero client's timeout, or the default. */
+function shutdownGraceTime(opts: HeroWorkerOptions): number {
+  if (opts.shutdownGraceTime === undefined) return shutdownGraceSeconds(undefined, opts.hero.timeoutMs) * 1000;
+  const ms = msToNumber(opts.shutdownGraceTime);
+  if (ms <= opts.hero.timeoutMs) {
+    throw new TypeError(
+      "shutdownGraceTime must exceed the Hero client's timeoutMs (HERO_SHUTDOWN_GRACE_SECONDS, HERO_HTTP_TIMEOUT_MS): " +
+        'a Hero call still in flight when the grace period ends is cut off',
+    );
+  }
+  return ms;
 }
 
 function definedOnly<T extends Record<string, number | undefined>>(o: T): Partial<T> {

@@ -1,12 +1,14 @@
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { makeTelemetryFilterString, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { loadTemporalSettings } from '../config/temporal';
 import { requireKeyRing } from '../config/encryption';
-import { loadWorkerSettings } from '../config/worker';
+import { loadWorkerSettings, shutdownGraceSeconds, workerDeployment } from '../config/worker';
 import { workerDataConverter } from '../codec';
 import { HeroClient } from '../hero/client';
 import { ConfigError, loadHeroConfig } from '../hero/config';
+import { DURATION_BUCKETS_SECONDS, METRICS } from '../observability/metric-names';
+import { type HealthServer, type Readiness, startHealthServer } from '../observability/health';
 import { createHeroWorker } from './create-worker';
-import { createRedactingLogger } from './logger';
+import { createRedactingLogger, WORKER_SERVICE_NAME } from './logger';
 import { ensureSearchAttributes } from './search-attributes';
 
 /** Runs every loader and reports all their problems in one ConfigError, so one restart fixes them all. */
@@ -27,6 +29,17 @@ function loadAll<A, B, C, D>(a: () => A, b: () => B, c: () => C, d: () => D): [A
 }
 
 /**
+ * Ready while the worker polls its task queue (state RUNNING): not while it starts (connecting,
+ * bundling) nor once a shutdown began (STOPPING, DRAINING: in-flight activities finish, nothing new is
+ * taken).
+ */
+export function workerReadiness(worker: Pick<Worker, 'getState'> | undefined): Readiness {
+  if (!worker) return { ready: false, detail: 'starting' };
+  const state = worker.getState();
+  return { ready: state === 'RUNNING', detail: `worker ${state.toLowerCase()}` };
+}
+
+/**
  * Runs a hero-flow worker until SIGINT/SIGTERM, then lets in-flight activities finish within the
  * grace time. Every setting comes from env and is validated before anything connects.
  */
@@ -41,53 +54,88 @@ export async function runWorker(
     () => loadWorkerSettings(env),
     () => requireKeyRing(env, { insecure: opts.insecureNoEncryption, warn: (l) => warnings.push(l) }),
   );
-  const logger = createRedactingLogger(settings.HERO_LOG_LEVEL);
+  const graceSeconds = shutdownGraceSeconds(settings.HERO_SHUTDOWN_GRACE_SECONDS, hero.timeoutMs);
+  const deployment = workerDeployment(settings);
+  const logger = createRedactingLogger(settings.HERO_LOG_LEVEL, process.stderr, settings.HERO_LOG_FORMAT);
   warnings.forEach((w) => logger.warn(w));
   Runtime.install({
     logger,
     shutdownSignals: ['SIGINT', 'SIGTERM'],
-    telemetryOptions: settings.HERO_METRICS_PORT
-      ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${settings.HERO_METRICS_PORT}` } } }
-      : undefined,
+    telemetryOptions: {
+      // The core's own lines go through the same logger (redacted, one format) instead of straight to the console.
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+      ...(settings.HERO_METRICS_PORT && {
+        metrics: {
+          prometheus: {
+            bindAddress: `0.0.0.0:${settings.HERO_METRICS_PORT}`,
+            histogramBucketOverrides: {
+              [METRICS.timeToOutcome]: DURATION_BUCKETS_SECONDS,
+              [METRICS.timeToVerification]: DURATION_BUCKETS_SECONDS,
+            },
+          },
+        },
+      }),
+    },
   });
 
-  const connection = await NativeConnection.connect({
-    address: temporal.address,
-    tls: temporal.tls,
-    apiKey: temporal.apiKey,
-    metadata: temporal.metadata,
-  });
+  let worker: Worker | undefined;
+  let health: HealthServer | undefined;
   try {
-    const added = await ensureSearchAttributes(connection, temporal.namespace);
-    if (added.length) logger.info(`Registered search attributes: ${added.join(', ')}`);
-    const worker = await createHeroWorker({
-      connection,
-      namespace: temporal.namespace,
-      taskQueue: temporal.taskQueue,
-      hero: new HeroClient(hero),
-      shutdownGraceTime: `${settings.HERO_SHUTDOWN_GRACE_SECONDS} seconds`,
-      // With keys, a run started, signalled or updated without the codec is refused (workerDataConverter);
-      // without (--insecure-no-encryption, synthetic data only), plaintext is accepted as it always was.
-      dataConverter: ring ? workerDataConverter(ring) : undefined,
-      maxTaskQueueActivitiesPerSecond: settings.HERO_RATE_LIMIT_PER_SECOND,
-      maxConcurrentActivityTaskExecutions: settings.HERO_MAX_CONCURRENT_ACTIVITIES,
-      maxConcurrentWorkflowTaskExecutions: settings.HERO_MAX_CONCURRENT_WORKFLOW_TASKS,
-      maxCachedWorkflows: settings.HERO_MAX_CACHED_WORKFLOWS,
+    // Up before connecting: alive (/healthz) while it connects and bundles, ready (/readyz) once polling.
+    if (settings.HERO_HEALTH_PORT) {
+      health = await startHealthServer({
+        port: settings.HERO_HEALTH_PORT,
+        host: settings.HERO_HEALTH_HOST,
+        service: WORKER_SERVICE_NAME,
+        readiness: () => workerReadiness(worker),
+      });
+    }
+    const connection = await NativeConnection.connect({
+      address: temporal.address,
+      tls: temporal.tls,
+      apiKey: temporal.apiKey,
+      metadata: temporal.metadata,
     });
-    logger.info(
-      `hero-flow worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace "${temporal.namespace}"), ` +
-        `Hero API ${hero.baseUrl}, ` +
-        (ring
-          ? `payloads encrypted with key ${ring.encryptWith.id}, unencrypted input, signals and updates refused`
-          : 'payloads NOT encrypted') +
-        (settings.HERO_RATE_LIMIT_PER_SECOND
-          ? `, at most ${settings.HERO_RATE_LIMIT_PER_SECOND} Hero calls/s on the task queue`
-          : '') +
-        (settings.HERO_METRICS_PORT ? `, metrics on http://localhost:${settings.HERO_METRICS_PORT}/metrics` : ''),
-    );
-    await worker.run();
-    logger.info('hero-flow worker stopped');
+    try {
+      const added = await ensureSearchAttributes(connection, temporal.namespace);
+      if (added.length) logger.info(`Registered search attributes: ${added.join(', ')}`);
+      worker = await createHeroWorker({
+        connection,
+        namespace: temporal.namespace,
+        taskQueue: temporal.taskQueue,
+        hero: new HeroClient(hero),
+        shutdownGraceTime: `${graceSeconds} seconds`,
+        workerDeployment: deployment,
+        // With keys, a run started, signalled or updated without the codec is refused (workerDataConverter);
+        // without (--insecure-no-encryption, synthetic data only), plaintext is accepted as it always was.
+        dataConverter: ring ? workerDataConverter(ring) : undefined,
+        maxTaskQueueActivitiesPerSecond: settings.HERO_RATE_LIMIT_PER_SECOND,
+        maxConcurrentActivityTaskExecutions: settings.HERO_MAX_CONCURRENT_ACTIVITIES,
+        maxConcurrentWorkflowTaskExecutions: settings.HERO_MAX_CONCURRENT_WORKFLOW_TASKS,
+        maxCachedWorkflows: settings.HERO_MAX_CACHED_WORKFLOWS,
+      });
+      logger.info(
+        `hero-flow worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace "${temporal.namespace}"), ` +
+          `Hero API ${hero.baseUrl}, ` +
+          (ring
+            ? `payloads encrypted with key ${ring.encryptWith.id}, unencrypted input, signals and updates refused`
+            : 'payloads NOT encrypted') +
+          (settings.HERO_RATE_LIMIT_PER_SECOND
+            ? `, at most ${settings.HERO_RATE_LIMIT_PER_SECOND} Hero calls/s on the task queue`
+            : '') +
+          (settings.HERO_METRICS_PORT ? `, metrics on http://localhost:${settings.HERO_METRICS_PORT}/metrics` : '') +
+          (health ? `, health on ${health.url}/healthz and /readyz` : '') +
+          (deployment
+            ? `, Worker Versioning: build ID ${deployment.buildId} of deployment ${deployment.deploymentName}`
+            : '') +
+          `, shutdown grace ${graceSeconds} s`,
+      );
+      await worker.run();
+      logger.info('hero-flow worker stopped');
+    } finally {
+      await connection.close();
+    }
   } finally {
-    await connection.close();
+    await health?.close();
   }
 }

@@ -23,6 +23,7 @@ import {
   verificationCompletedSignal,
 } from './definitions';
 import { activityCauseType, isFailureOfType } from './failures';
+import { recordFailure, recordOutcome, recordVerified } from './metrics';
 import { messagesOf, Reviews, type SendContext, sendWithReconcile } from './review';
 import { RunState, STATE_IN_WORDS } from './run-state';
 import {
@@ -207,18 +208,18 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
       },
       wait: (ms, summary) => condition(() => verificationSignalled, ms, { summary }),
     });
-    if (patient.outcome !== 'patient') return patient;
-    return await bookAndSend(input, patient.patientId, run, reviews, bookingEvents);
+    if (patient.outcome !== 'patient') return recordOutcome(patient);
+    return recordOutcome(await bookAndSend(input, patient.patientId, run, reviews, bookingEvents));
   } catch (err) {
     // Cancelled by the caller, while waiting or mid-activity (whose HTTP request is aborted): a clean outcome.
     if (isCancellation(err)) {
       run.set('cancelled');
       traces.ended('cancelled');
-      return { outcome: 'cancelled' };
+      return recordOutcome({ outcome: 'cancelled' });
     }
     run.set('failed');
     traces.ended('failed');
-    throw err instanceof ActivityFailure ? explainFailure(err) : err;
+    throw recordFailure(err instanceof ActivityFailure ? explainFailure(err) : err);
   }
 }
 
@@ -337,6 +338,7 @@ async function traceUntilVerified(
       // answered by this trace reports the state the run is now in.
       run.set('creating_booking_link');
       traces.answered('patient');
+      if (deadline !== undefined) recordVerified(deadline, input.verification.timeout);
       return { outcome: 'patient', patientId: result.patientId };
     }
 

@@ -4,6 +4,7 @@ import { FailureType } from '../shared/failure-types';
 import { findSentMessages, sendMessage } from './activity-stubs';
 import { followDelivery } from './delivery';
 import { isFailureOfType } from './failures';
+import { recordReview } from './metrics';
 import type { RunState } from './run-state';
 import {
   BOOKING_LINK_PLACEHOLDER,
@@ -149,7 +150,7 @@ export async function sendWithReconcile(
 async function askHero(
   ctx: SendContext,
 ): Promise<{ sent: true; messageId: string } | { sent: false; notSent: boolean; why: string }> {
-  await sleep(RECONCILE_AFTER_MS);
+  await sleep(ctx.input.review?.reconcileAfter ?? RECONCILE_AFTER_MS);
   const knownSent = ctx.run.status.messages?.length ?? 0;
   try {
     const found = await findSentMessages({ patientId: ctx.patientId, bookingLinkId: ctx.bookingLink.id });
@@ -172,6 +173,7 @@ async function review(ctx: SendContext, step: ReviewStep, reason: string): Promi
     review: { step, reason, openedAt: new Date(openedAt).toISOString(), deadline: new Date(deadline).toISOString() },
   });
   reviews.waiting = true;
+  recordReview('opened', step);
   try {
     await condition(() => reviews.pending !== undefined, deadline - openedAt, {
       summary: `State: needs_review (${step}) · resolve with: hero-flow review resolve <workflow ID> --action resend|mark_sent|abandon · deadline ${new Date(deadline).toISOString()}`,
@@ -181,6 +183,7 @@ async function review(ctx: SendContext, step: ReviewStep, reason: string): Promi
   }
   const decided = reviews.pending;
   reviews.pending = undefined;
+  recordReview(decided?.resolution.action ?? 'expired', step);
   return decided;
 }
 
