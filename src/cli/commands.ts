@@ -27,6 +27,7 @@ import { loadHeroConfig } from '../hero/config';
 import { HeroClient } from '../hero/client';
 import { HeroApiError } from '../hero/errors';
 import { loadWebhookReceiverSettings, loadWebhookSigningKey } from '../webhooks/config';
+import { createLogger, loadLogFormat } from '../observability/logging';
 import { startWebhookReceiver, WEBHOOK_PATH } from '../webhooks/receiver';
 import { registerWebhooks, type WebhookRegistration } from '../webhooks/register';
 import { type OutreachResult, type ReviewResolution, reviewResolutionSchema } from '../workflows/schemas';
@@ -282,6 +283,7 @@ export async function codecServer(): Promise<number> {
     );
   const options = loadCodecServerOptions();
   const server = await startCodecServer({ ring, ...options });
+  const say = serviceLog('hero-flow-codec-server');
   say(
     `codec server on ${server.url} (origins: ${options.allowedOrigins.join(', ') || 'none'}; ` +
       `auth: ${options.authToken ? 'bearer token' : 'none'}). Temporal UI: --ui-codec-endpoint ${server.url}`,
@@ -393,18 +395,32 @@ const untilStopped = () =>
     process.on('SIGTERM', stop);
   });
 
+/**
+ * The log of a long-running service command: the CLI's own lines, or with HERO_LOG_FORMAT=json one
+ * redacted JSON object per line (src/observability), as the worker writes them.
+ */
+function serviceLog(service: string): (line: string) => void {
+  if (loadLogFormat() !== 'json') return say;
+  const logger = createLogger({ service, format: 'json' });
+  return (line) => logger.info(line);
+}
+
 /** `webhooks`: the receiver, until SIGINT or SIGTERM. Settings are checked before connecting. */
 export async function webhooks(opts: ClientOptions): Promise<number> {
   const settings = loadWebhookReceiverSettings(process.env);
+  const say = serviceLog('hero-flow-webhooks');
   return withClient(opts, async (client) => {
-    const receiver = await startWebhookReceiver({ client, ...settings }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EADDRINUSE' && err.code !== 'EADDRNOTAVAIL') throw err;
-      throw new CliError(
-        `cannot listen on ${settings.host}:${settings.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : 'no such address here'} ` +
-          '(set HERO_WEBHOOK_PORT or HERO_WEBHOOK_HOST)',
-        EXIT_FAILED,
-      );
-    });
+    const json = loadLogFormat() === 'json';
+    const receiver = await startWebhookReceiver({ client, ...settings, ...(json && { log: say }) }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EADDRINUSE' && err.code !== 'EADDRNOTAVAIL') throw err;
+        throw new CliError(
+          `cannot listen on ${settings.host}:${settings.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : 'no such address here'} ` +
+            '(set HERO_WEBHOOK_PORT or HERO_WEBHOOK_HOST)',
+          EXIT_FAILED,
+        );
+      },
+    );
     say(
       `webhook receiver on ${receiver.url}${WEBHOOK_PATH} (task queue ${client.taskQueue}; ` +
         `timestamps within ${Math.round(settings.toleranceMs / 1000)} s` +
