@@ -37,6 +37,7 @@ import * as definitions from '../src/workflows/definitions';
 import { statusQuery, unencryptedPayloadMessage } from '../src/workflows/definitions';
 import { eventually, newPatient, outreachRequest, signalHandled, uniqueId } from './support/fixtures';
 import { bundleWorkflows, sandboxWorker } from './support/temporal';
+import { noopWorkflowSinks } from '../src/observability/tracing';
 
 /**
  * Item 5 of issue 11: while the worker has keys, patient data that reaches it unencrypted (a run
@@ -266,7 +267,10 @@ describe('plaintext refusal: a worker with keys refuses patient data sent withou
       assert.equal((result as { outcome: string }).outcome, 'completed');
     });
     const history = await raw.workflow.getHandle(workflowId).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: bundle, dataConverter: workerDataConverter(ring) }, history);
+    await Worker.runReplayHistory(
+      { workflowBundle: bundle, dataConverter: workerDataConverter(ring), sinks: noopWorkflowSinks() },
+      history,
+    );
   });
 
   it('replays a refused run with the worker that refused it', async () => {
@@ -282,7 +286,10 @@ describe('plaintext refusal: a worker with keys refuses patient data sent withou
       );
     });
     const history = await raw.workflow.getHandle(workflowId).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: bundle, dataConverter: workerDataConverter(ring) }, history);
+    await Worker.runReplayHistory(
+      { workflowBundle: bundle, dataConverter: workerDataConverter(ring), sinks: noopWorkflowSinks() },
+      history,
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import { before, describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { bundleWorkflows, quietRuntime } from './support/temporal';
+import { noopWorkflowSinks } from '../src/observability/tracing';
 
 /**
  * Every committed history (test/histories/*.json, one per released workflow shape) must replay
@@ -69,7 +70,7 @@ describe('replay of committed workflow histories', () => {
     it(`replays ${file} without nondeterminism`, async () => {
       const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
       assert.ok((history.events?.length ?? 0) > 5, 'history has events');
-      await Worker.runReplayHistory({ workflowBundle: bundle }, history, file);
+      await Worker.runReplayHistory({ workflowBundle: bundle, sinks: noopWorkflowSinks() }, history, file);
     });
   }
 });
@@ -122,7 +123,7 @@ describe('replay of runs started before strict payloads', () => {
     for (const file of ['completed-v4.json', 'verification-v4.json']) {
       const { history, signals } = withUnknownKeys(file);
       if (file.startsWith('verification')) assert.ok(signals > 0, 'the verification history has a signal');
-      await Worker.runReplayHistory({ workflowBundle: bundle }, history, file);
+      await Worker.runReplayHistory({ workflowBundle: bundle, sinks: noopWorkflowSinks() }, history, file);
     }
   });
 });

@@ -13,6 +13,9 @@ async function main(): Promise<void> {
     workflowsPath: join(dist, 'workflows'),
     // Baked in: the workflow sandbox encodes failures with it (src/codec/failure-converter.ts).
     failureConverterPath: join(dist, 'codec', 'failure-converter.js'),
+    // Workflow spans when the worker traces (a dev dependency here, so always carried); a worker without
+    // tracing registers a no-op sink for them (src/worker/create-worker.ts).
+    workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
     logger: new DefaultLogger('WARN'),
   });
   writeFileSync(join(dist, PREBUILT_BUNDLE_FILE), code);

@@ -1,5 +1,6 @@
 import {
   Client,
+  type ClientOptions,
   Connection,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
@@ -11,6 +12,7 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
+import { setupTracing } from '../observability/tracing';
 import { describeProblems } from '../shared/problems';
 import { HERO_FLOW_STATE } from '../shared/search-attributes';
 import {
@@ -185,6 +187,8 @@ export class HeroFlowClient {
       insecure: opts.insecureNoEncryption,
       warn: opts.warn ?? ((line) => process.stderr.write(`hero-flow: ${line}\n`)),
     });
+    // Only with OTEL_EXPORTER_OTLP_ENDPOINT set: the OpenTelemetry packages are optional peers.
+    const tracing = setupTracing(env, 'hero-flow-client');
     const connection = await Connection.connect({
       address: settings.address,
       tls: settings.tls,
@@ -195,6 +199,7 @@ export class HeroFlowClient {
       connection,
       namespace: settings.namespace,
       dataConverter: ring ? heroDataConverter(ring) : undefined,
+      ...(tracing && { interceptors: tracing.clientInterceptors as ClientOptions['interceptors'] }),
     });
     return new HeroFlowClient(client, settings.taskQueue, env.HERO_WORKFLOW_ID_SECRET || undefined);
   }

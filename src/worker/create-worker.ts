@@ -1,9 +1,15 @@
-import { Client } from '@temporalio/client';
+import { Client, type ClientOptions } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time';
-import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  type ActivityInterceptorsFactory,
+  type NativeConnection,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities, createBookingEventActivities } from '../activities';
 import { shutdownGraceSeconds } from '../config/worker';
 import type { HeroClient } from '../hero/client';
+import { noopWorkflowSinks, type Tracing, workflowInterceptorsModule } from '../observability/tracing';
 import { workflowSource } from './workflow-source';
 
 export interface HeroWorkerOptions {
@@ -41,10 +47,18 @@ export interface HeroWorkerOptions {
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
   maxCachedWorkflows?: number;
+  /**
+   * OpenTelemetry tracing (src/observability/tracing.ts, setupTracing). Unset: no spans are exported, and the
+   * workflow interceptors' sink is still registered, as a no-op, since the prebuilt bundle carries them.
+   */
+  tracing?: Tracing;
 }
 
 /** The one place that wires workflows and activities into a worker. */
 export async function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
+  const source = opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowSource();
+  // Bundling now (no prebuilt bundle): the workflow interceptors go in only if their package resolves.
+  const interceptorsModule = 'workflowsPath' in source ? workflowInterceptorsModule() : undefined;
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -53,10 +67,20 @@ export async function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker>
       ...createActivities(opts.hero),
       // The booking-event workflow finds runs by search attribute: a client on the worker's own connection.
       ...createBookingEventActivities(
-        new Client({ connection: opts.connection, namespace: opts.namespace, dataConverter: opts.dataConverter }),
+        new Client({
+          connection: opts.connection,
+          namespace: opts.namespace,
+          dataConverter: opts.dataConverter,
+          interceptors: opts.tracing?.clientInterceptors as ClientOptions['interceptors'],
+        }),
       ),
     },
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowSource()),
+    ...source,
+    interceptors: {
+      activity: (opts.tracing?.activityInterceptors ?? []) as ActivityInterceptorsFactory[],
+      ...(interceptorsModule && { workflowModules: [interceptorsModule] }),
+    },
+    sinks: (opts.tracing?.workflowSinks ?? noopWorkflowSinks()) as WorkerOptions['sinks'],
     shutdownGraceTime: shutdownGraceTime(opts),
     ...(opts.workerDeployment && {
       workerDeploymentOptions: {

@@ -7,6 +7,7 @@ import { HeroClient } from '../hero/client';
 import { ConfigError, loadHeroConfig } from '../hero/config';
 import { DURATION_BUCKETS_SECONDS, METRICS } from '../observability/metric-names';
 import { type HealthServer, type Readiness, startHealthServer } from '../observability/health';
+import { setupTracing, type Tracing } from '../observability/tracing';
 import { createHeroWorker } from './create-worker';
 import { createRedactingLogger, WORKER_SERVICE_NAME } from './logger';
 import { ensureSearchAttributes } from './search-attributes';
@@ -80,7 +81,10 @@ export async function runWorker(
 
   let worker: Worker | undefined;
   let health: HealthServer | undefined;
+  let tracing: Tracing | undefined;
   try {
+    // Before connecting: a missing OpenTelemetry package is a configuration error, reported at start.
+    tracing = setupTracing(env, WORKER_SERVICE_NAME);
     // Up before connecting: alive (/healthz) while it connects and bundles, ready (/readyz) once polling.
     if (settings.HERO_HEALTH_PORT) {
       health = await startHealthServer({
@@ -113,6 +117,7 @@ export async function runWorker(
         maxConcurrentActivityTaskExecutions: settings.HERO_MAX_CONCURRENT_ACTIVITIES,
         maxConcurrentWorkflowTaskExecutions: settings.HERO_MAX_CONCURRENT_WORKFLOW_TASKS,
         maxCachedWorkflows: settings.HERO_MAX_CACHED_WORKFLOWS,
+        tracing,
       });
       logger.info(
         `hero-flow worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace "${temporal.namespace}"), ` +
@@ -125,6 +130,7 @@ export async function runWorker(
             : '') +
           (settings.HERO_METRICS_PORT ? `, metrics on http://localhost:${settings.HERO_METRICS_PORT}/metrics` : '') +
           (health ? `, health on ${health.url}/healthz and /readyz` : '') +
+          (tracing ? `, traces to ${tracing.endpoint}` : '') +
           (deployment
             ? `, Worker Versioning: build ID ${deployment.buildId} of deployment ${deployment.deploymentName}`
             : '') +
@@ -137,5 +143,7 @@ export async function runWorker(
     }
   } finally {
     await health?.close();
+    // The last spans of the runs just drained.
+    await tracing?.shutdown();
   }
 }

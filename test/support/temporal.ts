@@ -40,6 +40,8 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
     workflowsPath: require.resolve('../../src/workflows'),
     // As Worker.create does from workflowsPath: the workflow sandbox encodes failures too.
     failureConverterPath: FAILURE_CONVERTER_PATH,
+    // As the prebuilt bundle (tools/build-workflow-bundle.ts): workflow spans, exported when the worker traces.
+    workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
     logger: testLogger('workflow bundler'),
   });
 }
