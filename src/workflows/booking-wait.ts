@@ -144,6 +144,11 @@ export async function awaitBooking(
     });
   }
 
+  // A booking made since the last re-check, whose webhook never came, would otherwise be missed: read
+  // the link once more before saying the patient did not book.
+  if (!appointment && (await linkWasUsed())) setBooked({ id: null, confirmedAt: null, startTime: null });
+  applyEvents();
+
   const messages = messagesOf(run);
   if (appointment) {
     run.set('booked');
