@@ -23,6 +23,10 @@ export interface SideReport {
   firstError?: string;
   /** CPU seconds of the worker process during the side. */
   workerCpuSeconds?: number;
+  /** CPU seconds of the Temporal server process(es) during the side (the dev server includes SQLite). */
+  serverCpuSeconds?: number;
+  /** CPU seconds of the server's database during the side, when it is a process of its own (PostgreSQL). */
+  databaseCpuSeconds?: number;
   /** HERO_MAX_CACHED_WORKFLOWS of the worker, when capped. */
   cache?: number;
 }

@@ -23,6 +23,12 @@
  *   BENCH_SCALING=only  the scaling rows alone (printed and written to bench/results/scaling.json;
  *                     BENCHMARKS.md is left alone)
  *   BENCH_SCALING_SIZES / _WORKERS / _STORAGE  comma lists overriding the scaling grid
+ *   BENCH_SIDES=hero-flow  only the low-load overhead and the hero-flow side (no naive side, no capped
+ *                     cache, no scaling): the dev server's column of BENCHMARKS.md's "Topologies"
+ *   HERO_TEST_TEMPORAL_ADDRESS (+ _CONTROL, _TOPOLOGY; test/production/external.ts)  run against that
+ *                     server instead of a dev server, with Temporal's standard TLS variables, as
+ *                     `npm run test:production` does: the hero-flow side only, written to the
+ *                     production column of "Topologies" (and bench/results/topology-production.json)
  *
  * Prints the table, writes bench/results/latest.json, bench/results/calls-per-second.svg (copied to
  * docs/bench-calls-per-second.svg) and BENCHMARKS.md. Exits 1 only if a hero-flow run is lost (any
@@ -39,14 +45,15 @@ import {
   type WriteStream,
   writeFileSync,
 } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
 import { concurrencyLimit, DEFAULT_START_CONCURRENCY, HeroFlowClient } from '../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../src/codec';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpuSeconds, freePort, peakRssMiB, ROOT } from '../tools/processes';
-import { devServerTuningArgs, resolveTemporalCli } from '../tools/provision';
+import { devServerTuningArgs, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '../tools/provision';
 import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../tools/sandbox';
 import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
 import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
@@ -60,6 +67,9 @@ import {
   type SideReport,
 } from './report';
 import { callsPerSecondSvg } from './svg';
+import { treeCpuSeconds } from './cpu';
+import { type ExternalTemporalServer, externalTemporalServer } from '../test/production/external';
+import { benchmarksFile, type TopologyRow, writeTopology } from './topology';
 
 const RUNS = Number(process.env.BENCH_RUNS || 1000);
 const RATE = Number(process.env.BENCH_RATE || 20);
@@ -87,6 +97,15 @@ const SCALING_GRID = gridOf(
   // Unless the grid is given, one row per other storage shows what the persistence costs.
   process.env.BENCH_SCALING_STORAGE ? [] : STORAGES.filter((m) => m !== STORAGE),
 );
+/** The server the bench runs against, when it did not start it (test/production/external.ts). */
+const EXTERNAL = externalTemporalServer();
+/** Only the overhead and the hero-flow side: a topology's column of BENCHMARKS.md. */
+const TOPOLOGY_ONLY = !!EXTERNAL || process.env.BENCH_SIDES === 'hero-flow';
+if (process.env.BENCH_SIDES && !['hero-flow', 'all'].includes(process.env.BENCH_SIDES)) {
+  throw new Error(`BENCH_SIDES: "${process.env.BENCH_SIDES}" is not hero-flow or all`);
+}
+if (EXTERNAL && SCALING)
+  throw new Error('BENCH_SCALING starts dev servers of its own: not with HERO_TEST_TEMPORAL_ADDRESS');
 const VERIFY_SHARE = 0.1;
 const VERIFY_AFTER_MS = 5_000;
 const OVERHEAD_RUNS = 20;
@@ -123,6 +142,35 @@ function gridOf(storages: Storage[], workers: number[], sizes: number[], compare
   // Storage is compared at the largest size up to 1,000 (a row of its own for each other mode).
   const runs = sizes.filter((n) => n <= 1000).pop() ?? sizes[0]!;
   return [...grid, ...compare.map((s) => ({ storage: s, workers: 1, runs }))];
+}
+
+const STORAGE_LABEL: Record<Storage, string> = { wal: 'WAL', file: 'rollback journal', memory: 'in memory' };
+
+/** A Temporal server the bench runs on: a dev server it starts, or an external one. */
+interface Target {
+  address: string;
+  connectOptions: ExternalTemporalServer['connectOptions'];
+  start(): Promise<void>;
+  /** CPU seconds so far of the server and of its database (undefined: inside the server, as SQLite is). */
+  cpu(): Promise<{ server: number; database?: number }>;
+}
+
+function devTarget(server: TemporalDevServer): Target {
+  return {
+    address: server.address,
+    connectOptions: { address: server.address },
+    start: () => server.start(),
+    cpu: async () => ({ server: treeCpuSeconds(server.pid) ?? 0 }),
+  };
+}
+
+function externalTarget(server: ExternalTemporalServer): Target {
+  return {
+    address: server.address,
+    connectOptions: server.connectOptions,
+    start: async () => undefined, // already serving; its owner starts and stops it
+    cpu: () => server.cpu(),
+  };
 }
 
 /** The dev server's persistence: the SQLite file as `npm run dev` has it, WAL, or memory only. */
@@ -249,9 +297,10 @@ async function main(): Promise<number> {
   const mainNhs = new Set(specs.map((s) => s.nhsNumber));
   const overheadSpecs = buildSpecs(OVERHEAD_RUNS, 900_000, 0).filter((s) => !mainNhs.has(s.nhsNumber));
 
-  const cli = await resolveTemporalCli();
-  const server = await devServer(cli, tmp, 'bench', STORAGE, serverLog);
-  const servers: TemporalDevServer[] = [server];
+  const cli = EXTERNAL ? '' : await resolveTemporalCli();
+  const server = EXTERNAL ? undefined : await devServer(cli, tmp, 'bench', STORAGE, serverLog);
+  const servers: TemporalDevServer[] = server ? [server] : [];
+  const target = EXTERNAL ? externalTarget(EXTERNAL) : devTarget(server!);
   const sandbox = await startSandbox({
     patients: [...specs, ...overheadSpecs].map(({ index: _i, ...p }) => p),
     rateLimit,
@@ -259,7 +308,7 @@ async function main(): Promise<number> {
   });
   const workers: WorkerProcess[] = [];
   const connections: Connection[] = [];
-  const startWorker = async (on: TemporalDevServer, taskQueue: string, rate: number, extra?: NodeJS.ProcessEnv) => {
+  const startWorker = async (on: Target, taskQueue: string, rate: number, extra?: NodeJS.ProcessEnv) => {
     const env = sandboxWorkerEnv({
       address: on.address,
       sandbox,
@@ -272,8 +321,8 @@ async function main(): Promise<number> {
     await w.start();
     return w;
   };
-  const connect = async (on: TemporalDevServer, taskQueue: string) => {
-    const connection = await Connection.connect({ address: on.address });
+  const connect = async (on: Target, taskQueue: string) => {
+    const connection = await Connection.connect(on.connectOptions);
     connections.push(connection);
     return new HeroFlowClient(new Client({ connection, dataConverter: converter }), taskQueue);
   };
@@ -288,12 +337,13 @@ async function main(): Promise<number> {
       for (const g of gates) process.stdout.write(`${g.met ? 'MET ' : 'MISS'}  ${g.goal}: ${g.value}\n`);
       return gates.every((g) => g.met) ? 0 : 1;
     }
-    await server.start();
+    await target.start();
     const taskQueue = `bench-${process.pid}`;
-    const worker = await startWorker(server, taskQueue, RATE);
-    const hf = await connect(server, taskQueue);
+    const worker = await startWorker(target, taskQueue, RATE);
+    const hf = await connect(target, taskQueue);
     say(
-      `Temporal dev server on ${server.address} (${STORAGE}); sandbox on ${sandbox.url} (R=${RATE}/s, ${LATENCY_MS} ms)`,
+      `${EXTERNAL ? EXTERNAL.topology : `Temporal dev server (${STORAGE})`} on ${target.address}; ` +
+        `sandbox on ${sandbox.url} (R=${RATE}/s, ${LATENCY_MS} ms)`,
     );
 
     // 1. Temporal's overhead at low load: sequential runs, no Hero rate limit.
@@ -312,11 +362,66 @@ async function main(): Promise<number> {
     // 2. hero-flow: N runs started at once.
     say(`hero-flow: starting ${RUNS} runs (${specs.filter((s) => s.needsVerification).length} need verification)`);
     const workerCpu0 = cpuSeconds(worker.pid) ?? 0;
+    const serverCpu0 = await target.cpu();
+    const load0 = loadavg()[0]!;
     const heroFlow = await runHeroFlow(hf, sandbox, specs, `bench-${RUN_ID}`, 'hero-flow');
+    const serverCpu1 = await target.cpu();
     heroFlow.peakRssMiB = peakRssMiB(worker.pid);
     heroFlow.workerCpuSeconds = (cpuSeconds(worker.pid) ?? 0) - workerCpu0;
+    heroFlow.serverCpuSeconds = serverCpu1.server - serverCpu0.server;
+    if (serverCpu1.database !== undefined) {
+      heroFlow.databaseCpuSeconds = serverCpu1.database - (serverCpu0.database ?? 0);
+    }
     const heroCallsLog = tallyHeroCalls(heroFlow, sandbox, specs);
+    heroFlow.idealRatio = heroFlow.wallSeconds / (neededCalls(specs) / RATE);
     say(`hero-flow: ${heroFlow.completed}/${RUNS} completed in ${heroFlow.wallSeconds.toFixed(1)} s`);
+    const topology: TopologyRow = {
+      key: EXTERNAL ? 'production' : 'dev',
+      topology: EXTERNAL
+        ? EXTERNAL.topology
+        : `dev server (temporal ${TEMPORAL_CLI_VERSION} server start-dev, SQLite ${STORAGE_LABEL[STORAGE]})`,
+      at: new Date(t0).toISOString(),
+      runs: RUNS,
+      ratePerSecond: RATE,
+      completed: heroFlow.completed,
+      lost: heroFlow.lost,
+      outcomes: heroFlow.outcomes,
+      duplicateMessages: heroFlow.duplicateMessages,
+      reviews: heroFlow.outcomes.needs_review ?? 0,
+      rateLimited: heroFlow.rateLimited,
+      heroCalls: heroFlow.heroCalls,
+      wallSeconds: heroFlow.wallSeconds,
+      idealRatio: heroFlow.idealRatio,
+      p50Seconds: heroFlow.p50Seconds,
+      p95Seconds: heroFlow.p95Seconds,
+      overheadMs: medianRun - 3 * LATENCY_MS,
+      serverCpuSeconds: heroFlow.serverCpuSeconds,
+      databaseCpuSeconds: heroFlow.databaseCpuSeconds,
+      workerCpuSeconds: heroFlow.workerCpuSeconds,
+      workerPeakRssMiB: heroFlow.peakRssMiB,
+      loadAverage: [load0, loadavg()[0]!],
+    };
+    say(
+      `hero-flow: per run ${((1000 * heroFlow.serverCpuSeconds) / RUNS).toFixed(1)} server CPU-ms` +
+        `${heroFlow.databaseCpuSeconds === undefined ? '' : `, ${((1000 * heroFlow.databaseCpuSeconds) / RUNS).toFixed(1)} database CPU-ms`}` +
+        `, ${((1000 * heroFlow.workerCpuSeconds) / RUNS).toFixed(1)} worker CPU-ms; worker peak RSS ${heroFlow.peakRssMiB} MiB`,
+    );
+    if (TOPOLOGY_ONLY) {
+      const file = join(resultsDir, `topology-${topology.key}.json`);
+      const calls = perSecond(heroCallsLog, heroFlow.startedAt, () => true);
+      writeFileSync(
+        file,
+        JSON.stringify({ ...topology, machine: machine(), heroCallsPerSecond: calls }, null, 2) + '\n',
+      );
+      await writeTopology(ROOT, topology);
+      const gates = gatesOf([heroFlow], []);
+      for (const g of gates) process.stdout.write(`${g.met ? 'MET ' : 'MISS'}  ${g.goal}: ${g.value}\n`);
+      process.stdout.write(
+        `wall ÷ ideal ${heroFlow.idealRatio.toFixed(3)}; Written: bench/results/topology-${topology.key}.json, ` +
+          `BENCHMARKS.md ("Topologies", ${topology.key} column)\n`,
+      );
+      return gates.every((g) => g.met) ? 0 : 1;
+    }
 
     // 3. The naive client over the same patients, same sandbox settings.
     sandbox.reset();
@@ -331,10 +436,10 @@ async function main(): Promise<number> {
       sandbox.reset();
       await worker.stop();
       const queue = `bench-cache${cap}-${process.pid}`;
-      const capped = await startWorker(server, queue, RATE, { HERO_MAX_CACHED_WORKFLOWS: String(cap) });
+      const capped = await startWorker(target, queue, RATE, { HERO_MAX_CACHED_WORKFLOWS: String(cap) });
       say(`hero-flow: ${RUNS} runs again, workflow cache capped at ${cap}`);
       const cpu0 = cpuSeconds(capped.pid) ?? 0;
-      const side = await runHeroFlow(await connect(server, queue), sandbox, specs, `bench-c${cap}-${RUN_ID}`, 'capped');
+      const side = await runHeroFlow(await connect(target, queue), sandbox, specs, `bench-c${cap}-${RUN_ID}`, 'capped');
       side.peakRssMiB = peakRssMiB(capped.pid);
       side.workerCpuSeconds = (cpuSeconds(capped.pid) ?? 0) - cpu0;
       tallyHeroCalls(side, sandbox, specs);
@@ -345,7 +450,7 @@ async function main(): Promise<number> {
 
     // 4. Optional: cost when Hero is not the bottleneck.
     await Promise.all(workers.map((w) => w.stop()));
-    await server.stop();
+    await server!.stop();
     const scaling = SCALING ? await runScalingGrid() : [];
 
     const ideal = neededCalls(specs) / RATE;
@@ -424,7 +529,10 @@ async function main(): Promise<number> {
     writeFileSync(join(resultsDir, 'calls-per-second.svg'), svg);
     mkdirSync(join(ROOT, 'docs'), { recursive: true });
     copyFileSync(join(resultsDir, 'calls-per-second.svg'), join(ROOT, 'docs', 'bench-calls-per-second.svg'));
-    writeFileSync(join(ROOT, 'BENCHMARKS.md'), await formatMarkdown(report));
+    // The production column of "Topologies" comes from another run (npm run test:production): kept.
+    const previous = existsSync(benchmarksFile(ROOT)) ? readFileSync(benchmarksFile(ROOT), 'utf8') : '';
+    writeFileSync(benchmarksFile(ROOT), await formatMarkdown(report));
+    await writeTopology(ROOT, topology, previous);
     process.stdout.write(`\n${formatTable(report)}\n`);
     process.stdout.write(
       'Written: bench/results/latest.json, bench/results/calls-per-second.svg, docs/bench-calls-per-second.svg, BENCHMARKS.md\n',
@@ -463,8 +571,8 @@ async function main(): Promise<number> {
     for (const { index: _i, ...p } of scaleSpecs) sandbox.addPatient(p);
     sandbox.setRateLimit({ capacity: 100_000, refillPerSecond: 100_000 });
     const ws: WorkerProcess[] = [];
-    for (let i = 0; i < workerCount; i++) ws.push(await startWorker(on, queue, 100_000));
-    const client = await connect(on, queue);
+    for (let i = 0; i < workerCount; i++) ws.push(await startWorker(devTarget(on), queue, 100_000));
+    const client = await connect(devTarget(on), queue);
     const cpu0 = {
       workers: ws.map((w) => cpuSeconds(w.pid) ?? 0),
       server: cpuSeconds(on.pid) ?? 0,

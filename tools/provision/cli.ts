@@ -1,10 +1,14 @@
 /**
  * `npm run provision` (also the `pretest` hook): makes sure a Temporal CLI (dev server), a
  * time-skipping test server (both provisioned into .temporal/ if needed) and Chromium are available.
+ * `npm run provision -- --production` provides what `npm run test:production` runs instead: the
+ * Temporal CLI, the Temporal server with its SQL schema tool (built into .temporal/), and PostgreSQL.
  */
 import { defaultLog as log, ProvisionError } from './errors';
 import { resolveChromium } from './chromium';
+import { resolvePostgres } from './postgres';
 import { resolveTemporalCli } from './temporal-cli';
+import { resolveTemporalServer } from './temporal-server';
 import { resolveTestServer } from './test-server';
 import { seconds } from './util';
 
@@ -15,12 +19,20 @@ async function main(): Promise<number> {
     const path = await resolve();
     return { path, took: seconds(t) };
   };
-  const results = await Promise.allSettled([
-    timed(() => resolveTemporalCli(log)),
-    timed(() => resolveTestServer(log)),
-    timed(() => resolveChromium(log)),
-  ]);
-  const names = ['Temporal CLI (dev server)', 'time-skipping test server', 'Chromium (UI test)'];
+  const production = process.argv.includes('--production');
+  const tasks: [string, () => Promise<string>][] = production
+    ? [
+        ['Temporal CLI (operator commands)', () => resolveTemporalCli(log)],
+        ['Temporal server + SQL tool', async () => (await resolveTemporalServer(log)).server],
+        ['PostgreSQL', async () => (await resolvePostgres(log)).binDir],
+      ]
+    : [
+        ['Temporal CLI (dev server)', () => resolveTemporalCli(log)],
+        ['time-skipping test server', () => resolveTestServer(log)],
+        ['Chromium (UI test)', () => resolveChromium(log)],
+      ];
+  const results = await Promise.allSettled(tasks.map(([, resolve]) => timed(resolve)));
+  const names = tasks.map(([name]) => name);
   const failures: string[] = [];
   log(`summary (${seconds(started)}):`);
   results.forEach((r, i) => {

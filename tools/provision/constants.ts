@@ -35,3 +35,16 @@ export function devServerTuningArgs(opts: { wal?: boolean; onePartition?: boolea
     ...(onePartition ? DEV_SERVER_DYNAMIC_CONFIG.flatMap((v) => ['--dynamic-config-value', v]) : []),
   ];
 }
+
+/**
+ * Pinned Temporal server for the production-shaped suite (`npm run test:production`): the server
+ * version the pinned CLI embeds (`temporal --version` says "Server 1.29.1"), built with `go install`.
+ */
+export const TEMPORAL_SERVER_VERSION = '1.29.1';
+export const SERVER_GO_PACKAGE = 'go.temporal.io/server/cmd/server';
+/** The server's SQL schema tool (`temporal-sql-tool`): creates the databases and applies the schema. */
+export const SQL_TOOL_GO_PACKAGE = 'go.temporal.io/server/cmd/tools/sql';
+/** The schema folder for PostgreSQL 12+ inside the server's Go module. */
+export const POSTGRES_SCHEMA_PATH = 'schema/postgresql/v12';
+/** Oldest PostgreSQL the server's `postgres12` plugin supports. */
+export const MIN_POSTGRES_MAJOR = 12;
