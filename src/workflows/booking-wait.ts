@@ -100,7 +100,9 @@ export async function awaitBooking(
   const linkWasUsed = async (): Promise<boolean> => {
     try {
       const state = await checkBookingLink({ bookingLinkId: bookingLink.id });
-      return state.numberOfUses > cancelledUses;
+      // Cancellations signalled while the link was read count too: compare after applying them.
+      applyEvents();
+      return !appointment && state.numberOfUses > cancelledUses;
     } catch (err) {
       if (isCancellation(err)) throw err;
       return false; // Unreadable now; asked again at the next re-check.
@@ -125,7 +127,19 @@ export async function awaitBooking(
       }
       if (!appointment && reminder && Date.now() >= reminderAt) {
         nextReminder++;
-        const out = await sendWithReconcile(ctx, 'reminder', reminder.text);
+        // A reminder sent again after an uncertain attempt goes only if the patient has still not booked
+        // and the window is still open.
+        const stillWanted = async () => {
+          applyEvents();
+          if (appointment || Date.now() >= windowEnd) return false;
+          if (await linkWasUsed()) {
+            setBooked({ id: null, confirmedAt: null, startTime: null });
+            return false;
+          }
+          return !appointment;
+        };
+        const out = await sendWithReconcile(ctx, 'reminder', reminder.text, stillWanted);
+        if (out.sent === 'skipped') continue;
         if (!out.sent) return out.result;
         remindersSent++;
         applyEvents();

@@ -388,7 +388,9 @@ async function bookAndSend(
 
   const ctx: SendContext = { run, reviews, input, patientId, bookingLink, deliveries: [] };
   const first = await sendWithReconcile(ctx, 'message', input.message.text);
-  if (!first.sent) return await settled(ctx, first.result);
+  if (first.sent === false) return await settled(ctx, first.result);
+  // Only a send given a stillWanted check can be skipped: reminders, never the first message.
+  if (first.sent === 'skipped') throw new Error('the first message was skipped');
   const firstSentAt = Date.now();
   const message = messagesOf(run)[first.index];
   const review = ctx.resolution;

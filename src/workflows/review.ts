@@ -59,7 +59,11 @@ export interface SendContext {
   resolution?: ReviewResolution;
 }
 
-export type SendOutcome = { sent: true; index: number } | { sent: false; result: OutreachResult };
+export type SendOutcome =
+  | { sent: true; index: number }
+  | { sent: false; result: OutreachResult }
+  /** A reminder not sent again: the patient booked, or the window closed, while it was in doubt. */
+  | { sent: 'skipped' };
 
 /**
  * Sends the first message or a reminder with the booking link. An uncertain send is reconciled with
@@ -71,6 +75,8 @@ export async function sendWithReconcile(
   ctx: SendContext,
   kind: 'message' | 'reminder',
   template: string,
+  /** Asked before a send is repeated (by itself or on an operator's resend): false skips it. */
+  stillWanted?: () => Promise<boolean>,
 ): Promise<SendOutcome> {
   const { run, input, patientId, bookingLink } = ctx;
   const step: ReviewStep = kind === 'message' ? 'send_message' : 'send_reminder';
@@ -104,6 +110,7 @@ export async function sendWithReconcile(
     if (known.sent) return { sent: true, index: recordSent(ctx, kind, known.messageId, true) };
     if (known.notSent && automaticResends < MAX_AUTOMATIC_RESENDS) {
       automaticResends++;
+      if (stillWanted && !(await stillWanted())) return { sent: 'skipped' };
       continue;
     }
     if (known.notSent)
@@ -138,6 +145,11 @@ export async function sendWithReconcile(
       }
       case 'resend':
         ctx.resolution = resolution;
+        if (stillWanted && !(await stillWanted())) {
+          if (run.status.state === 'needs_review') run.set('awaiting_booking');
+          decided.applied(run.status.state);
+          return { sent: 'skipped' };
+        }
         run.set(sending);
         decided.applied(sending);
         automaticResends = 0;

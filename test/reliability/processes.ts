@@ -1,7 +1,8 @@
 import type { WriteStream } from 'node:fs';
-import { KEEP_TAIL, killAll, type Proc, startTemporalDevServer, startWorker } from '../../tools/processes';
+import { join } from 'node:path';
+import { KEEP_TAIL, killAll, Proc, ROOT, startTemporalDevServer, startWorker } from '../../tools/processes';
 
-export { ROOT } from '../../tools/processes';
+export { ROOT };
 
 /** A Temporal dev server with SQLite persistence that can be stopped and started again on the same file. */
 export class TemporalDevServer {
@@ -84,6 +85,68 @@ export class WorkerProcess {
   async stop(): Promise<void> {
     await this.#proc?.stop('SIGTERM', 15_000);
   }
+}
+
+/** What `hero-flow webhooks` prints once it listens. */
+const RECEIVER_READY = 'webhook receiver on ';
+
+/**
+ * `node bin/hero-flow.js webhooks` (Hero's appointment webhooks, as an operator runs it) as a child
+ * process, restarted by `start()` again. Output goes to a log file (one line per delivery, no payload).
+ */
+export class WebhookReceiverProcess {
+  #proc: Proc | undefined;
+  unexpectedExits = 0;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly log: WriteStream,
+  ) {}
+
+  get running(): boolean {
+    return this.#proc?.running ?? false;
+  }
+
+  async start(timeoutMs = 60_000): Promise<void> {
+    const proc = Proc.start(process.execPath, [join(ROOT, 'bin', 'hero-flow.js'), 'webhooks'], this.env, {
+      name: 'the hero-flow webhook receiver',
+      echo: this.log,
+      keep: KEEP_TAIL,
+      ready: { line: RECEIVER_READY, timeoutMs },
+    });
+    this.#proc = proc;
+    void proc.exited.then(() => {
+      if (this.#proc === proc && !proc.stopRequested) {
+        this.unexpectedExits += 1;
+        this.log.write(
+          `[reliability] webhook receiver exited unexpectedly (${proc.child.exitCode ?? proc.child.signalCode})\n`,
+        );
+      }
+    });
+    await proc.ready;
+  }
+
+  async stop(): Promise<void> {
+    await this.#proc?.stop('SIGTERM', 15_000);
+  }
+}
+
+export interface CliResult {
+  /** null when a signal ended it (e.g. the SIGKILL after `timeoutMs`). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node bin/hero-flow.js ...args` once, as an operator would type it; SIGKILLed after `timeoutMs`. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> {
+  const proc = Proc.start(process.execPath, [join(ROOT, 'bin', 'hero-flow.js'), ...args], env, {
+    name: `hero-flow ${args.slice(0, 2).join(' ')}`,
+  });
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
+  const code = await proc.closed;
+  clearTimeout(timer);
+  return { code, stdout: proc.stdout, stderr: proc.stderr };
 }
 
 /**

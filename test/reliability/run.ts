@@ -1,20 +1,24 @@
 /**
  * `npm run test:reliability`: N outreach runs on a real Temporal dev server (SQLite), against the
  * sandbox injecting faults at random, while the worker is SIGKILLed and restarted and the Temporal
- * server is stopped and restarted once. Asserts every run reached its one expected outcome and
- * checks it against the sandbox's own records: booking links and messages per patient, the message
- * of every completed run, and an uncertain request (or a crash) behind every `needs_review`.
+ * server is stopped and restarted once. Half of the runs that find their patient wait for the booking
+ * (scenario.ts AWAIT_BOOKING: a 3-minute window, reminders at 60 s and 120 s): their patients book
+ * through the sandbox at seeded times, some without a webhook, a few cancel; Hero's webhooks reach a
+ * `hero-flow webhooks` receiver (registered with `hero-flow webhooks register`) and are lost,
+ * duplicated, reordered and forged at seeded rates. The sandbox's sent-messages list is turned off for
+ * a while, so that uncertain sends open reviews; the suite's operator resolves each one with
+ * `hero-flow review list` and `hero-flow review resolve` (checks.ts says what is then checked).
  *
  *   RELIABILITY_RUNS   number of runs (default 200)
- *   RELIABILITY_SEED   seed of the mix, the chaos schedule and the sandbox faults (default: random)
- *   RELIABILITY_STRICT =1: a `needs_review` outcome counts as failed (default: accepted, reported)
+ *   RELIABILITY_SEED   seed of the mix, the chaos schedule, the bookings, the operator's choices and the
+ *                      sandbox's faults (default: random)
  *
- * Prints a table, writes test-artifacts/reliability.json (and the worker's and server's logs next
- * to it), ends with `N passed, M failed`, exits 1 if any run is lost, ended wrongly, left its
- * patient with a second booking link or message, completed without the sandbox holding its message,
- * or ended `needs_review` with nothing uncertain behind it; or if fewer worker kills or server
- * restarts happened than planned.
+ * Prints a table, writes test-artifacts/reliability.json (and the worker's, the server's and the
+ * receiver's logs next to it; for failing runs, reliability-failures.json with each one's history in
+ * short and what the sandbox holds), ends with `N passed, M failed`, exits 1 if any check fails, or if fewer
+ * worker kills or server restarts happened than planned. Needs `npm run build` (the CLI runs from dist/).
  */
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,27 +27,55 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { HeroFlowClient } from '../../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../../src/codec';
+import { BOOKING_EVENT_WORKFLOW_TYPE } from '../../src/workflows/definitions';
+import type { BookingEventResult } from '../../src/workflows/schemas';
 import { freePort, ROOT } from '../../tools/processes';
 import { devServerTuningArgs, resolveTemporalCli } from '../../tools/provision';
 import {
   DEFAULT_PATIENTS,
   type FaultRates,
-  type RandomFaultKind,
-  type RecordedRequest,
   startSandbox,
+  WEBHOOK_FAULT_KINDS,
+  type WebhookFaultRates,
+  type WebhookSigningOptions,
 } from '../../tools/sandbox';
 import { mulberry32 } from '../../tools/sandbox/faults';
 import { outreachRequest, syntheticNhsNumber } from '../support/fixtures';
-import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from './processes';
+import { Patients } from './booking';
+import { check } from './checks';
+import { timeline } from './post-mortem';
+import {
+  runCli,
+  runScript,
+  sandboxWorkerEnv,
+  TemporalDevServer,
+  WebhookReceiverProcess,
+  WorkerProcess,
+} from './processes';
 import { formatTable, type ReliabilityReport } from './report';
+import { ReviewOperator } from './reviews';
+import {
+  AWAIT_BOOKING,
+  BOOKING_RECONCILE_AFTER,
+  type Kind,
+  kindOfText,
+  REVIEW_DEADLINE,
+  type RunRecord,
+  type RunSpec,
+} from './scenario';
 
 const RUNS = Number(process.env.RELIABILITY_RUNS || 200);
 const SEED = Number(process.env.RELIABILITY_SEED || Math.floor(Math.random() * 1_000_000));
 /** Runs are started spread over this window, so chaos lands on runs in every phase. */
 const START_WINDOW_MS = 20_000;
-const MAX_WAIT_MS = 8 * 60_000;
+/**
+ * Bounds the wait for the last run (a run still open then is lost). Each uncertain send costs a
+ * reconciliation (1 or 2 minutes, scenario.ts) before the run goes on, and the 3-minute window opens only
+ * once the first message is sent: a first message uncertain three times over, then a reminder
+ * reconciled, ends after about 7 minutes.
+ */
+const MAX_WAIT_MS = 10 * 60_000;
 const HTTP_TIMEOUT_MS = 2_000;
-const STRICT = process.env.RELIABILITY_STRICT === '1';
 
 const FAULT_RATES: FaultRates = {
   seed: SEED,
@@ -61,73 +93,47 @@ const FAULT_RATES: FaultRates = {
   timeoutMs: 3_000,
 };
 
+/** Each delivery (one event to the one subscription) draws at most one of these. */
+const WEBHOOK_FAULT_RATES: WebhookFaultRates = {
+  seed: SEED,
+  rates: { lost: 0.1, duplicated: 0.1, reordered: 0.1, forged: 0.1 },
+};
+
+/**
+ * Hero's retry policy is NOT DOCUMENTED (docs/hero-api.md §5). Eight attempts over about 30 s outlast the
+ * Temporal server's restart (the receiver answers 503 meanwhile); a reordered delivery waits up to 20 s for
+ * a later event, so a confirmation can arrive after its cancellation.
+ */
+const WEBHOOK_DELIVERY = { attempts: 8, backoffMs: 250, maxHoldMs: 20_000 };
+
+/** Both encodings and the three timestamp forms the receiver must accept, one combination per seed. */
+const WEBHOOK_SIGNING: Required<WebhookSigningOptions> = {
+  encoding: (['hex', 'base64'] as const)[SEED % 2]!,
+  timestamp: (['unix-seconds', 'unix-ms', 'iso'] as const)[Math.floor(SEED / 2) % 3]!,
+};
+
+/** Of the runs that find their patient, the share that waits for the booking. */
+const AWAIT_BOOKING_SHARE = 0.5;
+/** Of those patients: who books, who books without a webhook, who then cancels. */
+const BOOK_SHARE = 0.6;
+const SILENT_SHARE = 1 / 3;
+const CANCEL_SHARE = 0.15;
+/** Of the reviews, the share the operator abandons; the rest get the action the sandbox's records call for. */
+const ABANDON_SHARE = 0.2;
+
 /** The chaos schedule: SIGKILLs of the worker and restarts of the Temporal server. */
 const PLANNED_CHAOS = { kills: 4, restarts: 1 };
 
-/**
- * Faults after which Hero may have acted on a create/send without hero-flow learning so: a timeout,
- * a reset (the client cannot tell before from after processing), a 5xx, an unreadable 2xx.
- * Latency and 429s are not: the answer arrives, or Hero says it did nothing.
- */
-const UNCERTAIN_FAULTS: ReadonlySet<RandomFaultKind> = new Set([
-  'timeout',
-  'reset_before',
-  'reset_after',
-  'server_error',
-  'malformed_json',
-  'schema_violation',
-]);
-
-/** The HeroTimeoutError message (src/hero/errors.ts): the client gave up waiting for Hero's answer. */
-const CLIENT_TIMEOUT = /: no response within \d+ ms/;
-
-/** The failure of a retry whose previous attempt was cut off (src/activities/failures.ts uncertainAfterCutOff). */
-const CUT_OFF = /the previous attempt ended without saying Hero did not get its request/;
-
 const DUPLICATES_NOTE =
-  'Hero documents no idempotency key (REFERENCE §6.6), so hero-flow never repeats a create/send unless the ' +
-  'previous attempt recorded that Hero did not process it; any second link or message is a bug.';
-
-type Kind = 'plain' | 'verification' | 'not_found';
-/**
- * `needs_review` is the workflow's deliberate stop when a create/send failed in a way Hero may have
- * acted on (it does not retry blind, to never send twice): one closed outcome, reported apart, and
- * accepted only where the sandbox's log shows an uncertain request, or a crash came while it was open.
- */
-const EXPECTED: Record<Kind, string[]> = {
-  plain: STRICT ? ['completed'] : ['completed', 'needs_review'],
-  verification: STRICT ? ['completed'] : ['completed', 'needs_review'],
-  not_found: ['patient_not_found'],
-};
-
-interface RunSpec {
-  workflowId: string;
-  kind: Kind;
-  nhsNumber: string;
-  dob: string;
-  patientId?: string;
-  startAt: number;
-  /** Verification: how long after the login URL appears the "patient" verifies, and how we tell the run. */
-  verifyAfterMs: number;
-  useUpdate: boolean;
-}
-
-interface RunRecord {
-  spec: RunSpec;
-  outcome: string;
-  /** ms since epoch: the start was acknowledged, and the outcome known. */
-  openedAt?: number;
-  closedAt?: number;
-  messageId?: string;
-  failureType?: string;
-  message?: string;
-  verifiedBy?: string;
-  review?: { step: string; reason: string };
-}
+  'Hero documents no idempotency key (docs/hero-api.md §6.6), so hero-flow never repeats a send unless the previous ' +
+  "attempt recorded that Hero did not process it, or Hero's list of sent messages shows it did not: a second " +
+  'message of one kind (first message, reminder 1, reminder 2) is a bug. A second booking link is allowed: ' +
+  'a link made but never sent reaches nobody.';
 
 const random = mulberry32(SEED);
 const between = (lo: number, hi: number) => lo + random() * (hi - lo);
-const t0 = Date.now();
+/** Reset once everything is up, so that the schedule counts from the first run's start. */
+let t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 const say = (line: string) => process.stdout.write(`[reliability ${elapsed()}] ${line}\n`);
 
@@ -142,6 +148,17 @@ function buildSpecs(): RunSpec[] {
     taken.add(nhsNumber);
     const u = random();
     const kind: Kind = u < 0.6 ? 'plain' : u < 0.85 ? 'verification' : 'not_found';
+    // Every draw is made for every run, in the same order, so one seed gives one mix.
+    const verifyAfterMs = Math.floor(between(1_000, 5_000));
+    const useUpdate = random() < 0.5;
+    const awaitBooking = kind !== 'not_found' && random() < AWAIT_BOOKING_SHARE;
+    const booking = {
+      book: random() < BOOK_SHARE,
+      notify: random() >= SILENT_SHARE,
+      bookAfterMs: Math.floor(between(5_000, 80_000)),
+      cancel: random() < CANCEL_SHARE,
+      cancelAfterMs: Math.floor(between(2_000, 30_000)),
+    };
     specs.push({
       workflowId: `rel-${SEED}-${i}`,
       kind,
@@ -149,8 +166,11 @@ function buildSpecs(): RunSpec[] {
       dob: `19${50 + (i % 40)}-0${1 + (i % 9)}-1${i % 9}`,
       patientId: kind === 'not_found' ? undefined : String(50_000 + i),
       startAt: Math.floor((i / RUNS) * START_WINDOW_MS),
-      verifyAfterMs: Math.floor(between(1_000, 5_000)),
-      useUpdate: random() < 0.5,
+      verifyAfterMs,
+      useUpdate,
+      awaitBooking,
+      booking: { ...booking, book: awaitBooking && booking.book },
+      reviewUnits: [random(), random(), random()],
     });
   }
   return specs;
@@ -174,10 +194,16 @@ async function main(): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'hero-flow-reliability-'));
   const workerLog = createWriteStream(join(artifacts, 'reliability-worker.log'));
   const serverLog = createWriteStream(join(artifacts, 'reliability-temporal.log'));
+  const webhooksLog = createWriteStream(join(artifacts, 'reliability-webhooks.log'));
   const specs = buildSpecs();
+  // The sent-messages list is off for a while: reconciliations then cannot tell, and reviews open. It
+  // covers most first messages' (sent in the first minute, reconciled 1 or 2 minutes later) and the
+  // first reminders' (60 s after the message, reconciled 60 s later).
+  const outagePlan = { from: between(60_000, 80_000), length: between(130_000, 150_000) };
   const keySpec = generateKeySpec();
   const converter = heroDataConverter(parseKeyRing(keySpec));
   const taskQueue = `reliability-${SEED}-${process.pid}`;
+  const signingKey = randomBytes(24).toString('hex');
 
   const cli = await resolveTemporalCli();
   const server = new TemporalDevServer(
@@ -188,10 +214,18 @@ async function main(): Promise<number> {
     serverLog,
     devServerTuningArgs(),
   );
-  const sandbox = await startSandbox({ faultRates: FAULT_RATES });
+  // Random Hero faults are turned on once the receiver is registered (a subscription made twice would
+  // double every delivery).
+  const sandbox = await startSandbox({
+    webhookSigning: WEBHOOK_SIGNING,
+    webhookDelivery: WEBHOOK_DELIVERY,
+    webhookFaultRates: WEBHOOK_FAULT_RATES,
+  });
   let worker: WorkerProcess | undefined;
+  let receiver: WebhookReceiverProcess | undefined;
   const clients: HeroFlowClient[] = [];
   let done = false;
+  let allClosed = false;
 
   try {
     await server.start();
@@ -205,18 +239,38 @@ async function main(): Promise<number> {
         needsVerification: s.kind === 'verification',
       });
     }
-    worker = new WorkerProcess(
-      sandboxWorkerEnv({
-        address: server.address,
-        sandbox,
-        keys: keySpec,
-        taskQueue,
-        extra: { HERO_HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS) },
-      }),
-      workerLog,
-    );
+    const env = (extra: NodeJS.ProcessEnv = {}) =>
+      sandboxWorkerEnv({ address: server.address, sandbox, keys: keySpec, taskQueue, extra });
+    worker = new WorkerProcess(env({ HERO_HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS) }), workerLog);
     await worker.start();
     say('worker polling');
+
+    const receiverPort = await freePort();
+    const receiverEnv = env({
+      HERO_WEBHOOK_PORT: String(receiverPort),
+      HERO_WEBHOOK_HOST: '127.0.0.1',
+      HERO_WEBHOOK_SIGNING_KEY: signingKey,
+    });
+    receiver = new WebhookReceiverProcess(receiverEnv, webhooksLog);
+    await receiver.start();
+    const receiverUrl = `http://127.0.0.1:${receiverPort}/hero/webhooks`;
+    const registered = await runCli(['webhooks', 'register', '--url', receiverUrl, '--json'], receiverEnv);
+    const subscribed = new Set(
+      sandbox
+        .webhooks()
+        .filter((w) => w.url === receiverUrl && w.hasSigningKey)
+        .map((w) => w.eventType),
+    );
+    if (registered.code !== 0 || subscribed.size !== 3) {
+      throw new Error(
+        `hero-flow webhooks register failed (exit ${registered.code}, ${subscribed.size} of 3 events subscribed): ` +
+          `${registered.stderr.trim()}`,
+      );
+    }
+    sandbox.setFaultRates(FAULT_RATES);
+    say(
+      `webhook receiver on ${receiverUrl}, registered (signing: ${WEBHOOK_SIGNING.encoding}, ${WEBHOOK_SIGNING.timestamp})`,
+    );
 
     const connect = async () => {
       const connection = await Connection.connect({ address: server.address });
@@ -239,15 +293,20 @@ async function main(): Promise<number> {
     let kills = 0;
     let serverRestarts = 0;
     let serverDown = false;
+    t0 = Date.now();
     const deadline = Date.now() + START_WINDOW_MS + MAX_WAIT_MS;
 
-    /** Restarts the worker whenever it is down and not being restarted by the chaos itself. */
+    /** Restarts the worker or the receiver whenever one is down and the chaos is not restarting it. */
     let chaosBusy = false;
     const supervise = async () => {
       while (!done) {
         if (!chaosBusy && !serverDown && worker && !worker.running) {
           say('worker is down: restarting it');
           await worker.start().catch((err: unknown) => say(`worker restart failed: ${String(err)}`));
+        }
+        if (receiver && !receiver.running) {
+          say('webhook receiver is down: restarting it');
+          await receiver.start().catch((err: unknown) => say(`receiver restart failed: ${String(err)}`));
         }
         await sleep(1_000);
       }
@@ -297,6 +356,19 @@ async function main(): Promise<number> {
       }
     };
 
+    const listOutage: { from?: number; to?: number } = {};
+    const sentMessagesListOutage = async () => {
+      await sleep(Math.max(0, t0 + outagePlan.from - Date.now()));
+      if (done) return;
+      sandbox.setSentMessagesList(false);
+      listOutage.from = Date.now();
+      say(`sent-messages list off (404) with ${open.size} runs open`);
+      await sleep(Math.max(0, listOutage.from + outagePlan.length - Date.now()));
+      sandbox.setSentMessagesList(true);
+      listOutage.to = Date.now();
+      say('sent-messages list back');
+    };
+
     const verify = async (spec: RunSpec, rec: RunRecord) => {
       // The patient opens the login URL (from the status query) and submits the form.
       let loginUrl: string | undefined;
@@ -340,6 +412,8 @@ async function main(): Promise<number> {
       const request = {
         ...outreachRequest(spec),
         verification: { recheckEvery: '10 seconds', timeout: '10 minutes' },
+        review: { deadline: REVIEW_DEADLINE, ...(spec.awaitBooking && { reconcileAfter: BOOKING_RECONCILE_AFTER }) },
+        ...(spec.awaitBooking && { awaitBooking: AWAIT_BOOKING }),
       };
       // Starting again with the same ID returns the existing run, so retrying a start is safe.
       while (Date.now() < deadline) {
@@ -358,8 +432,7 @@ async function main(): Promise<number> {
         try {
           const result = await call((hf) => hf.result(spec.workflowId), 30_000);
           rec.outcome = result.outcome;
-          if (result.outcome === 'needs_review') rec.review = { step: result.step, reason: result.reason };
-          if (result.outcome === 'completed') rec.messageId = result.messageId;
+          rec.result = result;
           break;
         } catch (err) {
           if (err instanceof WorkflowFailedError) {
@@ -375,37 +448,81 @@ async function main(): Promise<number> {
       await verifying;
     };
 
+    const patients = new Patients(
+      sandbox,
+      specs
+        .filter((s) => s.patientId)
+        .map((s) => ({ workflowId: s.workflowId, patientId: s.patientId!, plan: s.booking })),
+      say,
+    );
+    const operator = new ReviewOperator({
+      env: env(),
+      sandbox,
+      runs: new Map(
+        specs
+          .filter((s) => s.patientId)
+          .map((s) => [s.workflowId, { patientId: s.patientId!, reviewUnits: s.reviewUnits }] as const),
+      ),
+      status: (workflowId) => call((hf) => hf.status(workflowId), 5_000).catch(() => undefined),
+      abandonShare: ABANDON_SHARE,
+      paused: () => serverDown,
+      seed: SEED,
+      log: webhooksLog,
+      say,
+    });
+
     const supervisor = supervise();
     const chaosDone = chaos();
+    const outageDone = sentMessagesListOutage();
+    const patientsDone = patients.run(() => allClosed);
+    const operatorDone = operator.run(() => allClosed);
+    say(`${specs.filter((s) => s.awaitBooking).length} of ${specs.length} runs wait for the booking`);
     await Promise.all(specs.map(drive));
+    allClosed = true;
     say('every run has closed (or the wait ran out)');
     // Every planned kill and restart happens, even after the last run closed: fewer fails the suite.
-    await chaosDone;
+    await Promise.all([chaosDone, outageDone, patientsDone, operatorDone]);
     done = true;
     await supervisor;
+    // Deliveries still retrying (to runs that have closed) are counted once they end, or after 30 s.
+    await Promise.race([sandbox.settleWebhooks(), sleep(30_000)]);
     say('collecting figures');
 
-    // Figures from the sandbox's own state.
-    const links = new Map<string, number>();
-    for (const l of sandbox.bookingLinks()) if (l.patientId) links.set(l.patientId, (links.get(l.patientId) ?? 0) + 1);
-    const messages = new Map<string, number>();
-    for (const m of sandbox.messages()) messages.set(m.patientId, (messages.get(m.patientId) ?? 0) + 1);
-    const dup = (counts: Map<string, number>) => {
-      let extra = 0;
-      let patients = 0;
-      for (const spec of specs) {
-        const n = spec.patientId ? (counts.get(spec.patientId) ?? 0) : 0;
-        if (n > 1) {
-          extra += n - 1;
-          patients += 1;
+    // What each booking-event workflow (one per delivered event) did.
+    const bookingEvents: Record<string, number> = {};
+    try {
+      await call(async (hf) => {
+        const query = `WorkflowType = "${BOOKING_EVENT_WORKFLOW_TYPE}" AND TaskQueue = "${taskQueue}"`;
+        for await (const wf of hf.client.workflow.list({ query })) {
+          let key = wf.status.name.toLowerCase();
+          if (wf.status.name === 'COMPLETED') {
+            key = ((await hf.client.workflow.getHandle(wf.workflowId, wf.runId).result()) as BookingEventResult)
+              .outcome;
+          }
+          bookingEvents[key] = (bookingEvents[key] ?? 0) + 1;
         }
-      }
-      return { extra, patients };
-    };
-    const dupLinks = dup(links);
-    const dupMessages = dup(messages);
+      }, 60_000);
+    } catch (err) {
+      say(`could not list the booking-event workflows: ${String(err)}`);
+      bookingEvents['(not listed)'] = 1;
+    }
 
     const all = [...records.values()];
+    const requests = sandbox.requests();
+    const checked = check({
+      specs,
+      records: all,
+      messages: sandbox.messages(),
+      links: sandbox.bookingLinks(),
+      appointments: sandbox.appointments(),
+      requests,
+      deliveries: sandbox.webhookDeliveries(),
+      patients: patients.records,
+      reviews: [...operator.records.values()],
+      chaosTimes,
+      listOutage,
+      t0,
+    });
     const outcomes: Record<string, number> = {};
     const mix: Record<string, number> = {};
     const verifiedBy: Record<string, number> = {};
@@ -414,103 +531,30 @@ async function main(): Promise<number> {
       mix[r.spec.kind] = (mix[r.spec.kind] ?? 0) + 1;
       if (r.verifiedBy) verifiedBy[r.verifiedBy] = (verifiedBy[r.verifiedBy] ?? 0) + 1;
     }
-    const wrong = all.filter((r) => !EXPECTED[r.spec.kind].includes(r.outcome));
-    // A completed run's message must be in the sandbox, for its patient, under the id the run returned.
-    const completedWithoutMessage = all
-      .filter((r) => r.outcome === 'completed')
-      .filter((r) => !sandbox.messages().some((m) => m.id === r.messageId && m.patientId === (r.spec.patientId ?? '')))
-      .map((r) => ({ workflowId: r.spec.workflowId, messageId: r.messageId ?? '(none)' }));
-    // A review must have a cause: a create/send request of that step, for that patient, that drew an
-    // uncertain fault; or, for a retry cut off by a crash, a worker kill or server restart during that
-    // step: after the step before it succeeded (the sandbox's clock is this process's) and before the run closed.
-    const sandboxRequests = sandbox.requests();
-    const lastSuccess = (endpoint: string, matches: (body: Record<string, unknown>) => boolean) =>
-      Math.max(
-        -Infinity,
-        ...sandboxRequests
-          .filter(
-            (q) => q.endpoint === endpoint && q.status === 200 && matches((q.body ?? {}) as Record<string, unknown>),
-          )
-          .map((q) => q.at),
-      );
-    const stepStart = (r: RunRecord, step: string) =>
-      step === 'send_message'
-        ? lastSuccess('create_booking_link', (b) => b.patient_id === r.spec.patientId)
-        : lastSuccess('register_pds', (b) => b.nhs_number === r.spec.nhsNumber);
-    const uncertainAt = (pid: string, step: string): RecordedRequest[] =>
-      sandboxRequests.filter(
-        (q) =>
-          q.endpoint === step &&
-          (q.body as { patient_id?: string } | undefined)?.patient_id === pid &&
-          q.randomFault !== undefined &&
-          UNCERTAIN_FAULTS.has(q.randomFault),
-      );
-    const crashDuringStep = (r: RunRecord, step: string) => {
-      const from = Math.max(stepStart(r, step), r.openedAt ?? Infinity);
-      return chaosTimes.some((t) => t >= from && t <= (r.closedAt ?? -Infinity));
-    };
-    // A client timeout with no injected fault (the machine stalled past the HTTP timeout) is uncertain
-    // too, as long as Hero did receive that request: hero-flow could not know Hero had acted.
-    const timedOutAt = (pid: string, step: string, reason: string): boolean =>
-      CLIENT_TIMEOUT.test(reason) &&
-      sandboxRequests.some(
-        (q) => q.endpoint === step && (q.body as { patient_id?: string } | undefined)?.patient_id === pid,
-      );
-    const unexplainedReviews = all
-      .filter((r) => r.review)
-      .filter(
-        (r) =>
-          uncertainAt(r.spec.patientId ?? '', r.review!.step).length === 0 &&
-          !timedOutAt(r.spec.patientId ?? '', r.review!.step, r.review!.reason) &&
-          !(CUT_OFF.test(r.review!.reason) && crashDuringStep(r, r.review!.step)),
-      )
-      .map((r) => ({ workflowId: r.spec.workflowId, step: r.review!.step, reason: r.review!.reason }));
     const chaosShortfall = [
       ...(kills < PLANNED_CHAOS.kills ? [`${kills} of ${PLANNED_CHAOS.kills} planned worker kills`] : []),
       ...(serverRestarts < PLANNED_CHAOS.restarts
         ? [`${serverRestarts} of ${PLANNED_CHAOS.restarts} planned Temporal server restarts`]
         : []),
     ];
-    // For a run held for review: had Hero in fact acted on the uncertain call?
-    const reviews = all
-      .filter((r) => r.review)
-      .map((r) => {
-        const pid = r.spec.patientId ?? '';
-        const acted = r.review!.step === 'send_message' ? (messages.get(pid) ?? 0) > 0 : (links.get(pid) ?? 0) > 0;
-        return { workflowId: r.spec.workflowId, step: r.review!.step, heroActed: acted, reason: r.review!.reason };
-      });
-    // Where duplicates came from: the create/send requests for that patient, with status and fault.
-    const requestsOf = (pid: string) =>
-      sandbox
-        .requests()
-        .filter((q) => q.endpoint === 'create_booking_link' || q.endpoint === 'send_message')
-        .filter((q) => (q.body as { patient_id?: string } | undefined)?.patient_id === pid)
-        .map((q) => `${q.endpoint}:${q.status}${q.fault ? `/${q.fault}` : ''}@${((q.at - t0) / 1000).toFixed(1)}s`);
-    const duplicates = specs
-      .filter((s) => s.patientId && ((links.get(s.patientId) ?? 0) > 1 || (messages.get(s.patientId) ?? 0) > 1))
-      .map((s) => ({
-        workflowId: s.workflowId,
-        links: links.get(s.patientId!) ?? 0,
-        messages: messages.get(s.patientId!) ?? 0,
-        requests: requestsOf(s.patientId!),
-      }));
-    const failedRuns = new Set([
-      ...wrong.map((r) => r.spec.workflowId),
-      ...duplicates.map((d) => d.workflowId),
-      ...completedWithoutMessage.map((c) => c.workflowId),
-      ...unexplainedReviews.map((v) => v.workflowId),
-    ]).size;
+    const faultCounts = sandbox.faultCounts();
+    const webhookKinds: ReadonlySet<string> = new Set(WEBHOOK_FAULT_KINDS);
+    const since = (ms: number | undefined) => (ms === undefined ? 'never' : `${((ms - t0) / 1000).toFixed(1)}s`);
+    const { failedRuns, ...figures } = checked;
+    figures.globalFailures.push(...operator.failures.map((f) => `the review operator's tick failed: ${f}`));
     const report: ReliabilityReport = {
       seed: SEED,
       runs: all.length,
       mix,
       workerKills: kills,
       workerUnexpectedExits: worker.unexpectedExits,
+      receiverUnexpectedExits: receiver.unexpectedExits,
       serverRestarts,
       plannedChaos: PLANNED_CHAOS,
       chaosShortfall,
       chaos: chaosLog,
-      faultsInjected: sandbox.faultCounts(),
+      listOutage: { from: since(listOutage.from), to: since(listOutage.to) },
+      faultsInjected: Object.fromEntries(Object.entries(faultCounts).filter(([k]) => !webhookKinds.has(k))),
       outcomes,
       failures: all
         .filter((r) => r.outcome === 'failed')
@@ -520,69 +564,138 @@ async function main(): Promise<number> {
           failureType: r.failureType ?? 'unknown',
           message: r.message ?? '',
         })),
-      lostRuns: wrong.map((r) => ({
-        workflowId: r.spec.workflowId,
-        kind: r.spec.kind,
-        expected: EXPECTED[r.spec.kind].join(' or '),
-        got: r.failureType ? `${r.outcome} (${r.failureType})` : r.outcome,
-      })),
       verificationsDelivered: verifiedBy,
-      needsReview: reviews,
-      duplicates,
-      duplicateLinks: dupLinks.extra,
-      duplicateMessages: dupMessages.extra,
-      patientsWithDuplicateLinks: dupLinks.patients,
-      patientsWithDuplicateMessages: dupMessages.patients,
-      completedWithoutMessage,
-      unexplainedReviews,
+      ...figures,
+      webhooks: {
+        ...figures.webhooks,
+        signing: `${WEBHOOK_SIGNING.encoding} signatures, ${WEBHOOK_SIGNING.timestamp} timestamps`,
+        faults: Object.fromEntries(WEBHOOK_FAULT_KINDS.map((k) => [k, faultCounts[k] ?? 0])),
+        bookingEvents,
+      },
+      requestLogTruncated: (requests[0]?.seq ?? 1) !== 1,
+      lastToClose: [...all]
+        .sort((a, b) => (b.closedAt ?? Infinity) - (a.closedAt ?? Infinity))
+        .slice(0, 3)
+        .map((r) => `${r.spec.workflowId} ${r.outcome} ${since(r.closedAt)}`),
       duplicatesNote: DUPLICATES_NOTE,
       wallTimeSeconds: (Date.now() - t0) / 1000,
-      passed: all.length - failedRuns,
-      failed: failedRuns,
+      passed: all.length - failedRuns.size,
+      failed: failedRuns.size,
     };
     writeFileSync(join(artifacts, 'reliability.json'), JSON.stringify(report, null, 2) + '\n');
+    // For each failing run (the first 30): its result, its history in short, and what the sandbox holds.
+    const postMortem = [];
+    for (const workflowId of [...failedRuns].slice(0, 30)) {
+      const rec = records.get(workflowId)!;
+      const pid = rec.spec.patientId;
+      postMortem.push({
+        workflowId,
+        kind: rec.spec.kind,
+        awaitBooking: rec.spec.awaitBooking,
+        plan: rec.spec.awaitBooking ? rec.spec.booking : undefined,
+        outcome: rec.outcome,
+        result: rec.result,
+        history: await call((hf) => timeline(hf.client, converter, workflowId, t0), 30_000).catch((err: unknown) => [
+          `(history not read: ${String(err)})`,
+        ]),
+        sandbox: {
+          links: sandbox
+            .bookingLinks()
+            .filter((l) => l.patientId === pid)
+            .map((l) => ({ id: l.id, at: since(l.createdAt) })),
+          messages: sandbox
+            .messages()
+            .filter((m) => m.patientId === pid)
+            .map((m) => ({ id: m.id, kind: kindOfText(m.text), link: m.shortLinkId, at: since(m.createdAt) })),
+          appointments: sandbox
+            .appointments()
+            .filter((a) => a.patientId === pid)
+            .map((a) => ({ ...a, bookingConfirmedAt: since(a.bookingConfirmedAt), cancelledAt: since(a.cancelledAt) })),
+        },
+      });
+    }
+    writeFileSync(
+      join(artifacts, 'reliability-failures.json'),
+      JSON.stringify({ seed: SEED, runs: postMortem }, null, 2) + '\n',
+    );
     process.stdout.write(`\n${formatTable(report)}\n`);
-    for (const l of report.lostRuns)
-      process.stdout.write(`LOST ${l.workflowId} (${l.kind}): expected ${l.expected}, got ${l.got}\n`);
-    for (const f of report.failures) process.stdout.write(`FAILED ${f.workflowId}: ${f.failureType}: ${f.message}\n`);
-    for (const v of reviews) {
-      process.stdout.write(
-        `NEEDS_REVIEW ${v.workflowId} at ${v.step} (Hero ${v.heroActed ? 'had' : 'had not'} acted): ${v.reason}\n`,
-      );
-    }
-    for (const c of completedWithoutMessage) {
-      process.stdout.write(`NO_MESSAGE ${c.workflowId}: completed with message ${c.messageId}, not in the sandbox\n`);
-    }
-    for (const v of unexplainedReviews) {
-      process.stdout.write(
-        `UNEXPLAINED_REVIEW ${v.workflowId} at ${v.step}: no uncertain ${v.step} request for its patient in the ` +
-          `sandbox's log, and no crash behind it: ${v.reason}\n`,
-      );
-    }
-    for (const s of chaosShortfall) process.stdout.write(`CHAOS_SHORTFALL ${s}: the suite did not test what it says\n`);
-    for (const d of duplicates) {
-      process.stdout.write(
-        `DUPLICATE ${d.workflowId}: ${d.links} links, ${d.messages} messages; ${d.requests.join(' ')}\n`,
-      );
-    }
-    if (dupLinks.extra || dupMessages.extra) process.stdout.write(`Duplicates fail the run: ${DUPLICATES_NOTE}\n`);
-    process.stdout.write(`Written to ${join('test-artifacts', 'reliability.json')}\n`);
+    printFindings(report);
     process.stdout.write(
-      `${report.passed} passed, ${report.failed} failed` +
-        (chaosShortfall.length ? `; chaos short of plan: ${chaosShortfall.join(', ')}` : '') +
+      `Written to ${join('test-artifacts', 'reliability.json')}` +
+        (failedRuns.size
+          ? ` and ${join('test-artifacts', 'reliability-failures.json')} (failing runs' histories)`
+          : '') +
         '\n',
     );
-    return report.failed === 0 && chaosShortfall.length === 0 ? 0 : 1;
+    const problems = [...chaosShortfall.map((s) => `chaos short of plan: ${s}`), ...report.globalFailures];
+    process.stdout.write(
+      `${report.passed} passed, ${report.failed} failed${problems.length ? `; ${problems.join('; ')}` : ''}\n`,
+    );
+    return report.failed === 0 && problems.length === 0 ? 0 : 1;
   } finally {
     done = true;
+    allClosed = true;
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await receiver?.stop();
     await worker?.stop();
     await server.stop();
     await sandbox.close();
     workerLog.end();
     serverLog.end();
+    webhooksLog.end();
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** One line per finding, after the table: what failed, and where to look. */
+function printFindings(r: ReliabilityReport): void {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  for (const l of r.lostRuns) out(`LOST ${l.workflowId} (${l.kind}): expected ${l.expected}, got ${l.got}`);
+  for (const f of r.failures) out(`FAILED ${f.workflowId}: ${f.failureType}: ${f.message}`);
+  for (const v of r.reviews.list) {
+    out(
+      `REVIEW ${v.workflowId} ${v.kind} opened ${v.openedAt} (Hero ${v.heroActed === undefined ? '?' : v.heroActed ? 'had' : 'had not'} ` +
+        `acted; ${v.explanation}): ${v.action} -> ${v.state}`,
+    );
+  }
+  for (const v of r.reviews.needless)
+    out(`NEEDLESS_REVIEW ${v.workflowId} at ${v.step}: Hero had not acted, the list could tell: ${v.reason}`);
+  for (const v of r.reviews.unexplained) {
+    out(
+      `UNEXPLAINED_REVIEW ${v.workflowId} at ${v.step}: no uncertain send for its patient and no crash behind it: ${v.reason}`,
+    );
+  }
+  for (const v of r.reviews.wrongEffects) out(`REVIEW_EFFECT ${v.workflowId} (${v.action}): ${v.problems}`);
+  for (const v of r.reviews.unresolved) out(`UNRESOLVED_REVIEW ${v.workflowId} at ${v.step}: ${v.errors}`);
+  for (const w of r.reviews.repeatsAccepted) out(`REPEAT_ACCEPTED ${w}: a resolved review took a second decision`);
+  for (const b of r.booking.bookedNotRecorded)
+    out(`BOOKING_MISSED ${b.workflowId}: ended ${b.got}; sandbox: ${b.sandbox}`);
+  for (const b of r.booking.bookedWithoutAppointment)
+    out(`BOOKED_WITHOUT_APPOINTMENT ${b.workflowId}: sandbox: ${b.sandbox}`);
+  for (const b of r.booking.cancellationUndelivered) {
+    out(
+      `CANCELLATION_UNDELIVERED ${b.workflowId}: ended booked, no cancellation webhook arrived (not failed): ${b.sandbox}`,
+    );
+  }
+  for (const b of r.booking.wrongAppointment)
+    out(`WRONG_APPOINTMENT ${b.workflowId}: run ${b.run}, sandbox ${b.sandbox}`);
+  for (const m of r.reminders.toBookedPatients) {
+    out(
+      `REMINDER_TO_BOOKED ${m.workflowId}: ${m.reminder} at ${m.sentAt}; ${m.booking}; link reads between: ` +
+        `${m.linkReadsBetween}; sends: ${m.sends}; review: ${m.review}`,
+    );
+  }
+  for (const m of r.reminders.countMismatch)
+    out(`REMINDER_COUNT ${m.workflowId}: run says ${m.run}, sandbox holds ${m.sandbox}`);
+  for (const c of r.runsWithoutMessage)
+    out(`NO_MESSAGE ${c.workflowId}: ${c.kind} ${c.messageId} not in the sandbox for its patient`);
+  for (const d of r.duplicates)
+    out(`DUPLICATE ${d.workflowId}: ${d.kinds} (${d.links} links); ${d.requests.join(' ')}`);
+  for (const s of r.chaosShortfall) out(`CHAOS_SHORTFALL ${s}: the suite did not test what it says`);
+  for (const g of r.globalFailures) out(`FAILURE ${g}`);
+  for (const s of r.booking.sandboxRefused) out(`SANDBOX_REFUSED ${s}`);
+  if (r.requestLogTruncated) out("NOTE the sandbox's request log dropped its oldest entries: review checks saw less");
+  if (r.duplicateMessages) out(`Duplicates fail the run: ${r.duplicatesNote}`);
 }
 
 runScript('reliability', main);
