@@ -384,7 +384,13 @@ export function check(input: CheckInput): Checked {
     if (v.repeat && !v.repeat.refused) repeatsAccepted.push(v.workflowId);
     const wrong: string[] = [];
     if (v.answer.action !== v.action) wrong.push(`answered action ${v.answer.action}`);
-    if (v.answer.state !== stateAfter(v, spec))
+    // A reminder is not sent again once the patient has booked or the window has closed: the run answers
+    // the resend with the state it goes on in, and sends nothing.
+    const skipped =
+      v.action === 'resend' &&
+      v.kind !== 'message' &&
+      (v.answer.state === 'awaiting_booking' || v.answer.state === 'booked');
+    if (!skipped && v.answer.state !== stateAfter(v, spec))
       wrong.push(`answered state ${v.answer.state}, expected ${stateAfter(v, spec)}`);
     const ofKind = messagesOf(pid).filter((m) => kindOfText(m.text) === v.kind);
     const after = messagesOf(pid).filter((m) => m.createdAt >= (v.decidedAt ?? Infinity));
@@ -409,7 +415,11 @@ export function check(input: CheckInput): Checked {
         break;
       case 'resend':
         if (v.held) wrong.push('resent though the sandbox held it (suite error)');
-        if (ofKind.length > 1 || (!laterAbandon && ofKind.length !== 1)) {
+        if (skipped) {
+          if (ofKind.length !== 0) wrong.push(`skipped, yet the sandbox holds ${ofKind.length} ${v.kind} message(s)`);
+          if (rec?.outcome !== 'booked' && rec?.outcome !== 'not_booked')
+            wrong.push(`skipped, and the run ended ${rec?.outcome}`);
+        } else if (ofKind.length > 1 || (!laterAbandon && ofKind.length !== 1)) {
           wrong.push(`the sandbox holds ${ofKind.length} ${v.kind} message(s), expected 1`);
         }
         break;
