@@ -317,6 +317,10 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
           handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'abandon', extra: 1 } as never] }),
           WorkflowUpdateFailedError,
         );
+        // Ended before time moves on: left in review, the run reaches its 7-day deadline while the sleeper's
+        // result is awaited, and after it was then terminated the test server no longer skipped time for
+        // the next tests (each waited its 3 minutes in real time).
+        await handle.terminate('test over');
         await release();
       });
     });

@@ -333,6 +333,11 @@ export function check(input: CheckInput): Checked {
     if (v.action === 'resend') return v.kind === 'message' ? 'sending_message' : 'sending_reminder';
     return v.kind === 'message' && !spec.awaitBooking ? 'completed' : 'awaiting_booking';
   };
+  const resentInDoubtThenSkipped = (v: ReviewRecord, pid: string | undefined, rec: RunRecord | undefined) =>
+    (rec?.outcome === 'booked' || rec?.outcome === 'not_booked') &&
+    sendRequests(pid, Infinity).some(
+      (q) => q.at >= (v.decidedAt ?? Infinity) && q.randomFault !== undefined && UNCERTAIN_FAULTS.has(q.randomFault),
+    );
   const needless: ReliabilityReport['reviews']['needless'] = [];
   const unexplained: ReliabilityReport['reviews']['unexplained'] = [];
   const wrongEffects: ReliabilityReport['reviews']['wrongEffects'] = [];
@@ -419,6 +424,9 @@ export function check(input: CheckInput): Checked {
           if (ofKind.length !== 0) wrong.push(`skipped, yet the sandbox holds ${ofKind.length} ${v.kind} message(s)`);
           if (rec?.outcome !== 'booked' && rec?.outcome !== 'not_booked')
             wrong.push(`skipped, and the run ended ${rec?.outcome}`);
+        } else if (ofKind.length === 0 && v.kind !== 'message' && resentInDoubtThenSkipped(v, pid, rec)) {
+          // The resend itself was in doubt, the list then showed it unsent, and by then the patient had
+          // booked or the window had closed: the run rightly sent nothing more.
         } else if (ofKind.length > 1 || (!laterAbandon && ofKind.length !== 1)) {
           wrong.push(`the sandbox holds ${ofKind.length} ${v.kind} message(s), expected 1`);
         }
