@@ -40,6 +40,7 @@ import {
   type WebhookSigningOptions,
 } from '../../tools/sandbox';
 import { mulberry32 } from '../../tools/sandbox/faults';
+import { externalTemporalServer } from '../production/external';
 import { outreachRequest, syntheticNhsNumber } from '../support/fixtures';
 import { Patients } from './booking';
 import { check } from './checks';
@@ -205,15 +206,20 @@ async function main(): Promise<number> {
   const taskQueue = `reliability-${SEED}-${process.pid}`;
   const signingKey = randomBytes(24).toString('hex');
 
-  const cli = await resolveTemporalCli();
-  const server = new TemporalDevServer(
-    cli,
-    await freePort(),
-    await freePort(),
-    join(tmp, 'r.sqlite'),
-    serverLog,
-    devServerTuningArgs(),
-  );
+  // `npm run test:production` points the suite at its PostgreSQL-backed, mTLS server (stopped and started
+  // through the runner's control endpoint); otherwise the suite runs its own dev server.
+  const external = externalTemporalServer();
+  const server =
+    external ??
+    new TemporalDevServer(
+      await resolveTemporalCli(),
+      await freePort(),
+      await freePort(),
+      join(tmp, 'r.sqlite'),
+      serverLog,
+      devServerTuningArgs(),
+    );
+  const serverName = external?.topology ?? 'Temporal dev server';
   // Random Hero faults are turned on once the receiver is registered (a subscription made twice would
   // double every delivery).
   const sandbox = await startSandbox({
@@ -229,7 +235,7 @@ async function main(): Promise<number> {
 
   try {
     await server.start();
-    say(`Temporal dev server on ${server.address}; sandbox on ${sandbox.url}; seed ${SEED}`);
+    say(`${serverName} on ${server.address}; sandbox on ${sandbox.url}; seed ${SEED}`);
     for (const s of specs) {
       if (s.kind === 'not_found' || !s.patientId) continue;
       sandbox.addPatient({
@@ -273,7 +279,7 @@ async function main(): Promise<number> {
     );
 
     const connect = async () => {
-      const connection = await Connection.connect({ address: server.address });
+      const connection = await Connection.connect(external?.connectOptions ?? { address: server.address });
       const hf = new HeroFlowClient(new Client({ connection, dataConverter: converter }), taskQueue);
       clients.push(hf);
       return hf;
@@ -338,7 +344,7 @@ async function main(): Promise<number> {
             await worker!.start().catch((err: unknown) => say(`worker restart failed: ${String(err)}`));
           } else {
             chaosLog.push({ at: elapsed(), event: 'Temporal server restart', openRuns: open.size });
-            say(`stopping the Temporal dev server (SIGTERM) with ${open.size} runs open`);
+            say(`stopping the ${serverName} (SIGTERM) with ${open.size} runs open`);
             serverDown = true;
             await server.stop();
             await sleep(1_000);
