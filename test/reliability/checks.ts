@@ -37,7 +37,7 @@ const CUT_OFF = /the previous attempt ended without saying Hero did not get its 
 
 /**
  * A reminder sent this soon after a booking is the run's inherent race (it read the link's use count, then
- * sent); a worker kill or server restart in between widens it to the time the run was stalled.
+ * sent); a worker kill, server restart or connection fault in between widens it to the time the run was stalled.
  */
 const REMINDER_RACE_MS = 5_000;
 const REMINDER_RACE_AFTER_CHAOS_MS = 30_000;
@@ -55,7 +55,10 @@ export interface CheckInput {
   deliveries: WebhookDeliveryRecord[];
   patients: PatientRecord[];
   reviews: ReviewRecord[];
-  /** When each worker kill or server restart happened (ms since epoch). */
+  /**
+   * When each worker kill, server restart or fault of the worker's connections (the proxy's drops, resets,
+   * and each stall's start and end) happened (ms since epoch): a send cut off then explains a review.
+   */
   chaosTimes: number[];
   /** When the suite turned the sent-messages list off and on again (ms since epoch). */
   listOutage: { from?: number; to?: number };

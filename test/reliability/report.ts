@@ -7,11 +7,27 @@ export interface ReliabilityReport {
   workerUnexpectedExits: number;
   receiverUnexpectedExits: number;
   serverRestarts: number;
-  /** What the chaos schedule set out to do; fewer kills or restarts fail the suite. */
-  plannedChaos: { kills: number; restarts: number };
+  /**
+   * The TCP proxy between the worker and Temporal (test/reliability/tcp-proxy.ts): its faults that cut or
+   * held at least one connection, its counters, and every fault with when it began (seconds since start).
+   */
+  proxy: {
+    address: string;
+    drops: number;
+    resets: number;
+    stalls: number;
+    accepted: number;
+    open: number;
+    bytesToServer: number;
+    bytesToClient: number;
+    upstreamErrors: number;
+    events: { kind: string; at: string; connections: number; ms?: number; heldBytes?: number }[];
+  };
+  /** What the chaos schedule set out to do; fewer kills, restarts or proxy faults fail the suite. */
+  plannedChaos: { kills: number; restarts: number; drops: number; resets: number; stalls: number };
   /** Why the chaos fell short of the plan, if it did. */
   chaosShortfall: string[];
-  /** Open runs at the moment of each kill or restart. */
+  /** Open runs at the moment of each kill, restart or proxy fault. */
   chaos: { at: string; event: string; openRuns: number }[];
   /** When the sandbox's sent-messages list was off (seconds since the suite started). */
   listOutage: { from: string; to: string };
@@ -85,7 +101,7 @@ export interface ReliabilityReport {
     repeatsAccepted: string[];
     /** Reviews where Hero had not acted and the sandbox's records show the list could tell. */
     needless: { workflowId: string; step: string; reason: string }[];
-    /** Reviews with no uncertain send (fault, client timeout, crash) behind them. */
+    /** Reviews with no uncertain send (fault, client timeout, crash or connection fault) behind them. */
     unexplained: { workflowId: string; step: string; reason: string }[];
     /** Resolutions whose answer or effect is not what the action says. */
     wrongEffects: { workflowId: string; action: string; problems: string }[];
@@ -148,6 +164,8 @@ const fmt = (r: Record<string, number>) =>
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
 
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
 export function formatTable(r: ReliabilityReport): string {
   const faultsTotal = Object.values(r.faultsInjected).reduce((a, b) => a + b, 0);
   const b = r.booking;
@@ -160,6 +178,13 @@ export function formatTable(r: ReliabilityReport): string {
       `${r.workerKills} of ${r.plannedChaos.kills} planned (+ ${r.workerUnexpectedExits} unexpected worker exits, restarted)`,
     ],
     ['Temporal server restarts', `${r.serverRestarts} of ${r.plannedChaos.restarts} planned`],
+    [
+      'worker <-> Temporal proxy faults',
+      `drops (FIN) ${r.proxy.drops} of ${r.plannedChaos.drops}, resets (RST) ${r.proxy.resets} of ${r.plannedChaos.resets}, ` +
+        `stalls ${r.proxy.stalls} of ${r.plannedChaos.stalls} planned; ${r.proxy.accepted} connections accepted, ` +
+        `${mb(r.proxy.bytesToServer)} MB to the server, ${mb(r.proxy.bytesToClient)} MB to the worker, ` +
+        `${r.proxy.upstreamErrors} failed to reach the server`,
+    ],
     ['chaos events', r.chaos.map((c) => `${c.at} ${c.event} (${c.openRuns} open)`).join('; ')],
     ['Hero faults injected', `${faultsTotal}: ${fmt(r.faultsInjected)}`],
     [

@@ -1,13 +1,15 @@
 /**
  * `npm run test:reliability`: N outreach runs on a real Temporal dev server (SQLite), against the
- * sandbox injecting faults at random, while the worker is SIGKILLed and restarted and the Temporal
- * server is stopped and restarted once. Half of the runs that find their patient wait for the booking
- * (scenario.ts AWAIT_BOOKING: a 3-minute window, reminders at 60 s and 120 s): their patients book
- * through the sandbox at seeded times, some without a webhook, a few cancel; Hero's webhooks reach a
- * `hero-flow webhooks` receiver (registered with `hero-flow webhooks register`) and are lost,
- * duplicated, reordered and forged at seeded rates. The sandbox's sent-messages list is turned off for
- * a while, so that uncertain sends open reviews; the suite's operator resolves each one with
- * `hero-flow review list` and `hero-flow review resolve` (checks.ts says what is then checked).
+ * sandbox injecting faults at random, while the worker is SIGKILLed and restarted, the Temporal
+ * server is stopped and restarted once, and the network between them fails: the worker reaches Temporal
+ * through a TCP proxy (tcp-proxy.ts) that drops (FIN), resets (RST) and stalls its connections. Half of
+ * the runs that find their patient wait for the booking (scenario.ts AWAIT_BOOKING: a 3-minute window,
+ * reminders at 60 s and 120 s): their patients book through the sandbox at seeded times, some without a
+ * webhook, a few cancel; Hero's webhooks reach a `hero-flow webhooks` receiver (registered with
+ * `hero-flow webhooks register`) and are lost, duplicated, reordered and forged at seeded rates. The
+ * sandbox's sent-messages list is turned off for a while, so that uncertain sends open reviews; the
+ * suite's operator resolves each one with `hero-flow review list` and `hero-flow review resolve`
+ * (checks.ts says what is then checked).
  *
  *   RELIABILITY_RUNS   number of runs (default 200)
  *   RELIABILITY_SEED   seed of the mix, the chaos schedule, the bookings, the operator's choices and the
@@ -16,10 +18,12 @@
  * Prints a table, writes test-artifacts/reliability.json (and the worker's, the server's and the
  * receiver's logs next to it; for failing runs, reliability-failures.json with each one's history in
  * short and what the sandbox holds), ends with `N passed, M failed`, exits 1 if any check fails, or if fewer
- * worker kills or server restarts happened than planned. Needs `npm run build` (the CLI runs from dist/).
+ * worker kills, server restarts or proxy drops, resets and stalls happened than planned. Needs
+ * `npm run build` (the CLI runs from dist/).
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,6 +59,7 @@ import {
 } from './processes';
 import { formatTable, type ReliabilityReport } from './report';
 import { ReviewOperator } from './reviews';
+import { type ProxyEvent, TcpProxy } from './tcp-proxy';
 import {
   AWAIT_BOOKING,
   BOOKING_RECONCILE_AFTER,
@@ -122,8 +127,20 @@ const CANCEL_SHARE = 0.15;
 /** Of the reviews, the share the operator abandons; the rest get the action the sandbox's records call for. */
 const ABANDON_SHARE = 0.2;
 
-/** The chaos schedule: SIGKILLs of the worker and restarts of the Temporal server. */
-const PLANNED_CHAOS = { kills: 4, restarts: 1 };
+/**
+ * The chaos schedule: SIGKILLs of the worker, restarts of the Temporal server, and faults of the network
+ * between the worker and Temporal: the proxy's drops (FIN), resets (RST) and stalls of every connection.
+ */
+const PLANNED_CHAOS = { kills: 4, restarts: 1, drops: 2, resets: 2, stalls: 2 };
+/**
+ * The proxy's faults come after the kills and the restart, one in each of these slots, in a seeded order,
+ * while most runs wait for bookings, reminders and reconciliations and the sent-messages list is off (so a
+ * send cut off by one opens a review). A stall lasts 5 to 20 s: up to the activities' heartbeat timeout
+ * (src/workflows/activity-stubs.ts), and it ends before the next slot.
+ */
+const PROXY_SLOTS_FROM_MS = 65_000;
+const PROXY_SLOT_MS = 25_000;
+const STALL_MS = { min: 5_000, max: 20_000 };
 
 const DUPLICATES_NOTE =
   'Hero documents no idempotency key (docs/hero-api.md §6.6), so hero-flow never repeats a send unless the previous ' +
@@ -229,6 +246,7 @@ async function main(): Promise<number> {
   });
   let worker: WorkerProcess | undefined;
   let receiver: WebhookReceiverProcess | undefined;
+  let proxy: TcpProxy | undefined;
   const clients: HeroFlowClient[] = [];
   let done = false;
   let allClosed = false;
@@ -247,9 +265,22 @@ async function main(): Promise<number> {
     }
     const env = (extra: NodeJS.ProcessEnv = {}) =>
       sandboxWorkerEnv({ address: server.address, sandbox, keys: keySpec, taskQueue, extra });
-    worker = new WorkerProcess(env({ HERO_HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS) }), workerLog);
+    // Only the worker goes through the proxy: the suite's client, the receiver and the operator's CLI
+    // calls reach the server directly, so the checks see what the worker did, not their own faults.
+    proxy = await TcpProxy.start(server.address);
+    const upstreamHost = new URL(`tcp://${server.address}`).hostname;
+    // TLS passes through the proxy untouched, so the worker must check the certificate against the
+    // server's name, not the proxy's address (mTLS on the external server: src/config/temporal.ts).
+    const tlsName =
+      external?.connectOptions.tls && !process.env.TEMPORAL_TLS_SERVER_NAME?.trim() && !isIP(upstreamHost)
+        ? { TEMPORAL_TLS_SERVER_NAME: upstreamHost }
+        : {};
+    worker = new WorkerProcess(
+      env({ HERO_HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS), TEMPORAL_ADDRESS: proxy.address, ...tlsName }),
+      workerLog,
+    );
     await worker.start();
-    say('worker polling');
+    say(`worker polling, through the proxy on ${proxy.address}`);
 
     const receiverPort = await freePort();
     const receiverEnv = env({
@@ -294,10 +325,15 @@ async function main(): Promise<number> {
     const records = new Map<string, RunRecord>();
     const open = new Set<string>();
     const chaosLog: ReliabilityReport['chaos'] = [];
-    /** When each kill or restart happened (ms since epoch), to tell a crash-caused review. */
+    /**
+     * When each kill, restart or proxy fault happened (ms since epoch; a stall's start and end), to tell
+     * a review caused by chaos.
+     */
     const chaosTimes: number[] = [];
     let kills = 0;
     let serverRestarts = 0;
+    /** The proxy's faults that cut or held at least one of the worker's connections. */
+    const proxyFaults = { drops: 0, resets: 0, stalls: 0 };
     let serverDown = false;
     t0 = Date.now();
     const deadline = Date.now() + START_WINDOW_MS + MAX_WAIT_MS;
@@ -318,20 +354,68 @@ async function main(): Promise<number> {
       }
     };
 
+    /** One proxy fault on the worker's connections, logged as chaos once it is over. */
+    const proxyFault = async (kind: 'drop' | 'reset' | 'stall', stallMs: number) => {
+      // A fault with no connection to cut tests nothing: give a worker that is reconnecting a moment.
+      for (let i = 0; i < 10 && proxy!.counters.open === 0; i++) await sleep(1_000);
+      const at = elapsed();
+      const openRuns = open.size;
+      chaosTimes.push(Date.now());
+      let event: ProxyEvent;
+      if (kind === 'stall') {
+        say(
+          `stalling the worker's connections to Temporal for ${(stallMs / 1000).toFixed(1)} s (${openRuns} runs open)`,
+        );
+        event = await proxy!.stall(stallMs);
+        chaosTimes.push(Date.now());
+      } else {
+        if (kind === 'drop') proxy!.drop();
+        else proxy!.reset();
+        event = proxy!.events[proxy!.events.length - 1]!;
+      }
+      const what =
+        kind === 'stall'
+          ? `proxy stall ${(stallMs / 1000).toFixed(1)} s (${event.connections} connections, ${event.heldBytes} bytes held)`
+          : `proxy ${kind} (${kind === 'drop' ? 'FIN' : 'RST'}) of ${event.connections} connections`;
+      chaosLog.push({ at, event: what, openRuns });
+      if (event.connections > 0) proxyFaults[({ drop: 'drops', reset: 'resets', stall: 'stalls' } as const)[kind]] += 1;
+      say(`${what}, ${openRuns} runs open`);
+    };
+
     const chaos = async () => {
       const kinds = [
         ...Array<string>(PLANNED_CHAOS.kills).fill('kill'),
         ...Array<string>(PLANNED_CHAOS.restarts).fill('restart'),
       ];
       const times = [between(5_000, 12_000), between(14_000, 22_000), between(34_000, 45_000), between(48_000, 60_000)];
-      const events = kinds.map((event, i) => ({
+      const events: { event: string; at: number; stallMs?: number }[] = kinds.map((event, i) => ({
         event,
         at: event === 'restart' ? between(25_000, 30_000) : times[i]!,
       }));
+      // Drawn after the kills' and the restart's times, so that a seed keeps its earlier schedule.
+      const proxyKinds = [
+        ...Array<string>(PLANNED_CHAOS.drops).fill('drop'),
+        ...Array<string>(PLANNED_CHAOS.resets).fill('reset'),
+        ...Array<string>(PLANNED_CHAOS.stalls).fill('stall'),
+      ];
+      for (let i = proxyKinds.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [proxyKinds[i], proxyKinds[j]] = [proxyKinds[j]!, proxyKinds[i]!];
+      }
+      proxyKinds.forEach((event, i) => {
+        const slot = PROXY_SLOTS_FROM_MS + i * PROXY_SLOT_MS;
+        const at = between(slot, slot + PROXY_SLOT_MS - STALL_MS.max);
+        events.push({ event, at, stallMs: Math.floor(between(STALL_MS.min, STALL_MS.max)) });
+      });
       events.sort((a, b) => a.at - b.at);
       for (const e of events) {
         await sleep(Math.max(0, t0 + e.at - Date.now()));
         if (done) return; // only when the script is stopping on an error
+        if (e.event === 'drop' || e.event === 'reset' || e.event === 'stall') {
+          // The worker stays up: nothing for the supervisor to hold back from.
+          await proxyFault(e.event, e.stallMs!);
+          continue;
+        }
         chaosBusy = true;
         try {
           chaosTimes.push(Date.now());
@@ -542,6 +626,9 @@ async function main(): Promise<number> {
       ...(serverRestarts < PLANNED_CHAOS.restarts
         ? [`${serverRestarts} of ${PLANNED_CHAOS.restarts} planned Temporal server restarts`]
         : []),
+      ...(['drops', 'resets', 'stalls'] as const)
+        .filter((k) => proxyFaults[k] < PLANNED_CHAOS[k])
+        .map((k) => `${proxyFaults[k]} of ${PLANNED_CHAOS[k]} planned proxy ${k} of the worker's connections`),
     ];
     const faultCounts = sandbox.faultCounts();
     const webhookKinds: ReadonlySet<string> = new Set(WEBHOOK_FAULT_KINDS);
@@ -556,6 +643,12 @@ async function main(): Promise<number> {
       workerUnexpectedExits: worker.unexpectedExits,
       receiverUnexpectedExits: receiver.unexpectedExits,
       serverRestarts,
+      proxy: {
+        address: proxy.address,
+        ...proxyFaults,
+        ...proxy.counters,
+        events: proxy.events.map((e) => ({ ...e, at: since(e.at) })),
+      },
       plannedChaos: PLANNED_CHAOS,
       chaosShortfall,
       chaos: chaosLog,
@@ -644,6 +737,7 @@ async function main(): Promise<number> {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await receiver?.stop();
     await worker?.stop();
+    await proxy?.close();
     await server.stop();
     await sandbox.close();
     workerLog.end();
@@ -668,7 +762,8 @@ function printFindings(r: ReliabilityReport): void {
     out(`NEEDLESS_REVIEW ${v.workflowId} at ${v.step}: Hero had not acted, the list could tell: ${v.reason}`);
   for (const v of r.reviews.unexplained) {
     out(
-      `UNEXPLAINED_REVIEW ${v.workflowId} at ${v.step}: no uncertain send for its patient and no crash behind it: ${v.reason}`,
+      `UNEXPLAINED_REVIEW ${v.workflowId} at ${v.step}: no uncertain send for its patient and no crash or ` +
+        `connection fault behind it: ${v.reason}`,
     );
   }
   for (const v of r.reviews.wrongEffects) out(`REVIEW_EFFECT ${v.workflowId} (${v.action}): ${v.problems}`);
