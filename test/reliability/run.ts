@@ -1,5 +1,6 @@
 /**
- * `npm run test:reliability`: N outreach runs on a real Temporal dev server (SQLite), against the
+ * `npm run test:reliability`: N outreach runs on a real Temporal dev server (SQLite), or the server
+ * `npm run test:production` names (test/production/external.ts), against the
  * sandbox injecting faults at random, while the worker is SIGKILLed and restarted, the Temporal
  * server is stopped and restarted once, and the network between them fails: the worker reaches Temporal
  * through a TCP proxy (tcp-proxy.ts) that drops (FIN), resets (RST) and stalls its connections. Half of
@@ -438,7 +439,7 @@ async function main(): Promise<number> {
             // The old client stays open until the end: closing it under its own pending retries
             // throws from inside grpc-js. New calls go through the fresh one.
             heroFlow = await connect();
-            say('Temporal dev server is back; clients reconnected');
+            say(`${serverName} is back; clients reconnected`);
           }
         } finally {
           chaosBusy = false;
