@@ -7,28 +7,32 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
+import type { SideReport } from './report';
 
 export type TopologyKey = 'dev' | 'production';
 
-export interface TopologyRow {
+/** A topology's row: the hero-flow side's figures, as its SideReport (report.ts) has them, and these. */
+export interface TopologyRow extends Pick<
+  SideReport,
+  | 'completed'
+  | 'lost'
+  | 'outcomes'
+  | 'duplicateMessages'
+  | 'rateLimited'
+  | 'heroCalls'
+  | 'wallSeconds'
+  | 'idealRatio'
+  | 'p50Seconds'
+  | 'p95Seconds'
+> {
   key: TopologyKey;
   /** What ran the server, e.g. "Temporal 1.29.1 on PostgreSQL 15, mTLS". */
   topology: string;
   at: string;
   runs: number;
   ratePerSecond: number;
-  completed: number;
-  lost: number;
-  outcomes: Record<string, number>;
-  duplicateMessages: number;
   /** Runs that ended needs_review (an uncertain send an operator must check). */
   reviews: number;
-  rateLimited: number;
-  heroCalls: number;
-  wallSeconds: number;
-  idealRatio: number;
-  p50Seconds: number;
-  p95Seconds: number;
   /** Temporal's start-to-complete overhead per run at low load (ms). */
   overheadMs: number;
   /** CPU seconds during the N runs: the Temporal server process(es), its database, the worker. */

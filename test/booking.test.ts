@@ -7,11 +7,11 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { parseKeyRing, workerDataConverter } from '../src/codec';
 import { HERO_BOOKING_LINK_ID, HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { bookingEventSignal, resolveReviewUpdate, statusQuery } from '../src/workflows/definitions';
-import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import type { OutreachRequest, OutreachResult, OutreachStatus } from '../src/workflows/schemas';
 import { type Sandbox, startSandbox } from '../tools/sandbox';
 import { eventually, newPatient, outreachRequest, signalHandled, uniqueId } from './support/fixtures';
-import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
+import { startTestStack, stopTestStack } from './support/temporal';
+import { type StartOutreach, withOutreachWorker } from './support/workers';
 
 /**
  * The journey after the message (issue 13): waiting for the booking with reminders, delivery status, and
@@ -87,37 +87,17 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
     opaque.reset();
   });
 
-  type Start = (input: OutreachRequest) => Promise<WorkflowHandle<typeof patientOutreachWorkflow>>;
-
-  async function withWorker<T>(hero: Sandbox, body: (start: Start) => Promise<T>): Promise<T> {
-    const { worker, taskQueue } = await sandboxWorker({
-      connection: env.nativeConnection,
-      sandbox: hero,
-      bundle,
-      ring,
-    });
-    const started: WorkflowHandle[] = [];
-    const start: Start = async (input) => {
-      const handle = await env.client.workflow.start(patientOutreachWorkflow, {
-        taskQueue,
-        workflowId: uniqueId('wf'),
-        args: [input],
+  /** Terminates the runs a test started; one already closed needs nothing. */
+  async function terminateRuns(started: WorkflowHandle[]): Promise<void> {
+    for (const h of started) {
+      await h.terminate('test over').catch((err: unknown) => {
+        if (!(err instanceof WorkflowNotFoundError) && !/already completed/i.test(String(err))) throw err;
       });
-      started.push(handle);
-      return handle;
-    };
-    return worker.runUntil(async () => {
-      try {
-        return await body(start);
-      } finally {
-        for (const h of started) {
-          await h.terminate('test over').catch((err: unknown) => {
-            if (!(err instanceof WorkflowNotFoundError) && !/already completed/i.test(String(err))) throw err;
-          });
-        }
-      }
-    });
+    }
   }
+
+  const withWorker = <T>(hero: Sandbox, body: (start: StartOutreach) => Promise<T>): Promise<T> =>
+    withOutreachWorker(env, { sandbox: hero, bundle, ring }, terminateRuns, body);
 
   const patientIn = (hero: Sandbox) => {
     const p = newPatient();
@@ -292,7 +272,7 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
   });
 
   describe('when Hero cannot tell whether the message went out', () => {
-    async function inReview(start: Start, extra: Partial<OutreachRequest> = {}) {
+    async function inReview(start: StartOutreach, extra: Partial<OutreachRequest> = {}) {
       const p = patientIn(opaque);
       opaque.injectFault('send_message', { kind: 'status', status: 500 });
       const handle = await start(outreachRequest(p, extra));

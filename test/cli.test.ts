@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import type { Worker } from '@temporalio/worker';
 import { HeroFlowClient } from '../src/client';
 import { formatBytes, MAX_JSON_ARRAY_BATCH_BYTES, MAX_REQUEST_TEXT_BYTES } from '../src/client/batch';
 import { DEFAULT_START_CONCURRENCY } from '../src/client/limit';
@@ -13,7 +12,8 @@ import { type CodecServer, EncryptionCodec, generateKeySpec, parseKeyRing, start
 import { statusQuery } from '../src/workflows/definitions';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
 import { freePort, Proc, ROOT, type RunResult } from './support/processes';
-import { sandboxWorker, startTestStack, stopTestStack, type TestStack } from './support/temporal';
+import { startTestStack, stopTestStack, type TestStack } from './support/temporal';
+import { runSuiteWorker, type SuiteWorker } from './support/workers';
 
 const BIN = join(ROOT, 'bin', 'hero-flow.js');
 
@@ -212,8 +212,7 @@ describe('hero-flow CLI against a Temporal dev server: honest answers, dev keys,
   const ring = parseKeyRing(keySpec);
   const tmp = mkdtempSync(join(tmpdir(), 'hero-flow-cli-'));
   let stack: TestStack;
-  let worker: Worker;
-  let running: Promise<void>;
+  let worker: SuiteWorker;
   let client: HeroFlowClient;
   let env: NodeJS.ProcessEnv;
   let port: string;
@@ -222,14 +221,8 @@ describe('hero-flow CLI against a Temporal dev server: honest answers, dev keys,
 
   before(async () => {
     stack = await startTestStack({ server: 'dev', ring });
-    let taskQueue: string;
-    ({ worker, taskQueue } = await sandboxWorker({
-      connection: stack.env.nativeConnection,
-      sandbox: stack.sandbox,
-      bundle: stack.bundle,
-      ring,
-    }));
-    running = worker.run();
+    worker = await runSuiteWorker(stack, ring);
+    const { taskQueue } = worker;
     client = new HeroFlowClient(stack.env.client, taskQueue);
     port = stack.env.address.split(':').pop()!;
     const { HERO_WORKFLOW_ID_SECRET: _s, HERO_DEV_TEMPORAL_PORT: _p, HERO_TEMPORAL_UI_URL: _u, ...base } = process.env;
@@ -241,8 +234,7 @@ describe('hero-flow CLI against a Temporal dev server: honest answers, dev keys,
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
+    await worker?.stop();
     await stopTestStack(stack);
     rmSync(tmp, { recursive: true, force: true });
   });

@@ -5,12 +5,12 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { Worker } from '@temporalio/worker';
 import { parseKeyRing } from '../src/codec';
 import { type Consumer, installConsumer } from './support/consumer';
 import { newPatient, outreachRequest, uniqueId } from './support/fixtures';
 import { ROOT } from './support/processes';
-import { sandboxWorker, startTestStack, stopTestStack, type TestStack } from './support/temporal';
+import { startTestStack, stopTestStack, type TestStack } from './support/temporal';
+import { runSuiteWorker, type SuiteWorker } from './support/workers';
 
 const run = promisify(execFile);
 
@@ -68,24 +68,15 @@ describe('the installed package: import, require and TypeScript consumers', () =
   const keySpec = `consumer:${ring.keys.get('consumer')!.toString('base64')}`;
   let stack: TestStack;
   let consumer: Consumer;
-  let worker: Worker;
-  let running: Promise<void>;
-  let taskQueue: string;
+  let worker: SuiteWorker;
 
   before(async () => {
     [stack, consumer] = await Promise.all([startTestStack({ server: 'dev', ring }), installConsumer()]);
-    ({ worker, taskQueue } = await sandboxWorker({
-      connection: stack.env.nativeConnection,
-      sandbox: stack.sandbox,
-      bundle: stack.bundle,
-      ring,
-    }));
-    running = worker.run();
+    worker = await runSuiteWorker(stack, ring);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
+    await worker?.stop();
     await stopTestStack(stack);
     if (consumer) rmSync(consumer.dir, { recursive: true, force: true });
   });
@@ -95,7 +86,7 @@ describe('the installed package: import, require and TypeScript consumers', () =
     HOME: consumer.dir,
     XDG_CONFIG_HOME: join(consumer.dir, '.config'),
     TEMPORAL_ADDRESS: stack.env.address,
-    HERO_TASK_QUEUE: taskQueue,
+    HERO_TASK_QUEUE: worker.taskQueue,
     HERO_CODEC_KEYS: keySpec,
     TEST_REQUEST: JSON.stringify(request),
     TEST_ID: uniqueId('consumer'),

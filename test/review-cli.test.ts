@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import {
   HeroFlowClient,
   InvalidReviewResolutionError,
@@ -14,7 +13,8 @@ import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { DEFAULT_REVIEW_DEADLINE_MS, reviewResolutionSchema } from '../src/workflows/schemas';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
 import { cli, freePort } from './support/processes';
-import { sandboxWorker, startTestStack, stopTestStack, type TestStack } from './support/temporal';
+import { startTestStack, stopTestStack, type TestStack } from './support/temporal';
+import { runSuiteWorker, type SuiteWorker } from './support/workers';
 
 /**
  * `hero-flow review list` and `review resolve` against real runs in needs_review, on a Temporal dev
@@ -27,8 +27,7 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
   const keySpec = generateKeySpec('review-cli');
   const ring = parseKeyRing(keySpec);
   let stack: TestStack;
-  let worker: Worker;
-  let running: Promise<void>;
+  let worker: SuiteWorker;
   let client: HeroFlowClient;
   let env: NodeJS.ProcessEnv;
   /** Two runs whose message Hero may or may not have sent, and Hero cannot tell: they end up in review. */
@@ -54,14 +53,8 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
 
   before(async () => {
     stack = await startTestStack({ server: 'dev', ring });
-    let taskQueue: string;
-    ({ worker, taskQueue } = await sandboxWorker({
-      connection: stack.env.nativeConnection,
-      sandbox: stack.sandbox,
-      bundle: stack.bundle,
-      ring,
-    }));
-    running = worker.run();
+    worker = await runSuiteWorker(stack, ring);
+    const { taskQueue } = worker;
     client = new HeroFlowClient(stack.env.client, taskQueue);
     const { HERO_WORKFLOW_ID_SECRET: _s, HERO_DEV_TEMPORAL_PORT: _p, HERO_TEMPORAL_UI_URL: _u, ...base } = process.env;
     env = { ...base, TEMPORAL_ADDRESS: stack.env.address, HERO_CODEC_KEYS: keySpec, HERO_TASK_QUEUE: taskQueue };
@@ -85,8 +78,7 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
+    await worker?.stop();
     await stopTestStack(stack);
   });
 

@@ -12,46 +12,15 @@ import {
   type SandboxOptions,
   type WebhookDeliveryRecord,
 } from '../tools/sandbox';
+import { admin, call, type SandboxResponse } from './support/sandbox-http';
 
 /** Synthetic test patients (DEFAULT_PATIENTS): not real people. */
 const PLAIN_ID = '1001';
 const OTHER_ID = '1003';
 const KEY = 'whsec-sandbox-test-key-0001';
 
-interface Res {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: unknown;
-}
-
-async function call(
-  sb: Sandbox,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = { 'x-api-key': sb.apiKey, 'x-practice-group-id': sb.practiceGroupId },
-): Promise<Res> {
-  const res = await fetch(sb.url + path, {
-    method,
-    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-const admin = (sb: Sandbox, method: string, path: string, body?: unknown) =>
-  call(sb, method, `/__sandbox${path}`, body, {});
-
 /** Paths of a Hero 400 body's issues (docs/hero-api.md §6.4), checking its shape. */
-function issuePaths(res: Res): string[] {
+function issuePaths(res: SandboxResponse): string[] {
   assert.equal(res.status, 400, res.text);
   const body = res.json as { error: unknown; statusCode: unknown; message: Array<{ path: unknown[] }> };
   assert.equal(body.error, true);

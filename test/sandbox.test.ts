@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { isValidNhsNumber } from '../src/hero/nhs-number';
 import { DEFAULT_PATIENTS, startSandbox, type Sandbox } from '../tools/sandbox';
 import { untilSandboxHolds } from './support/fixtures';
+import { admin, call, type SandboxResponse } from './support/sandbox-http';
 
 /** Synthetic test patients (DEFAULT_PATIENTS): not real people. */
 const PLAIN = { nhs: '9434765919', dob: '1992-01-01', id: '1001' };
@@ -11,42 +12,10 @@ const ALREADY_VERIFIED = { nhs: '9990000026', dob: '1970-12-31', id: '1003' };
 /** Valid Modulus 11 numbers that are not seeded. */
 const UNSEEDED = ['9990000034', '9990000042', '9990000050'] as const;
 
-interface Res {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: unknown;
-}
-
-async function call(
-  sb: Sandbox,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = { 'x-api-key': sb.apiKey, 'x-practice-group-id': sb.practiceGroupId },
-): Promise<Res> {
-  const res = await fetch(sb.url + path, {
-    method,
-    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
 const registerPds = (sb: Sandbox, nhs_number: unknown, dob: unknown) =>
   call(sb, 'POST', '/v1/patients/register_pds', { nhs_number, dob });
 
-const admin = (sb: Sandbox, method: string, path: string, body?: unknown) =>
-  call(sb, method, `/__sandbox${path}`, body, {});
-
-function issues(res: Res): Array<{ code: string; expected: string; path: unknown[] }> {
+function issues(res: SandboxResponse): Array<{ code: string; expected: string; path: unknown[] }> {
   const body = res.json as {
     error: unknown;
     statusCode: unknown;
@@ -788,7 +757,7 @@ void describe('sandbox: random faults at configured rates', () => {
   });
 
   /** A request's status, or -1 when the socket was reset. */
-  const attempt = async (fn: () => Promise<Res>): Promise<Res | { status: -1 }> => {
+  const attempt = async (fn: () => Promise<SandboxResponse>): Promise<SandboxResponse | { status: -1 }> => {
     try {
       return await fn();
     } catch {
@@ -833,14 +802,14 @@ void describe('sandbox: random faults at configured rates', () => {
       const res = await ping();
       if (res.status === -1) bump('reset');
       else if (res.status === 429) {
-        assert.equal((res as Res).headers.get('retry-after'), '1');
+        assert.equal((res as SandboxResponse).headers.get('retry-after'), '1');
         bump('rate_limit_storm');
       } else if (res.status >= 500) {
         assert.ok([500, 502, 503].includes(res.status));
         bump('server_error');
-      } else if (res.status === 200 && (res as Res).json === undefined) bump('malformed_json');
-      else if (res.status === 200 && (res as Res).text === '{"patient_id":null}') bump('schema_violation');
-      else assert.deepEqual((res as Res).json, { patient_id: PLAIN.id });
+      } else if (res.status === 200 && (res as SandboxResponse).json === undefined) bump('malformed_json');
+      else if (res.status === 200 && (res as SandboxResponse).text === '{"patient_id":null}') bump('schema_violation');
+      else assert.deepEqual((res as SandboxResponse).json, { patient_id: PLAIN.id });
     }
     const counts = sb.faultCounts();
     for (const [kind, rate] of Object.entries(ALL_FAST)) {

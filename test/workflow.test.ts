@@ -18,10 +18,10 @@ import type { Sandbox } from '../tools/sandbox';
 import { FailureType } from '../src/shared/failure-types';
 import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { confirmVerificationUpdate, statusQuery, verificationCompletedSignal } from '../src/workflows/definitions';
-import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import type { OutreachRequest, OutreachResult } from '../src/workflows/schemas';
-import { eventually, newPatient, outreachRequest, uniqueId, untilSandboxHolds } from './support/fixtures';
-import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
+import { eventually, newPatient, outreachRequest, untilSandboxHolds } from './support/fixtures';
+import { startTestStack, stopTestStack } from './support/temporal';
+import { type StartOutreach, withOutreachWorker } from './support/workers';
 
 const { EventType } = temporal.api.enums.v1;
 
@@ -65,35 +65,8 @@ describe('patientOutreachWorkflow on the time-skipping test server', () => {
   }
 
   /** Runs `body` with a worker on a fresh task queue; the workflow is started by `body`. */
-  async function withWorker<T>(
-    body: (start: (input: OutreachRequest) => Promise<WorkflowHandle<typeof patientOutreachWorkflow>>) => Promise<T>,
-    hero: Partial<HeroConfig> = {},
-  ): Promise<T> {
-    const { worker, taskQueue } = await sandboxWorker({
-      connection: env.nativeConnection,
-      sandbox,
-      bundle,
-      ring,
-      hero,
-    });
-    const started: WorkflowHandle[] = [];
-    const start = async (input: OutreachRequest) => {
-      const handle = await env.client.workflow.start(patientOutreachWorkflow, {
-        taskQueue,
-        workflowId: uniqueId('wf'),
-        args: [input],
-      });
-      started.push(handle);
-      return handle;
-    };
-    return worker.runUntil(async () => {
-      try {
-        return await body(start);
-      } finally {
-        await closeRuns(started);
-      }
-    });
-  }
+  const withWorker = <T>(body: (start: StartOutreach) => Promise<T>, hero: Partial<HeroConfig> = {}): Promise<T> =>
+    withOutreachWorker(env, { sandbox, bundle, ring, hero }, closeRuns, body);
 
   const traces = () => sandbox.requests({ endpoint: 'register_pds' });
 

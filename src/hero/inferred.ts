@@ -31,20 +31,8 @@ export const SHORT_LINK_ID_FROM = 'booking_link.id' as const;
 
 /**
  * docs/hero-api.md §3.2: delivery `status` values are NOT DOCUMENTED beyond the sample "delivered". These are
- * the values taken as final; any other value (or none) means "not final yet", and the run asks again.
+ * the final values that mean the message did not reach the patient.
  */
-export const FINAL_DELIVERY_STATUSES: ReadonlySet<string> = new Set([
-  'delivered',
-  'read',
-  'seen',
-  'failed',
-  'undelivered',
-  'rejected',
-  'bounced',
-  'expired',
-  'cancelled',
-]);
-/** Final statuses that mean the message did not reach the patient (INFERRED, as above). */
 export const FAILED_DELIVERY_STATUSES: ReadonlySet<string> = new Set([
   'failed',
   'undelivered',
@@ -52,6 +40,16 @@ export const FAILED_DELIVERY_STATUSES: ReadonlySet<string> = new Set([
   'bounced',
   'expired',
   'cancelled',
+]);
+/**
+ * The values taken as final (INFERRED, as above): these and the failed ones. Any other value (or none) means
+ * "not final yet", and the run asks again.
+ */
+export const FINAL_DELIVERY_STATUSES: ReadonlySet<string> = new Set([
+  'delivered',
+  'read',
+  'seen',
+  ...FAILED_DELIVERY_STATUSES,
 ]);
 
 /**

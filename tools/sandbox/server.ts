@@ -22,6 +22,7 @@ import { MessageStore } from './messages';
 import { DEFAULT_PATIENTS, PatientStore } from './patients';
 import { rateLimitOptionsSchema, TokenBucket } from './rate-limit';
 import { classify, isApiPath, type Route } from './routes';
+import { recordBySeq, wakeableSleep } from './shared';
 import type {
   AppointmentEventType,
   AppointmentSummary,
@@ -49,9 +50,6 @@ import { deliveryTarget, WebhookDispatcher, WebhookStore } from './webhooks';
 
 const startTimeSchema = z.iso.datetime({ offset: true });
 const bookOptionsSchema = z.strictObject({ startTime: startTimeSchema.optional(), notify: z.boolean().optional() });
-
-/** The oldest entries are dropped beyond this, so a long-running sandbox stays small. */
-const MAX_RECORDED = 10_000;
 
 /** What to do with the socket once handling is done. */
 type Outcome = { reply: Reply; resetAfter?: boolean } | { resetBefore: true } | { abandoned: true };
@@ -488,24 +486,12 @@ class SandboxServer implements Sandbox {
   }
 
   #record(r: RecordedRequest): void {
-    // Completion order can differ from arrival order (delays): keep the log sorted by seq.
-    let i = this.#log.length;
-    while (i > 0 && (this.#log[i - 1] as RecordedRequest).seq > r.seq) i--;
-    this.#log.splice(i, 0, r);
-    if (this.#log.length > MAX_RECORDED) this.#log.splice(0, this.#log.length - MAX_RECORDED);
+    recordBySeq(this.#log, r);
   }
 
   /** A timer that reset() and close() cut short. */
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#sleeps.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#sleeps.add(wake);
-    });
+    return wakeableSleep(ms, this.#sleeps);
   }
 
   #wakeSleepers(): void {

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { CreateWebhookBody, WebhookEventType } from './api-schemas';
 import { mulberry32 } from './faults';
+import { recordBySeq, wakeableSleep } from './shared';
 import type {
   AppointmentEventType,
   WebhookDeliveryOptions,
@@ -14,9 +15,6 @@ import type {
 
 /** Webhook subscription ids are numeric strings counting up from here (deterministic). */
 export const FIRST_WEBHOOK_ID = 3001;
-
-/** The oldest records are dropped beyond this, so a long-running sandbox stays small. */
-const MAX_RECORDED = 10_000;
 
 export const WEBHOOK_FAULT_KINDS = [
   'lost',
@@ -344,11 +342,7 @@ export class WebhookDispatcher {
 
   #record(generation: number, r: WebhookDeliveryRecord): void {
     if (generation !== this.#generation) return;
-    // Attempts finish out of order (concurrent deliveries): keep the records sorted by seq.
-    let i = this.#records.length;
-    while (i > 0 && (this.#records[i - 1] as WebhookDeliveryRecord).seq > r.seq) i--;
-    this.#records.splice(i, 0, r);
-    if (this.#records.length > MAX_RECORDED) this.#records.splice(0, this.#records.length - MAX_RECORDED);
+    recordBySeq(this.#records, r);
   }
 
   /** Waits until a later event's delivery has finished, or `maxHoldMs`. */
@@ -372,14 +366,6 @@ export class WebhookDispatcher {
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#wakes.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#wakes.add(wake);
-    });
+    return wakeableSleep(ms, this.#wakes);
   }
 }
