@@ -16,7 +16,8 @@ import { statusQuery } from '../src/workflows/definitions';
 import { installConsumer } from '../test/support/consumer';
 import { eventually, newPatient, outreachRequest, uniqueId } from '../test/support/fixtures';
 import { ROOT } from '../test/support/processes';
-import { sandboxWorker, startTestStack, stopTestStack } from '../test/support/temporal';
+import { startTestStack, stopTestStack } from '../test/support/temporal';
+import { runSuiteWorker } from '../test/support/workers';
 
 const run = promisify(execFile);
 const RUNS = 10;
@@ -36,13 +37,8 @@ async function main(): Promise<void> {
   const spec = `bench:${randomBytes(32).toString('base64')}`;
   const ring = parseKeyRing(spec);
   const [stack, consumer] = await Promise.all([startTestStack({ server: 'dev', ring }), installConsumer()]);
-  const { worker, taskQueue } = await sandboxWorker({
-    connection: stack.env.nativeConnection,
-    sandbox: stack.sandbox,
-    bundle: stack.bundle,
-    ring,
-  });
-  const running = worker.run();
+  const worker = await runSuiteWorker(stack, ring);
+  const { taskQueue } = worker;
   try {
     const patient = newPatient({ needsVerification: true });
     stack.sandbox.addPatient(patient);
@@ -77,8 +73,7 @@ async function main(): Promise<void> {
     process.stdout.write(`CLI wall time per call, median of ${RUNS}:\n${lines.join('\n')}\n`);
     await handle.terminate('benchmark done');
   } finally {
-    worker.shutdown();
-    await running;
+    await worker.stop();
     await stopTestStack(stack);
     rmSync(consumer.dir, { recursive: true, force: true });
   }
