@@ -87,6 +87,14 @@ describe('redact: what the worker and CLI logs never show', () => {
     assert.equal(redact(`x${id}`), `x${id}`.replace('9434765919', '[nhs-number]').replace('19920101', '[date]'));
   });
 
+  it('leaves IPv4 addresses and their ports whole, and still masks an NHS number next to one', () => {
+    // 127.0.0.1:8787 (the webhook receiver's default) reads as 1270018787, which passes Modulus 11.
+    for (const text of ['receiver on http://127.0.0.1:8787/hero/webhooks', 'Temporal at 10.2.255.254:7233'])
+      assert.equal(redact(text), text);
+    assert.equal(redact('from 10.0.0.1:9434765919'), 'from 10.0.0.1:[nhs-number]');
+    assert.equal(redact('nhs 943.476.5919'), 'nhs [nhs-number]');
+  });
+
   it('masks strings nested however deep, and numbers and object keys too', () => {
     let deep: unknown = { nhs: '943 476 5919', dob: '01/01/1992', n: 9434765919 };
     for (let i = 0; i < 50; i++) deep = i % 2 ? { next: deep } : [deep];

@@ -13,13 +13,19 @@ import { findPatientData } from './patient-data';
  * Pure and deterministic, so workflow code may use it too.
  */
 const LOGIN_URL = /https?:\/\/[^\s"'<>]*\/verify\/[^\s"'<>]*/gi;
-const DERIVED_WORKFLOW_ID = /(?<![A-Za-z0-9])outreach-[0-9a-f]{32}(?![A-Za-z0-9])/g;
+/**
+ * Kept whole: derived workflow IDs, and IPv4 addresses with their port. Their digits can read as an NHS
+ * number (127.0.0.1:8787 holds a valid check digit), and a log line that masked where a service listens
+ * would not say where to look.
+ */
+const KEPT =
+  /(?<![A-Za-z0-9])outreach-[0-9a-f]{32}(?![A-Za-z0-9])|(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?::\d{1,5})?(?![\d.])/g;
 
 export function redact(text: string): string {
   const urlsMasked = text.replace(LOGIN_URL, '[login-url]');
   let out = '';
   let from = 0;
-  for (const m of urlsMasked.matchAll(DERIVED_WORKFLOW_ID)) {
+  for (const m of urlsMasked.matchAll(KEPT)) {
     out += maskPatientData(urlsMasked.slice(from, m.index)) + m[0];
     from = m.index + m[0].length;
   }
