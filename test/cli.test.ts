@@ -175,6 +175,11 @@ describe('hero-flow CLI: --help for every command, with no Temporal reachable', 
       [['keys', 'make'], /^hero-flow: unknown command 'make'/, 'Usage: hero-flow keys generate'],
       [['review', 'lst'], /^hero-flow: unknown command 'lst'/, 'Usage: hero-flow review list | resolve'],
       [
+        ['webhooks', 'regster'],
+        /^hero-flow: unknown command 'regster'\n\(Did you mean register\?\)/,
+        'Usage: hero-flow webhooks [--insecure-no-encryption] | register --url URL',
+      ],
+      [
         ['webhooks', 'register'],
         /^hero-flow: webhooks register needs --url URL/,
         'Usage: hero-flow webhooks register --url URL',

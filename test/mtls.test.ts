@@ -213,6 +213,7 @@ describe('hero-flow over mTLS, configured with Temporal’s standard settings', 
       const seen = proxy.refusals.length;
       const refused = await cli(['status', workflowId], withoutCert);
       assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /TLS without a client certificate.*TEMPORAL_TLS_CLIENT_CERT_PATH/);
       assert.equal(await proxy.refusal(seen), NO_CLIENT_CERTIFICATE);
       assert.doesNotMatch(refused.stdout + refused.stderr, /BEGIN|PRIVATE KEY/);
     } finally {

@@ -664,10 +664,30 @@ export function describeError(err: unknown): { message: string; code: number } {
       String(e?.message),
     )
   ) {
-    return {
-      message: `Cannot reach Temporal at ${process.env.TEMPORAL_ADDRESS ?? 'localhost:7233'}: is the server running (npm run dev), and is TEMPORAL_ADDRESS right?`,
-      code: EXIT_FAILED,
-    };
+    return { message: cannotReach(), code: EXIT_FAILED };
   }
   return { message: e?.message ?? String(err), code: EXIT_FAILED };
+}
+
+/**
+ * Why a connection may have failed, from how it was made: a server that demands a client certificate
+ * (mTLS) drops the handshake of a client without one, which reaches the CLI as an unreachable server.
+ */
+function cannotReach(): string {
+  let settings: ReturnType<typeof loadTemporalSettings> | undefined;
+  try {
+    settings = loadTemporalSettings(process.env);
+  } catch {
+    settings = undefined;
+  }
+  const address = settings?.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  const head = `Cannot reach Temporal at ${address}: is the server running (npm run dev), and is TEMPORAL_ADDRESS right?`;
+  const tls = settings?.tls;
+  if (tls === undefined || tls === false) {
+    return `${head} If the server requires TLS, set TEMPORAL_TLS_SERVER_CA_CERT_PATH, and for mTLS TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH.`;
+  }
+  if ((tls === true || !tls.clientCertPair) && !settings?.apiKey) {
+    return `${head} The connection used TLS without a client certificate: if the server requires mTLS, set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH.`;
+  }
+  return `${head} The connection used TLS: check that the server's CA signed its certificate (TEMPORAL_TLS_SERVER_CA_CERT_PATH), that the name it carries is TEMPORAL_TLS_SERVER_NAME or the address's host, and that the server accepts the client certificate.`;
 }

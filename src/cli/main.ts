@@ -145,7 +145,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       ),
     ],
   );
-  webhooks.action(action(webhooks, (opts: { insecureNoEncryption?: boolean }) => commands().webhooks(opts)));
+  // It runs a receiver and has a subcommand: a misspelt subcommand is named as one, not taken as an argument.
+  webhooks.allowExcessArguments(true);
+  webhooks.action(
+    action(webhooks, (opts: { insecureNoEncryption?: boolean }) => {
+      if (webhooks.args.length) (webhooks as unknown as { unknownCommand(): never }).unknownCommand();
+      return commands().webhooks(opts);
+    }),
+  );
   const register = withOptions(
     webhooks
       .command('register')
