@@ -52,6 +52,8 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
   });
 
   after(async () => {
+    // A test that failed while holding time leaves the hold activity open; the worker drains it on shutdown.
+    holding?.release?.();
     if (sleeperWorker?.getState() === 'RUNNING') sleeperWorker.shutdown();
     await sleeperRunning;
     await opaque?.close();
@@ -361,6 +363,121 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
         const result = await handle.result();
         assert.equal(result.outcome, 'needs_review_expired');
         assert.equal((await handle.describe()).typedSearchAttributes.get(HERO_FLOW_STATE), 'needs_review_expired');
+      });
+    });
+
+    it('ends needs_review_expired at the deadline the request gave, not later', async () => {
+      await withWorker(opaque, async (start) => {
+        const { handle, release } = await inReview(start, { review: { deadline: '2 days' } });
+        const review = (await status(handle)).review!;
+        const openedAt = Date.parse(review.openedAt);
+        assert.equal(Date.parse(review.deadline) - openedAt, 2 * DAY, 'the status shows the deadline asked for');
+        await release();
+        assert.equal((await handle.result()).outcome, 'needs_review_expired');
+        const closed = (await handle.describe()).closeTime!.getTime() - openedAt;
+        assert.ok(closed >= 2 * DAY && closed < 2 * DAY + 60_000, `closed ${closed} ms after the review opened`);
+      });
+    });
+  });
+
+  it('rejects a review decision in its validator while the run awaits the booking: no update is accepted', async () => {
+    await withWorker(sandbox, async (start) => {
+      const p = patientIn(sandbox);
+      const handle = await start(outreachRequest(p, { awaitBooking: { window: '2 days' } }));
+      await inState(handle, 'awaiting_booking');
+      // Up to acceptance only: a decision the validator let through would be accepted, then wait for a
+      // review that never opens (time does not skip while an update is awaited).
+      const update = await handle.startUpdate(resolveReviewUpdate, {
+        args: [{ action: 'resend' }],
+        waitForStage: 'ACCEPTED',
+      });
+      const events = (await handle.fetchHistory()).events ?? [];
+      assert.equal(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length, 0);
+      await assert.rejects(
+        update.result(),
+        (err: unknown) =>
+          err instanceof WorkflowUpdateFailedError &&
+          /awaiting_booking, not waiting for a review decision/.test(String(err.cause?.message)),
+      );
+      assert.equal((await status(handle)).state, 'awaiting_booking');
+      assert.equal(messagesTo(sandbox, p.patientId).length, 1);
+    });
+  });
+
+  it('ends booked when the patient books after the last re-check and no webhook comes: the link is read once more as the window closes', async () => {
+    const result = await withWorker(sandbox, async (start) => {
+      const p = patientIn(sandbox);
+      const handle = await start(outreachRequest(p, { awaitBooking: { window: '36 hours', recheckEvery: '1 day' } }));
+      await inState(handle, 'awaiting_booking');
+      const linkId = (await status(handle)).bookingLinkId!;
+      const reads = () => sandbox.requests({ endpoint: 'get_booking_link' }).length;
+      // Hour 25: the day-1 re-check has found no booking, and the next would fall after the window.
+      const hour25 = await skip('25 hours');
+      try {
+        await eventually(async () => reads() === 1, 10_000, 'the day-1 re-check');
+        sandbox.book(linkId, { notify: false });
+      } finally {
+        await hour25.release();
+      }
+      const result = await handle.result();
+      assert.equal(reads(), 2, 'the day-1 re-check, then the read as the window closed');
+      return result;
+    });
+    assert.equal(result.outcome, 'booked');
+    assert.ok(result.outcome === 'booked');
+    assert.equal(result.appointment.id, null, 'learnt from the link, not a webhook');
+  });
+
+  describe('a reminder whose send was uncertain and that Hero lists as not sent', () => {
+    it('is not sent again when the patient booked in the meantime: the run ends booked', async () => {
+      await withWorker(sandbox, async (start) => {
+        const p = patientIn(sandbox);
+        const handle = await start(
+          outreachRequest(p, {
+            awaitBooking: { window: '5 days', reminders: [{ after: '3 days', text: 'Reminder {booking_link}' }] },
+          }),
+        );
+        await inState(handle, 'awaiting_booking');
+        const linkId = (await status(handle)).bookingLinkId!;
+        sandbox.injectFault('send_message', { kind: 'status', status: 502 });
+        // A minute after the day-3 reminder failed; the run asks Hero's list two minutes after it.
+        const held = await skip('4321 minutes');
+        try {
+          await inState(handle, 'checking_with_hero');
+          sandbox.book(linkId, { notify: false });
+        } finally {
+          await held.release();
+        }
+        const result = await handle.result();
+        assert.equal(result.outcome, 'booked');
+        assert.ok(result.outcome === 'booked');
+        assert.equal(result.remindersSent, 0);
+        assert.equal(sandbox.requests({ endpoint: 'send_message' }).length, 2, 'the message, the uncertain reminder');
+        assert.equal(messagesTo(sandbox, p.patientId).length, 1, 'the reminder in doubt was not sent again');
+      });
+    });
+
+    it('is not sent again when the window closed in the meantime: the run ends not_booked', async () => {
+      await withWorker(sandbox, async (start) => {
+        const p = patientIn(sandbox);
+        // The reminder a minute before the window closes; Hero's list is read two minutes after it failed.
+        const handle = await start(
+          outreachRequest(p, {
+            awaitBooking: {
+              window: '3 days',
+              recheckEvery: '4 days',
+              reminders: [{ after: 3 * DAY - 60_000, text: 'Reminder {booking_link}' }],
+            },
+          }),
+        );
+        await inState(handle, 'awaiting_booking');
+        sandbox.injectFault('send_message', { kind: 'status', status: 502 });
+        const result = await handle.result();
+        assert.equal(result.outcome, 'not_booked');
+        assert.ok(result.outcome === 'not_booked');
+        assert.equal(result.remindersSent, 0);
+        assert.equal(sandbox.requests({ endpoint: 'send_message' }).length, 2, 'the message, the uncertain reminder');
+        assert.equal(messagesTo(sandbox, p.patientId).length, 1, 'the reminder in doubt was not sent again');
       });
     });
   });
