@@ -356,10 +356,19 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     }
   });
 
-  it('serves GET /healthz, and 404 or 405 elsewhere', async () => {
+  it('serves GET /healthz (alive) and /readyz (receiving), and 404 or 405 elsewhere', async () => {
     const health = await fetch(`${receiver.url}/healthz`);
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { ok: true });
+    assert.deepEqual(await health.json(), { ok: true, status: 'alive', service: 'hero-flow-webhooks' });
+    const ready = await fetch(`${receiver.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), {
+      ok: true,
+      status: 'ready',
+      service: 'hero-flow-webhooks',
+      detail: 'receiving /hero/webhooks',
+    });
+    assert.equal((await fetch(`${receiver.url}/readyz`, { method: 'POST' })).status, 405);
     assert.equal((await fetch(`${receiver.url}/elsewhere`, { method: 'POST' })).status, 404);
     const get = await fetch(hooks);
     assert.equal(get.status, 405);

@@ -28,7 +28,7 @@ import { HeroClient } from '../hero/client';
 import { HeroApiError } from '../hero/errors';
 import { loadWebhookReceiverSettings, loadWebhookSigningKey } from '../webhooks/config';
 import { createLogger, loadLogFormat } from '../observability/logging';
-import { startWebhookReceiver, WEBHOOK_PATH } from '../webhooks/receiver';
+import { startWebhookReceiver, WEBHOOK_PATH, WEBHOOKS_SERVICE_NAME } from '../webhooks/receiver';
 import { registerWebhooks, type WebhookRegistration } from '../webhooks/register';
 import { type OutreachResult, type ReviewResolution, reviewResolutionSchema } from '../workflows/schemas';
 import { describeProblems } from '../shared/problems';
@@ -408,7 +408,7 @@ function serviceLog(service: string): (line: string) => void {
 /** `webhooks`: the receiver, until SIGINT or SIGTERM. Settings are checked before connecting. */
 export async function webhooks(opts: ClientOptions): Promise<number> {
   const settings = loadWebhookReceiverSettings(process.env);
-  const say = serviceLog('hero-flow-webhooks');
+  const say = serviceLog(WEBHOOKS_SERVICE_NAME);
   return withClient(opts, async (client) => {
     const json = loadLogFormat() === 'json';
     const receiver = await startWebhookReceiver({ client, ...settings, ...(json && { log: say }) }).catch(

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { BookingEventStart } from '../client/outreach-client';
+import { healthAnswer, LIVENESS_PATH, sendHealthAnswer } from '../observability/health';
 import { appointmentEventTypeSchema } from '../hero/schemas';
 import type { BookingEventInput } from '../workflows/schemas';
 import { DEFAULT_WEBHOOK_HOST, DEFAULT_WEBHOOK_PORT, MIN_SIGNING_KEY_LENGTH } from './config';
@@ -9,7 +10,7 @@ import { DEFAULT_TOLERANCE_MS, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyHeroSig
 
 /**
  * Hero's appointment webhooks (docs/hero-api.md §5) as an HTTP service: `POST /hero/webhooks`, and
- * `GET /healthz`. Each delivery is checked in this order, and answered only once what it asks is done:
+ * `GET /healthz` (alive) and `/readyz` (receiving; 503 while closing). Each delivery is checked in this order, and answered only once what it asks is done:
  *
  * 1. the body is read raw, at most `maxBodyBytes` (413 past it; the rest is not read);
  * 2. the signature is verified before the body is parsed (401, nothing started);
@@ -24,7 +25,9 @@ import { DEFAULT_TOLERANCE_MS, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyHeroSig
  */
 
 export const WEBHOOK_PATH = '/hero/webhooks';
-export const HEALTH_PATH = '/healthz';
+/** Liveness; `/readyz` (READINESS_PATH) answers 503 once the receiver is closing. */
+export const HEALTH_PATH = LIVENESS_PATH;
+export const WEBHOOKS_SERVICE_NAME = 'hero-flow-webhooks';
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 /** How long a delivery may wait for Temporal before it is answered 503. */
 export const DEFAULT_START_TIMEOUT_MS = 10_000;
@@ -222,12 +225,15 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === HEALTH_PATH) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.setHeader('Allow', 'GET, HEAD');
-        return answer(res, 405, { ok: false, reason: 'method_not_allowed' }, true);
-      }
-      return answer(res, closing ? 503 : 200, { ok: !closing });
+    const health = healthAnswer(req.method, path ?? '/', WEBHOOKS_SERVICE_NAME, () =>
+      closing
+        ? { ready: false, detail: 'closing: answering the deliveries in flight' }
+        : { ready: true, detail: `receiving ${WEBHOOK_PATH}` },
+    );
+    if (health) {
+      // `ok`, as /healthz answered before it took the other services' shape.
+      if (health.status !== 405) health.body = { ok: health.status === 200, ...health.body };
+      return sendHealthAnswer(req, res, health);
     }
     if (path !== WEBHOOK_PATH) return answer(res, 404, { ok: false, reason: 'not_found' }, true);
     if (req.method !== 'POST') {
