@@ -138,7 +138,10 @@ describe('hero-flow end to end on Temporal 1.29.1 with PostgreSQL and mTLS', () 
     } = cliEnv as Record<string, string>;
     const anonymous = await cli(['status', uniqueId('none')], withoutCertificate);
     assert.equal(anonymous.code, 1, anonymous.stderr);
-    assert.match(anonymous.stderr, /Cannot reach Temporal/);
+    assert.match(
+      anonymous.stderr,
+      /Cannot reach Temporal.*TLS without a client certificate.*TEMPORAL_TLS_CLIENT_CERT_PATH/,
+    );
     const known = await cli(['status', uniqueId('none')], cliEnv);
     assert.equal(known.code, 1);
     assert.match(known.stderr, /No hero-flow run with that workflow ID/);
