@@ -21,24 +21,16 @@ export const KEEP_TAIL = 64 * 1024;
 /** Ports this process has handed out: never twice, though a service may not have bound one yet. */
 const handedOut = new Set<number>();
 
-/** True when a listener could bind 127.0.0.1:port now. */
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
 /**
  * A free TCP port on 127.0.0.1, below Linux's ephemeral range (32768-60999): a port from that range can be
  * taken as the local end of any outgoing connection between this check and the service's listen, and a
  * service restarted on the same port then failed with EADDRINUSE (seen in test/e2e.test.ts's restart).
+ * Below 32768 also suits the Temporal server's membership ports, which it stores in a smallint.
  */
 export async function freePort(): Promise<number> {
   for (let i = 0; i < 500; i++) {
     const port = 20_000 + Math.floor(Math.random() * 12_500);
-    if (handedOut.has(port) || !(await canListen(port))) continue;
+    if (handedOut.has(port) || !(await portFree(port))) continue;
     handedOut.add(port);
     return port;
   }

@@ -18,7 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { freePort, KEEP_TAIL, portFree, Proc } from '../../tools/processes';
+import { freePort, KEEP_TAIL, Proc } from '../../tools/processes';
 import {
   resolvePostgres,
   resolveTemporalCli,
@@ -111,16 +111,17 @@ export class ProductionStack {
     let pki: TestPki | undefined;
     let postgres: PostgresCluster | undefined;
     try {
+      // The membership ports go in a smallint column: freePort() stays below 32768.
       const port = async () => freePort();
       const ports: ServerPorts = {
         frontend: await port(),
-        frontendMembership: await membershipPort(),
+        frontendMembership: await port(),
         history: await port(),
-        historyMembership: await membershipPort(),
+        historyMembership: await port(),
         matching: await port(),
-        matchingMembership: await membershipPort(),
+        matchingMembership: await port(),
         worker: await port(),
-        workerMembership: await membershipPort(),
+        workerMembership: await port(),
         metrics: await port(),
       };
       postgres = new PostgresCluster(pg, dir, await port());
@@ -386,23 +387,6 @@ export class ProductionStack {
     rmSync(this.dir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
-
-/**
- * A free port for a service's membership (ringpop) listener. The server records it in the
- * cluster_membership table's rpc_port column, a PostgreSQL smallint: a port above 32767 (every
- * ephemeral port Linux hands out) stops the server at start ("out of range for type smallint").
- */
-async function membershipPort(): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const candidate = 20_000 + Math.floor(Math.random() * 12_000);
-    if (!taken.has(candidate) && (await portFree(candidate))) {
-      taken.add(candidate);
-      return candidate;
-    }
-  }
-  throw new Error("no free port between 20000 and 32000 for the Temporal server's membership listeners");
-}
-const taken = new Set<number>();
 
 export function secondsSince(ms: number): string {
   return `${((Date.now() - ms) / 1000).toFixed(1)} s`;
