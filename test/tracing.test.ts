@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { REQUEST_FINGERPRINT_MEMO_KEY } from '../src/client/fingerprint';
 import { HeroFlowClient } from '../src/client/outreach-client';
 import { parseKeyRing, workerDataConverter } from '../src/codec';
 import { HeroClient } from '../src/hero/client';
@@ -11,6 +12,22 @@ import { createHeroWorker } from '../src/worker/create-worker';
 import { OUTREACH_WORKFLOW_TYPE } from '../src/workflows/definitions';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
 import { startTestStack, stopTestStack, type TestStack } from './support/temporal';
+
+/** The span attributes hero-flow exports: identifiers, never values from a payload, memo or search attribute. */
+const ID_ATTRIBUTES = new Set([
+  'temporalWorkflowId',
+  'run_id',
+  'temporalActivityId',
+  'temporalUpdateId',
+  'workflowId',
+  'runId',
+  'firstExecutionRunId',
+  'continuedFromExecutionRunId',
+  'workflowType',
+  'taskQueue',
+  'namespace',
+  'attempt',
+]);
 
 /** One span as OTLP/JSON carries it (ids in hex). */
 interface OtlpSpan {
@@ -102,12 +119,14 @@ describe('OpenTelemetry tracing over OTLP, on a dev server', () => {
     const patient = newPatient();
     stack.sandbox.addPatient(patient);
     let workflowId = '';
+    let memo: Record<string, unknown> | undefined;
     try {
       const result = await worker.runUntil(async () => {
         ({ workflowId } = await client.start(outreachRequest(patient), { workflowId: uniqueId('trace') }));
         return client.result(workflowId);
       });
       assert.equal(result.outcome, 'completed');
+      memo = (await client.client.workflow.getHandle(workflowId).describe()).memo;
     } finally {
       await client.close();
     }
@@ -162,6 +181,23 @@ describe('OpenTelemetry tracing over OTLP, on a dev server', () => {
     const exported = JSON.stringify(receiver.spans);
     for (const value of [patient.nhsNumber, outreachRequest(patient).nhsNumber, patient.dob]) {
       assert.ok(!exported.includes(value), 'a span carries patient data');
+    }
+    // IDs only: no memo (its request fingerprint), search attribute or other payload-derived value, in any
+    // span attribute or event, whichever of client, workflow sandbox or activity made the span.
+    const fingerprint = memo?.[REQUEST_FINGERPRINT_MEMO_KEY];
+    assert.equal(typeof fingerprint, 'string', 'the run has a fingerprint in its memo');
+    assert.ok(!exported.includes(fingerprint as string), 'a span carries the request fingerprint');
+    for (const s of receiver.spans) {
+      for (const attr of s.attributes ?? []) {
+        const { key, value } = attr as { key: string; value: Record<string, unknown> };
+        assert.ok(ID_ATTRIBUTES.has(key), `${s.name}: attribute ${key} is not an ID`);
+        assert.ok(!('kvlistValue' in value) && !('arrayValue' in value), `${s.name}: ${key} is not one value`);
+      }
+      for (const event of (s.events ?? []) as { name: string; attributes?: { key: string }[] }[]) {
+        for (const { key } of event.attributes ?? []) {
+          assert.equal(key, 'exception.type', `${s.name}: event ${event.name} carries ${key}`);
+        }
+      }
     }
   });
 });

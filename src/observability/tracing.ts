@@ -88,8 +88,11 @@ export function setupTracing(env: NodeJS.ProcessEnv = process.env, serviceName =
   if (installed) return installed;
   const m = loadPackages();
   const resource = new m.resources.Resource({ 'service.name': env.OTEL_SERVICE_NAME?.trim() || serviceName });
-  const processor = new m.traceBase.BatchSpanProcessor(
-    new m.exporter.OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }),
+  // Every span passes here, whichever of client, activity or workflow sandbox made it: IDs only beyond.
+  const processor = idOnlySpans(
+    new m.traceBase.BatchSpanProcessor(
+      new m.exporter.OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }),
+    ),
   );
   const provider = new m.traceBase.BasicTracerProvider({ resource, spanProcessors: [processor] });
   // The interceptors find their parent span in the active context: without a context manager every span
@@ -112,6 +115,76 @@ export function setupTracing(env: NodeJS.ProcessEnv = process.env, serviceName =
   process.once('beforeExit', () => void provider.forceFlush().catch(() => undefined));
   installed = tracing;
   return tracing;
+}
+
+/**
+ * The span attributes exported: identifiers only. The interceptors add more than the README promises:
+ * workflow spans get the whole WorkflowInfo (memo, search attributes, parent, last result...), a
+ * termination span the operator's reason; anything not named here is dropped.
+ */
+export const EXPORTED_SPAN_ATTRIBUTES: ReadonlySet<string> = new Set([
+  // Set by @temporalio/interceptors-opentelemetry on client, activity and update spans.
+  'temporalWorkflowId',
+  'run_id',
+  'temporalActivityId',
+  'temporalUpdateId',
+  // The identifying fields of WorkflowInfo, which the workflow exporter copies onto every workflow span.
+  'workflowId',
+  'runId',
+  'firstExecutionRunId',
+  'continuedFromExecutionRunId',
+  'workflowType',
+  'taskQueue',
+  'namespace',
+  'attempt',
+]);
+/** Of an event's attributes (recordException's), only the error's type: its message and stack can quote data. */
+const EXPORTED_EVENT_ATTRIBUTES: ReadonlySet<string> = new Set(['exception.type']);
+
+type Attributes = OtelTraceBase.ReadableSpan['attributes'];
+
+function pick(attributes: Attributes | undefined, allowed: ReadonlySet<string>): Attributes {
+  const kept: Attributes = {};
+  for (const [key, value] of Object.entries(attributes ?? {})) {
+    // A single value only: an object (memo, search attributes) copied under an allowed name is dropped too.
+    if (allowed.has(key) && ['string', 'number', 'boolean'].includes(typeof value)) kept[key] = value;
+  }
+  return kept;
+}
+
+/**
+ * A span processor passing `next` each ended span with ID attributes only (EXPORTED_SPAN_ATTRIBUTES),
+ * events with their error type only, links without attributes, and the status without its message
+ * (an error message). Structure, names and timing are untouched, so a trace stays one connected trace.
+ */
+function idOnlySpans(next: OtelTraceBase.SpanProcessor): OtelTraceBase.SpanProcessor {
+  return {
+    onStart: (span, context) => next.onStart(span, context),
+    onEnd: (span) => next.onEnd(idOnly(span)),
+    forceFlush: () => next.forceFlush(),
+    shutdown: () => next.shutdown(),
+  };
+}
+
+function idOnly(span: OtelTraceBase.ReadableSpan): OtelTraceBase.ReadableSpan {
+  const overrides: Partial<Record<keyof OtelTraceBase.ReadableSpan, unknown>> = {
+    attributes: pick(span.attributes, EXPORTED_SPAN_ATTRIBUTES),
+    events: span.events.map((e) => ({
+      name: e.name,
+      time: e.time,
+      attributes: pick(e.attributes, EXPORTED_EVENT_ATTRIBUTES),
+    })),
+    links: span.links.map((l) => ({ context: l.context })),
+    status: { code: span.status.code },
+  };
+  // A view rather than a copy: whatever else the SDK version reads (scope, parent context) comes from the span.
+  return new Proxy(span, {
+    get(target, prop) {
+      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof typeof overrides];
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 interface Packages {
