@@ -38,7 +38,12 @@ import {
   type ReviewStep,
   type VerificationAccepted,
 } from '../workflows/schemas';
-import { REQUEST_FINGERPRINT_MEMO_KEY, requestFingerprint } from './fingerprint';
+import {
+  keyFingerprintsWithRing,
+  REQUEST_FINGERPRINT_MEMO_KEY,
+  requestFingerprint,
+  requestFingerprints,
+} from './fingerprint';
 import { concurrencyLimit, DEFAULT_START_CONCURRENCY } from './limit';
 import { prepareOutreachRequest } from './prepare';
 import { outreachWorkflowId } from './workflow-id';
@@ -201,6 +206,7 @@ export class HeroFlowClient {
       dataConverter: ring ? heroDataConverter(ring) : undefined,
       ...(tracing && { interceptors: tracing.clientInterceptors as ClientOptions['interceptors'] }),
     });
+    keyFingerprintsWithRing(client, ring);
     return new HeroFlowClient(client, settings.taskQueue, env.HERO_WORKFLOW_ID_SECRET || undefined);
   }
 
@@ -228,9 +234,9 @@ export class HeroFlowClient {
   ): Promise<StartedOutreach & { alreadyRunning: boolean }> {
     const input = HeroFlowClient.validate(request);
     const workflowId = outreachWorkflowId(input, { businessId: opts.workflowId, secret: this.workflowIdSecret });
-    // A keyed hash of the normalised request, in the memo (encrypted by the payload codec like the input):
-    // it tells a retry of this request from another request under the same ID, without patient data.
-    const fingerprint = requestFingerprint(input, this.workflowIdSecret);
+    // A hash of the normalised request keyed by a secret, in the memo (encrypted by the payload codec like the
+    // input): it tells a retry of this request from another request under the same ID, without patient data.
+    const fingerprints = requestFingerprints(input, this.workflowIdSecret, this.client);
     // The run can close between a refused start and the look at it; then the start is tried again
     // (the reuse policy decides), a bounded number of times.
     for (let attempt = 1; ; attempt++) {
@@ -239,7 +245,7 @@ export class HeroFlowClient {
           taskQueue: this.taskQueue,
           workflowId,
           args: [request],
-          memo: { [REQUEST_FINGERPRINT_MEMO_KEY]: fingerprint },
+          memo: fingerprints.memo,
           // FAIL, not USE_EXISTING: the running run is returned only once its request is known to be this one.
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -265,7 +271,7 @@ export class HeroFlowClient {
       if (existing?.status.name === 'RUNNING') {
         const theirs =
           existing.memo?.[REQUEST_FINGERPRINT_MEMO_KEY] ?? (await this.#fingerprintOfInput(workflowId, existing.runId));
-        if (theirs === fingerprint) return { workflowId, runId: existing.runId, alreadyRunning: true };
+        if (fingerprints.matches(theirs)) return { workflowId, runId: existing.runId, alreadyRunning: true };
         throw new OutreachIdConflictError(workflowId);
       }
       // Closed: refused for good when it completed (or after a few tries); a failed or terminated run
