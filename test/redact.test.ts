@@ -95,6 +95,26 @@ describe('redact: what the worker and CLI logs never show', () => {
     assert.equal(redact('nhs 943.476.5919'), 'nhs [nhs-number]');
   });
 
+  it('masks an NHS number written as an IPv4 address with a port, keeping the addresses services listen on', () => {
+    // 94.34.76.59:19 is 943 476 5919: a valid NHS number, and an address outside the ranges services listen on.
+    assert.equal(redact('patient 94.34.76.59:19 traced'), 'patient [nhs-number] traced');
+    assert.equal(redact('{"nhs":"94.34.76.59:19"}'), '{"nhs":"[nhs-number]"}');
+    assert.equal(redact('at 194.134.76.57 now'), 'at [nhs-number] now'); // 194 134 7657, without a port
+    // Addresses whose digits are no NHS number stay whole; so do loopback, private and link-local ones,
+    // whose digits here all pass Modulus 11 too (none is an NHS number: those never start with 1).
+    for (const text of [
+      'peer 94.34.76.59:18',
+      'peer 94.34.76.59',
+      'listening on 0.0.0.0:9464',
+      'http://127.0.0.1:8787/hero/webhooks',
+      'pod 10.138.70.72:7',
+      'docker 172.17.0.187:7',
+      'lan 192.168.1.1:87',
+      'link 169.254.12.8:5',
+    ])
+      assert.equal(redact(text), text);
+  });
+
   it('masks strings nested however deep, and numbers and object keys too', () => {
     let deep: unknown = { nhs: '943 476 5919', dob: '01/01/1992', n: 9434765919 };
     for (let i = 0; i < 50; i++) deep = i % 2 ? { next: deep } : [deep];

@@ -14,18 +14,34 @@ import { findPatientData } from './patient-data';
  */
 const LOGIN_URL = /https?:\/\/[^\s"'<>]*\/verify\/[^\s"'<>]*/gi;
 /**
- * Kept whole: derived workflow IDs, and IPv4 addresses with their port. Their digits can read as an NHS
- * number (127.0.0.1:8787 holds a valid check digit), and a log line that masked where a service listens
- * would not say where to look.
+ * Kept whole: derived workflow IDs, and IPv4 addresses with their port (keptAddress). Their digits can
+ * read as an NHS number (127.0.0.1:8787 holds a valid check digit), and a log line that masked where a
+ * service listens would not say where to look.
  */
 const KEPT =
   /(?<![A-Za-z0-9])outreach-[0-9a-f]{32}(?![A-Za-z0-9])|(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?::\d{1,5})?(?![\d.])/g;
+
+/**
+ * Whether an IPv4 address (with its port) is kept whole. Validity decides: one whose digits hold no valid
+ * NHS number is kept. One that does (94.34.76.59:19 is 943 476 5919 written as an address) is kept only
+ * in the ranges services listen on (loopback, private, link-local), which all start with 1: England and
+ * Wales issue NHS numbers starting 4, 6, 7 or 9 (tests), Northern Ireland 3. (0.0.0.0:port has too few digits.)
+ */
+function keptAddress(address: string): boolean {
+  if (!findPatientData(address).some((m) => m.kind === 'nhs-number')) return true;
+  const [a, b] = address.split(/[.:]/).map(Number) as [number, number];
+  return (
+    a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)
+  );
+}
 
 export function redact(text: string): string {
   const urlsMasked = text.replace(LOGIN_URL, '[login-url]');
   let out = '';
   let from = 0;
   for (const m of urlsMasked.matchAll(KEPT)) {
+    // Not kept: masked with the text around it (its chain may run on into that text).
+    if (!m[0].startsWith('outreach-') && !keptAddress(m[0])) continue;
     out += maskPatientData(urlsMasked.slice(from, m.index)) + m[0];
     from = m.index + m[0].length;
   }
