@@ -222,6 +222,71 @@ describe('loadTemporalSettings: Temporal’s standard connection settings, throu
     });
   });
 
+  describe('credentials only over TLS off this machine', () => {
+    it('refuses TEMPORAL_API_KEY with TLS turned off to a server elsewhere, saying why and how, without the key', () => {
+      const problems = problemsOf({
+        TEMPORAL_ADDRESS: 'temporal.example:7233',
+        TEMPORAL_TLS: 'false',
+        TEMPORAL_API_KEY: 'key-SECRET-1',
+      });
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.match(
+        problems[0]!,
+        /^the API key \(TEMPORAL_API_KEY\) would be sent to temporal\.example:7233 in plaintext/,
+      );
+      assert.match(problems[0]!, /TEMPORAL_TLS=false.*read the credential.*HERO_ALLOW_INSECURE_CREDENTIALS=true/);
+      assert.doesNotMatch(problems[0]!, /SECRET/);
+    });
+
+    it('refuses a credential gRPC header with no TLS configured to a server elsewhere, naming the header only', async () => {
+      const file = await scratch(
+        'token.toml',
+        ['[profile.default.grpc_meta]', 'x-auth-token = "tok-SECRET"'].join('\n'),
+      );
+      for (const env of [
+        { TEMPORAL_ADDRESS: '10.0.0.7:7233', TEMPORAL_GRPC_META_AUTHORIZATION: 'Bearer SECRET' },
+        { TEMPORAL_ADDRESS: '[2001:db8::7]:7233', TEMPORAL_CONFIG_FILE: file },
+      ]) {
+        const [problem, ...rest] = problemsOf(env);
+        assert.deepEqual(rest, []);
+        assert.match(
+          problem!,
+          /^the gRPC header "(authorization|x-auth-token)" would be sent to .* in plaintext: no TLS is configured: set TEMPORAL_TLS=true/,
+        );
+        assert.doesNotMatch(problem!, /SECRET/);
+      }
+    });
+
+    it('sends them with TLS, to this machine, with HERO_ALLOW_INSECURE_CREDENTIALS=true, and other headers anywhere', () => {
+      const remote = { TEMPORAL_ADDRESS: 'temporal.example:7233', TEMPORAL_API_KEY: 'k' };
+      assert.equal(loadTemporalSettings(remote).tls, true);
+      assert.equal(
+        loadTemporalSettings({ ...remote, TEMPORAL_TLS: 'false', HERO_ALLOW_INSECURE_CREDENTIALS: 'true' }).tls,
+        false,
+      );
+      for (const address of [
+        'localhost:7233',
+        '127.0.0.1:7233',
+        '127.8.9.10:7233',
+        '[::1]:7233',
+        'dev.localhost:7233',
+      ]) {
+        assert.equal(loadTemporalSettings({ ...remote, TEMPORAL_ADDRESS: address, TEMPORAL_TLS: 'false' }).apiKey, 'k');
+      }
+      const headers = loadTemporalSettings({
+        TEMPORAL_ADDRESS: 'temporal.example:7233',
+        TEMPORAL_GRPC_META_X_TENANT: 'a',
+      });
+      assert.deepEqual(headers.metadata, { 'x-tenant': 'a' });
+    });
+
+    it('refuses a HERO_ALLOW_INSECURE_CREDENTIALS that is not true, false, 1 or 0', () => {
+      assert.deepEqual(problemsOf({ HERO_ALLOW_INSECURE_CREDENTIALS: 'yes' }), [
+        'HERO_ALLOW_INSECURE_CREDENTIALS must be true, false, 1 or 0',
+      ]);
+    });
+  });
+
   describe('temporal.toml profiles', () => {
     let profiles: string;
     before(async () => {

@@ -1,6 +1,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { platform } from 'node:os';
+import { isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { type ClientConfigProfile, type ConfigDataSource, loadClientConfigProfile } from '@temporalio/envconfig';
 import { z } from 'zod';
@@ -168,6 +169,8 @@ export function loadTemporalSettings(env: NodeJS.ProcessEnv = process.env): Temp
     if (crt && key) settings.clientCertPair = { crt: crt.bytes, key: key.bytes };
     tls = Object.keys(settings).length ? settings : true;
   }
+  const plaintext = plaintextCredentials(env, address || DEFAULT_TEMPORAL_ADDRESS, tls, apiKey, metadata, problems);
+  if (plaintext) problems.push(plaintext);
   if (problems.length) throw new ConfigError(problems, 'Temporal configuration');
 
   return {
@@ -178,6 +181,57 @@ export function loadTemporalSettings(env: NodeJS.ProcessEnv = process.env): Temp
     tls,
     ...(metadata && Object.keys(metadata).length ? { metadata } : {}),
   };
+}
+
+/** Set to true to send Temporal credentials over a connection without TLS to a server off this machine. */
+export const ALLOW_INSECURE_CREDENTIALS = 'HERO_ALLOW_INSECURE_CREDENTIALS';
+/** gRPC headers that carry a credential: authorization, and any whose name says token, key, secret... */
+const CREDENTIAL_HEADER = /auth|token|key|secret|password|passwd|cookie|credential|session/i;
+
+/**
+ * The problem when credentials (the API key, or credential headers) would go to a server off this machine
+ * over a connection without TLS, where anyone on the path reads them and can act as this client; undefined
+ * otherwise, or when HERO_ALLOW_INSECURE_CREDENTIALS=true says to send them anyway (a trusted network).
+ */
+function plaintextCredentials(
+  env: NodeJS.ProcessEnv,
+  address: string,
+  tls: TlsSettings | boolean | undefined,
+  apiKey: string | undefined,
+  metadata: Record<string, string> | undefined,
+  problems: string[],
+): string | undefined {
+  const allow = env[ALLOW_INSECURE_CREDENTIALS]?.trim();
+  if (allow && !BOOLEAN_VALUES.includes(allow)) {
+    problems.push(`${ALLOW_INSECURE_CREDENTIALS} must be true, false, 1 or 0`);
+    return undefined;
+  }
+  if (tls || allow === 'true' || allow === '1' || isLoopback(address)) return undefined;
+  const sent = [
+    ...(apiKey !== undefined ? ['the API key (TEMPORAL_API_KEY)'] : []),
+    ...Object.keys(metadata ?? {})
+      .filter((name) => CREDENTIAL_HEADER.test(name))
+      .map((name) => `the gRPC header "${name}"`),
+  ];
+  if (!sent.length) return undefined;
+  const how =
+    tls === false
+      ? 'TLS is turned off (TEMPORAL_TLS=false, or tls.disabled in the profile): unset it'
+      : 'no TLS is configured: set TEMPORAL_TLS=true (and TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)';
+  return (
+    `${sent.join(' and ')} would be sent to ${address} in plaintext: ${how}, so that no one on the network ` +
+    `between here and the server can read the credential and act as this client. Only for a server on a ` +
+    `network you trust (or behind a TLS proxy on it), set ${ALLOW_INSECURE_CREDENTIALS}=true to send it anyway`
+  );
+}
+
+/** Whether host:port names this machine: localhost, 127.0.0.0/8 or ::1 (nothing leaves it). */
+function isLoopback(address: string): boolean {
+  const bracketed = /^\[([^\]]+)\]/.exec(address);
+  const host = (bracketed ? bracketed[1]! : address.replace(/:\d*$/, '')).toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIPv4(host)) return host.startsWith('127.');
+  return isIPv6(host) && /^(0{0,4}:){7}0{0,3}1$|^::1$|^::ffff:127\./.test(host);
 }
 
 /**
