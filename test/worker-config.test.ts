@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { generateKeySpec, parseKeyRing } from '../src/codec';
-import { loadWorkerSettings, shutdownGraceSeconds } from '../src/config/worker';
+import { loadWorkerSettings, metricsAddress, shutdownGraceSeconds } from '../src/config/worker';
 import { HeroClient } from '../src/hero/client';
 import { ConfigError, loadHeroConfig } from '../src/hero/config';
 import { createHeroWorker } from '../src/worker/create-worker';
@@ -105,6 +105,22 @@ describe('worker configuration: Worker Versioning from TEMPORAL_WORKER_BUILD_ID 
       const both = { TEMPORAL_WORKER_BUILD_ID: 'b1', TEMPORAL_DEPLOYMENT_NAME: 'hero-flow', [name]: value };
       assert.throws(() => loadWorkerSettings(both), problem, `${name}=${JSON.stringify(value)}`);
     }
+  });
+});
+
+describe('worker configuration: where /metrics listens (HERO_METRICS_HOST)', () => {
+  it('defaults to loopback, as /metrics has no authentication, and takes an IPv4 or IPv6 address', () => {
+    assert.equal(loadWorkerSettings({}).HERO_METRICS_HOST, '127.0.0.1');
+    assert.equal(metricsAddress(loadWorkerSettings({}), 9464), '127.0.0.1:9464');
+    assert.equal(metricsAddress(loadWorkerSettings({ HERO_METRICS_HOST: '0.0.0.0' }), 9464), '0.0.0.0:9464');
+    assert.equal(metricsAddress(loadWorkerSettings({ HERO_METRICS_HOST: ' ::1 ' }), 9464), '[::1]:9464');
+  });
+
+  it('refuses a host name, which the SDK cannot bind, saying what to give', () => {
+    assert.throws(
+      () => loadWorkerSettings({ HERO_METRICS_HOST: 'metrics.internal' }),
+      /HERO_METRICS_HOST: must be an IP address \(e\.g\. 127\.0\.0\.1, 0\.0\.0\.0 or ::1\)/,
+    );
   });
 });
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { describeProblems } from '../shared/problems';
 import { ConfigError } from '../hero/config';
@@ -28,6 +29,17 @@ const versionPart = (name: string) =>
 
 const workerEnvSchema = z.object({
   HERO_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /**
+   * Where `/metrics` listens: loopback by default, as it has no authentication (0.0.0.0 or an interface's
+   * address for a scraper elsewhere). An IP address: the SDK's Prometheus exporter binds no host name.
+   */
+  HERO_METRICS_HOST: z
+    .string()
+    .trim()
+    .refine((v) => isIP(v) !== 0, {
+      error: 'must be an IP address (e.g. 127.0.0.1, 0.0.0.0 or ::1): the metrics server binds no host name',
+    })
+    .default('127.0.0.1'),
   /** Unset: DEFAULT_SHUTDOWN_GRACE_SECONDS, or more when HERO_HTTP_TIMEOUT_MS is long (shutdownGraceSeconds). */
   HERO_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).optional(),
   HERO_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
@@ -116,6 +128,12 @@ export function shutdownGraceSeconds(setting: number | undefined, heroTimeoutMs:
     );
   }
   return setting;
+}
+
+/** `host:port` as the metrics server binds it and a URL names it (an IPv6 address in brackets). */
+export function metricsAddress(settings: Pick<WorkerSettings, 'HERO_METRICS_HOST'>, port: number): string {
+  const host = settings.HERO_METRICS_HOST;
+  return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 }
 
 /** The worker's Worker Versioning settings, when both variables are set. */

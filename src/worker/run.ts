@@ -1,7 +1,7 @@
 import { makeTelemetryFilterString, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { loadTemporalSettings } from '../config/temporal';
 import { requireKeyRing } from '../config/encryption';
-import { loadWorkerSettings, shutdownGraceSeconds, workerDeployment } from '../config/worker';
+import { loadWorkerSettings, metricsAddress, shutdownGraceSeconds, workerDeployment } from '../config/worker';
 import { workerDataConverter } from '../codec';
 import { HeroClient } from '../hero/client';
 import { ConfigError, loadHeroConfig } from '../hero/config';
@@ -68,7 +68,8 @@ export async function runWorker(
       ...(settings.HERO_METRICS_PORT && {
         metrics: {
           prometheus: {
-            bindAddress: `0.0.0.0:${settings.HERO_METRICS_PORT}`,
+            // Loopback unless HERO_METRICS_HOST says otherwise: /metrics has no authentication.
+            bindAddress: metricsAddress(settings, settings.HERO_METRICS_PORT),
             histogramBucketOverrides: {
               [METRICS.timeToOutcome]: DURATION_BUCKETS_SECONDS,
               [METRICS.timeToVerification]: DURATION_BUCKETS_SECONDS,
@@ -128,7 +129,9 @@ export async function runWorker(
           (settings.HERO_RATE_LIMIT_PER_SECOND
             ? `, at most ${settings.HERO_RATE_LIMIT_PER_SECOND} Hero calls/s on the task queue`
             : '') +
-          (settings.HERO_METRICS_PORT ? `, metrics on http://localhost:${settings.HERO_METRICS_PORT}/metrics` : '') +
+          (settings.HERO_METRICS_PORT
+            ? `, metrics on http://${metricsAddress(settings, settings.HERO_METRICS_PORT)}/metrics`
+            : '') +
           (health ? `, health on ${health.url}/healthz and /readyz` : '') +
           (tracing ? `, traces to ${tracing.endpoint}` : '') +
           (deployment
