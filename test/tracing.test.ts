@@ -120,6 +120,8 @@ describe('OpenTelemetry tracing over OTLP, on a dev server', () => {
     stack.sandbox.addPatient(patient);
     let workflowId = '';
     let memo: Record<string, unknown> | undefined;
+    // One failed attempt, retried: its RunActivity span records the error as an event.
+    stack.sandbox.injectFault('register_pds', { kind: 'status', status: 500 });
     try {
       const result = await worker.runUntil(async () => {
         ({ workflowId } = await client.start(outreachRequest(patient), { workflowId: uniqueId('trace') }));
@@ -127,6 +129,9 @@ describe('OpenTelemetry tracing over OTLP, on a dev server', () => {
       });
       assert.equal(result.outcome, 'completed');
       memo = (await client.client.workflow.getHandle(workflowId).describe()).memo;
+      // An operator's termination reason is free text (here with an NHS number): the span must not carry it.
+      const other = await client.start(outreachRequest(newPatient()), { workflowId: uniqueId('trace-terminated') });
+      await client.client.workflow.getHandle(other.workflowId).terminate(`wrong patient ${patient.nhsNumber}`);
     } finally {
       await client.close();
     }
@@ -187,6 +192,14 @@ describe('OpenTelemetry tracing over OTLP, on a dev server', () => {
     const fingerprint = memo?.[REQUEST_FINGERPRINT_MEMO_KEY];
     assert.equal(typeof fingerprint, 'string', 'the run has a fingerprint in its memo');
     assert.ok(!exported.includes(fingerprint as string), 'a span carries the request fingerprint');
+    assert.ok(
+      spans.some((s) => s.events?.length),
+      'the failed attempt gave an event (so the check of events below checks something)',
+    );
+    assert.ok(
+      receiver.spans.some((s) => s.name.startsWith('TerminateWorkflow')),
+      'the termination span is in (its reason is checked above)',
+    );
     for (const s of receiver.spans) {
       for (const attr of s.attributes ?? []) {
         const { key, value } = attr as { key: string; value: Record<string, unknown> };
