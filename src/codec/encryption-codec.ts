@@ -1,18 +1,14 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { UNENCRYPTED_MARKER_KEY } from '../shared/unencrypted-marker';
 import { CodecConfigError, PayloadDecryptionError } from './errors';
 import { KEY_BYTES, KEY_ID, type KeyRing } from './keys';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const METADATA_ENCODING = 'encoding';
 export const METADATA_KEY_ID = 'encryption-key-id';
-/**
- * The key of the value a worker's codec puts in place of a payload that arrived unencrypted:
- * `{ "$heroFlowUnencrypted": true, "value": <the payload's value> }`. The workflow recognises it
- * (src/workflows/definitions.ts holds the same string: the workflow bundle cannot import this module).
- */
-export const UNENCRYPTED_MARKER_KEY = '$heroFlowUnencrypted';
+export { UNENCRYPTED_MARKER_KEY };
 
 const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;

@@ -1,5 +1,5 @@
 import { type KeyRing, loadKeyRing } from '../codec';
-import { ConfigError } from '../hero/config';
+import { ConfigError } from '../shared/errors';
 
 export const INSECURE_FLAG = '--insecure-no-encryption';
 

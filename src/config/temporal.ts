@@ -4,7 +4,7 @@ import { platform } from 'node:os';
 import { join } from 'node:path';
 import { type ClientConfigProfile, type ConfigDataSource, loadClientConfigProfile } from '@temporalio/envconfig';
 import { z } from 'zod';
-import { ConfigError } from '../hero/config';
+import { ConfigError } from '../shared/errors';
 import { DEFAULT_TASK_QUEUE } from '../shared/task-queue';
 
 /**

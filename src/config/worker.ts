@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeProblems } from '../shared/problems';
-import { ConfigError } from '../hero/config';
+import { ConfigError } from '../shared/errors';
 import { type LogFormat, loadLogFormat } from '../observability/logging';
 
 /**

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
+import { HERO_ID } from '../shared/hero-id';
 import { describeProblems } from '../shared/problems';
-import type { HeroConfig } from './config';
+import { HEADER_SAFE, type HeroConfig } from './config';
 import {
   type HeroEndpoint,
   HeroForbiddenError,
@@ -51,12 +52,8 @@ import {
   validationErrorBodySchema,
 } from './schemas';
 
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
-/** Ids that go into a path: Hero's are numeric strings (docs/hero-api.md §6). */
-const PATH_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 function pathId(id: string, what: string): string {
-  if (!PATH_ID.test(id)) throw new TypeError(`${what} must be 1 to 64 letters, digits, '-' or '_'`);
+  if (!HERO_ID.test(id)) throw new TypeError(`${what} must be 1 to 64 letters, digits, '-' or '_'`);
   return encodeURIComponent(id);
 }
 

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { ConfigError } from '../shared/errors';
 import { describeProblems } from '../shared/problems';
 
 export const HERO_STAGING_URL = 'https://api.staging.htech.app';
 export const HERO_PRODUCTION_URL = 'https://api.herohealth.net';
 
 /** Sent as an HTTP header: visible ASCII only, so fetch never rejects it (quoting the value). */
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
+export const HEADER_SAFE = /^[\x21-\x7e]+$/;
 const headerValue = () =>
   z
     .string({ error: 'is required' })
@@ -38,16 +39,6 @@ export interface HeroConfig {
   practiceGroupId: string;
   baseUrl: string;
   timeoutMs: number;
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly problems: string[],
-    what = 'configuration',
-  ) {
-    super(`Invalid ${what}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
 }
 
 /** Reads Hero settings from env, reporting every problem at once. Never echoes values. */

@@ -1,5 +1,4 @@
 import { Client, type ClientOptions } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common/lib/time';
 import {
   type ActivityInterceptorsFactory,
   type NativeConnection,
@@ -9,6 +8,7 @@ import {
 import { createActivities, createBookingEventActivities } from '../activities';
 import { shutdownGraceSeconds } from '../config/worker';
 import type { HeroClient } from '../hero/client';
+import { msToNumber } from '../shared/duration';
 import { noopWorkflowSinks, type Tracing, workflowInterceptorsModule } from '../observability/tracing';
 import { workflowSource } from './workflow-source';
 
