@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { HERO_ID } from '../shared/hero-id';
+import { HERO_ID } from '../shared/patterns';
 import { HERO_BOOKING_LINK_ID } from '../shared/search-attributes';
 
 /** The run that created a booking link, found by its HeroBookingLinkId search attribute. */

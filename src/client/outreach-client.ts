@@ -13,7 +13,7 @@ import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
 import { setupTracing } from '../observability/tracing';
-import { HERO_ID } from '../shared/hero-id';
+import { HERO_ID } from '../shared/patterns';
 import { describeProblems } from '../shared/problems';
 import { HERO_FLOW_STATE } from '../shared/search-attributes';
 import {

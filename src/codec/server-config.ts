@@ -1,3 +1,4 @@
+import { VISIBLE_ASCII } from '../shared/patterns';
 import { CodecConfigError } from './errors';
 import type { CodecServerOptions } from './server-options';
 
@@ -51,7 +52,7 @@ export function authTokenProblems(token: string | undefined, host: string | unde
     ];
   }
   const problems: string[] = [];
-  if (!/^[\x21-\x7e]+$/.test(token)) problems.push('HERO_CODEC_AUTH_TOKEN: must be printable ASCII without spaces');
+  if (!VISIBLE_ASCII.test(token)) problems.push('HERO_CODEC_AUTH_TOKEN: must be printable ASCII without spaces');
   const min = loopback ? MIN_TOKEN_LENGTH_LOOPBACK : MIN_TOKEN_LENGTH;
   if (token.length < min) {
     problems.push(

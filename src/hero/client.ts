@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { HERO_ID } from '../shared/hero-id';
+import { HERO_ID, VISIBLE_ASCII } from '../shared/patterns';
 import { describeProblems } from '../shared/problems';
-import { HEADER_SAFE, type HeroConfig } from './config';
+import type { HeroConfig } from './config';
 import {
   type HeroEndpoint,
   HeroForbiddenError,
@@ -93,7 +93,7 @@ export class HeroClient {
    *   could not be sent as an HTTP header).
    */
   constructor(config: HeroConfig) {
-    if (!HEADER_SAFE.test(config.apiKey) || !HEADER_SAFE.test(config.practiceGroupId)) {
+    if (!VISIBLE_ASCII.test(config.apiKey) || !VISIBLE_ASCII.test(config.practiceGroupId)) {
       throw new TypeError('Hero API key and practice group id must be printable ASCII without spaces or line breaks');
     }
     this.#apiKey = config.apiKey;

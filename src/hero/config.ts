@@ -1,18 +1,18 @@
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
+import { VISIBLE_ASCII } from '../shared/patterns';
 import { describeProblems } from '../shared/problems';
 
 export const HERO_STAGING_URL = 'https://api.staging.htech.app';
 export const HERO_PRODUCTION_URL = 'https://api.herohealth.net';
 
-/** Sent as an HTTP header: visible ASCII only, so fetch never rejects it (quoting the value). */
-export const HEADER_SAFE = /^[\x21-\x7e]+$/;
 const headerValue = () =>
   z
     .string({ error: 'is required' })
     .trim()
     .min(1, { error: 'must not be empty', abort: true })
-    .regex(HEADER_SAFE, 'must be printable ASCII without spaces or line breaks');
+    // Sent as an HTTP header: visible ASCII only, so fetch never rejects it.
+    .regex(VISIBLE_ASCII, 'must be printable ASCII without spaces or line breaks');
 
 const heroEnvSchema = z.object({
   HERO_API_KEY: headerValue(),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { BookingEventStart } from '../client/outreach-client';
 import { healthAnswer, LIVENESS_PATH, sendHealthAnswer } from '../observability/health';
 import { appointmentEventTypeSchema } from '../hero/schemas';
-import { HERO_ID as APPOINTMENT_ID } from '../shared/hero-id';
+import { HERO_ID as APPOINTMENT_ID } from '../shared/patterns';
 import type { BookingEventInput } from '../workflows/schemas';
 import { DEFAULT_WEBHOOK_HOST, DEFAULT_WEBHOOK_PORT, MIN_SIGNING_KEY_LENGTH } from './config';
 import { DEFAULT_TOLERANCE_MS, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyHeroSignature } from './signature';
