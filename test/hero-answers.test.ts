@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { toApplicationFailure } from '../src/activities/failures';
-import { ConfigError, HeroClient, HeroInvalidRequestError, loadHeroConfig } from '../src/hero';
+import { HeroClient, HeroInvalidRequestError, loadHeroConfig } from '../src/hero';
+import { ConfigError } from '../src/shared/errors';
 import { type Sandbox, startSandbox } from '../tools/sandbox';
 
 /** A synthetic patient the sandbox seeds (not a real person). */

@@ -3,7 +3,6 @@ import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { ZodError } from 'zod';
 import {
-  ConfigError,
   HERO_STAGING_URL,
   HeroApiError,
   HeroClient,
@@ -20,6 +19,7 @@ import {
   loadHeroConfig,
   parseRetryAfter,
 } from '../src/hero';
+import { ConfigError } from '../src/shared/errors';
 import { startSandbox, type Sandbox } from '../tools/sandbox';
 import { untilSandboxHolds } from './support/fixtures';
 

@@ -1,6 +1,6 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { isValidNhsNumber } from '../src/hero/nhs-number';
+import { isValidNhsNumber } from '../src/shared/nhs-number';
 import { DEFAULT_PATIENTS, startSandbox, type Sandbox } from '../tools/sandbox';
 import { untilSandboxHolds } from './support/fixtures';
 import { admin, call, type SandboxResponse } from './support/sandbox-http';

@@ -10,7 +10,7 @@ import {
   type TemporalSettings,
   type TlsSettings,
 } from '../src/config/temporal';
-import { ConfigError } from '../src/hero/config';
+import { ConfigError } from '../src/shared/errors';
 import { makeTestPki, type TestPki } from './support/tls';
 
 /** The problems loadTemporalSettings reports for `env` (fails the test if it accepts it). */

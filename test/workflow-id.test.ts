@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { outreachWorkflowId, WorkflowIdError } from '../src/client/workflow-id';
-import { isValidNhsNumber } from '../src/hero/nhs-number';
+import { isValidNhsNumber } from '../src/shared/nhs-number';
 import { patientDataKinds } from '../src/shared/patient-data';
 import { redact } from '../src/shared/redact';
 import type { OutreachInput } from '../src/workflows/schemas';

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { HERO_ID } from '../shared/patterns';
 import { HERO_BOOKING_LINK_ID } from '../shared/search-attributes';
 
 /** The run that created a booking link, found by its HeroBookingLinkId search attribute. */
@@ -16,7 +17,7 @@ export function createBookingEventActivities(client: Client) {
      */
     async findOutreachRunByBookingLink(input: { bookingLinkId: string }): Promise<OutreachRunRef | null> {
       // Link ids are Hero's numbers; anything else cannot be a link we made, and must not reach the query.
-      if (!/^[A-Za-z0-9_-]{1,64}$/.test(input.bookingLinkId)) return null;
+      if (!HERO_ID.test(input.bookingLinkId)) return null;
       let closed: OutreachRunRef | null = null;
       for await (const run of client.workflow.list({
         query: `${HERO_BOOKING_LINK_ID.name} = '${input.bookingLinkId}'`,

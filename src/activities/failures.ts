@@ -13,6 +13,9 @@ const EXPECTED_FAILURES: ReadonlySet<string> = new Set([FailureType.PatientNotFo
  * acted becomes `HeroOutcomeUncertain`. Whether to retry is the workflow's retry policy's decision
  * (`nonRetryableErrorTypes`); a 429's `Retry-After` becomes `nextRetryDelay`, so the server waits,
  * not the activity.
+ *
+ * Never throws: returns what to throw. A `ZodError` (input refused before calling Hero) becomes a
+ * non-retryable `HeroInvalidRequest`; anything else (cancellation included) is returned unchanged.
  */
 export function toApplicationFailure(err: unknown, opts: { idempotent: boolean }): unknown {
   if (err instanceof HeroApiError && !opts.idempotent && err.processed !== 'no') {

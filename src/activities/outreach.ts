@@ -65,7 +65,14 @@ async function heroCall<T>(
   }
 }
 
-/** Activities built around a Hero client; the worker registers the object this returns. */
+/**
+ * Activities built around a Hero client; the worker registers the object this returns.
+ *
+ * Each activity throws, for a failed Hero call, the `ApplicationFailure` that {@link toApplicationFailure}
+ * makes of it (its `type` a `FailureType`, retried or not by the workflow's retry policy), and
+ * `HeroOutcomeUncertain` when it is a retry of `sendMessage` whose previous attempt was cut off after
+ * sending. Cancellation aborts the HTTP request and passes through.
+ */
 export function createActivities(hero: HeroClient) {
   return {
     /** Traces the patient on PDS through Hero: a patient id, or a login URL for identity verification. */

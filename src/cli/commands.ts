@@ -10,7 +10,7 @@ import {
 import { loadCodecServerOptions, loadKeyRing, parseKeyRing, startCodecServer } from '../codec';
 import { PayloadDecryptionError } from '../codec/errors';
 import { loadTemporalSettings } from '../config/temporal';
-import { ConfigError } from '../hero/config';
+import { ConfigError } from '../shared/errors';
 import { BatchFileError, type BatchEntry, formatBytes, MAX_REQUEST_TEXT_BYTES, readBatch } from '../client/batch';
 import { describeCounts, runBatch } from '../client/batch-run';
 import {

@@ -13,6 +13,7 @@ import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
 import { setupTracing } from '../observability/tracing';
+import { HERO_ID } from '../shared/patterns';
 import { describeProblems } from '../shared/problems';
 import { HERO_FLOW_STATE } from '../shared/search-attributes';
 import {
@@ -140,8 +141,6 @@ export interface BookingEventStart {
   duplicate: boolean;
 }
 
-/** Hero's appointment ids go into a workflow ID and a request path (docs/hero-api.md §2.6): its id characters only. */
-const HERO_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Status queries in flight at once while listing reviews. */
 const REVIEW_QUERY_CONCURRENCY = 8;
 

@@ -10,6 +10,8 @@ export const FAILURE_CONVERTER_PATH: string = require.resolve('./failure-convert
  * For `new Client({ dataConverter })` and TestWorkflowEnvironment clients. Returned "loaded" (with
  * the default payload converter): a Client ignores a `failureConverter` object on a plain
  * DataConverter, and would then write failures it reports (e.g. async activity completion) in plaintext.
+ *
+ * @throws CodecConfigError when the ring's encrypting key is not a 32-byte key of the ring.
  */
 export function heroDataConverter(ring: KeyRing): LoadedDataConverter {
   return { payloadConverter: defaultPayloadConverter, payloadCodecs: [new EncryptionCodec(ring)], failureConverter };
@@ -28,6 +30,8 @@ export function heroDataConverter(ring: KeyRing): LoadedDataConverter {
  * plaintext memo or query argument becomes a marker it never reads. Headers and search attributes do
  * not go through the codec at all. So a run whose history a worker WITHOUT keys wrote
  * (`--insecure-no-encryption`: plaintext activity results) must finish on such a worker, not on this one.
+ *
+ * @throws CodecConfigError when the ring's encrypting key is not a 32-byte key of the ring.
  */
 export function workerDataConverter(ring: KeyRing): { payloadCodecs: PayloadCodec[]; failureConverterPath: string } {
   return {

@@ -1,18 +1,14 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { UNENCRYPTED_MARKER_KEY } from '../shared/unencrypted-marker';
 import { CodecConfigError, PayloadDecryptionError } from './errors';
 import { KEY_BYTES, KEY_ID, type KeyRing } from './keys';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const METADATA_ENCODING = 'encoding';
 export const METADATA_KEY_ID = 'encryption-key-id';
-/**
- * The key of the value a worker's codec puts in place of a payload that arrived unencrypted:
- * `{ "$heroFlowUnencrypted": true, "value": <the payload's value> }`. The workflow recognises it
- * (src/workflows/definitions.ts holds the same string: the workflow bundle cannot import this module).
- */
-export const UNENCRYPTED_MARKER_KEY = '$heroFlowUnencrypted';
+export { UNENCRYPTED_MARKER_KEY };
 
 const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;
@@ -46,11 +42,12 @@ const printable = (id: string): string => (KEY_ID.test(id) ? id : id.slice(0, 64
 export interface EncryptionCodecOptions {
   /**
    * What `decode` does with a payload that is not `binary/encrypted`.
-   * - `'pass'` (the default; clients, the codec server, the CLI): returns it unchanged, so history
-   *   written before encryption, or by a worker without keys, still reads.
+   * - `'pass'` (clients, the codec server, the CLI): returns it unchanged, so history written without
+   *   keys (by a worker run with `--insecure-no-encryption`) still reads.
    * - `'mark'` (the worker with keys): returns the marker `{ "$heroFlowUnencrypted": true, value }`
    *   instead, so that the workflow can refuse patient data that reached it in plaintext. The codec
    *   cannot tell an input from a signal, a memo or an activity result; the workflow can.
+   * @default 'pass'
    */
   unencrypted?: 'pass' | 'mark';
 }
@@ -59,13 +56,20 @@ export interface EncryptionCodecOptions {
  * Encrypts each whole serialized Payload (metadata included) with AES-256-GCM:
  * data = 12-byte random IV || ciphertext || 16-byte tag, with the key id as additional authenticated
  * data, so a swapped `encryption-key-id` header fails authentication. Payloads that are not
- * `binary/encrypted` decode unchanged (so older history still reads), or as a marker for the
- * worker: see {@link EncryptionCodecOptions.unencrypted}.
+ * `binary/encrypted` decode unchanged, or as a marker for the worker: see
+ * {@link EncryptionCodecOptions.unencrypted}.
+ *
+ * `encode` does not throw. `decode` throws {@link PayloadDecryptionError} for an encrypted payload it
+ * cannot read (key id not in the ring, failed authentication, malformed): never returned undecrypted.
  */
 export class EncryptionCodec implements PayloadCodec {
   readonly #ring: KeyRing;
   readonly #markUnencrypted: boolean;
 
+  /**
+   * @throws CodecConfigError when the ring's encrypting key is not a 32-byte key of the ring (a ring
+   *   made by hand), or `opts.unencrypted` is neither 'pass' nor 'mark'.
+   */
   constructor(ring: KeyRing, opts: EncryptionCodecOptions = {}) {
     const { id, key } = ring.encryptWith;
     if (key.length !== KEY_BYTES || ring.keys.get(id) !== key) {
@@ -153,9 +157,9 @@ export class EncryptionCodec implements PayloadCodec {
 
 /**
  * The JSON payload that stands for a payload that arrived unencrypted. It keeps the payload's value,
- * in memory only: a run that was started or signalled in plaintext before the worker refused plaintext
- * must replay as it ran then (the workflow unwraps the value on that path only, see
- * src/workflows/patient-outreach.ts). A value the default converter cannot read is left out.
+ * in memory only, for the one path on which the workflow reads it: the replay of a run that accepted
+ * plaintext (the `refuse-plaintext` patch, src/workflows/patient-outreach.ts). A value the default
+ * converter cannot read is left out.
  */
 function unencryptedMarker(payload: Payload): Payload {
   try {

@@ -1,4 +1,4 @@
-import { ConfigError } from '../hero/config';
+import { ConfigError } from '../shared/errors';
 
 /**
  * A bad HERO_CODEC_KEYS or codec-server setting. Lists every problem at once and never includes key

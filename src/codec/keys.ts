@@ -17,6 +17,10 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /**
  * Parses "id1:BASE64KEY,id2:BASE64KEY". Every problem is reported at once, by entry number and
  * (valid) key id only: a misplaced key must not end up in a log through its own error message.
+ * The first key encrypts; every key decrypts.
+ *
+ * @throws CodecConfigError when the spec is empty, an entry is malformed, an id repeats, or a key is
+ *   not 32 bytes of base64 (padded) or base64url (unpadded).
  */
 export function parseKeyRing(spec: string): KeyRing {
   const entries = spec.trim() === '' ? [] : spec.split(',');
@@ -55,14 +59,22 @@ export function parseKeyRing(spec: string): KeyRing {
   return hideKeys({ encryptWith: { id: first[0], key: first[1] }, keys });
 }
 
-/** The ring from HERO_CODEC_KEYS; undefined when unset or empty. */
+/**
+ * The ring from HERO_CODEC_KEYS; undefined when unset or blank.
+ * @param env @default process.env
+ * @throws CodecConfigError when HERO_CODEC_KEYS is set but invalid (see {@link parseKeyRing}).
+ */
 export function loadKeyRing(env: NodeJS.ProcessEnv = process.env): KeyRing | undefined {
   const spec = env.HERO_CODEC_KEYS;
   if (spec === undefined || spec.trim() === '') return undefined;
   return parseKeyRing(spec);
 }
 
-/** A new "k-YYYYMMDD-xxxx:BASE64" entry for HERO_CODEC_KEYS (prepend it to rotate). */
+/**
+ * A new "<id>:BASE64" entry for HERO_CODEC_KEYS, with a random 32-byte key (prepend it to rotate).
+ * @param id the key id. @default `k-YYYYMMDD-xxxx` (today's UTC date, 4 random hex digits)
+ * @throws CodecConfigError when `id` is not 1-64 characters of A-Z a-z 0-9 . _ -
+ */
 export function generateKeySpec(id?: string): string {
   const keyId = id ?? `k-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(2).toString('hex')}`;
   if (!KEY_ID.test(keyId)) throw new CodecConfigError(['key id must be 1-64 characters of A-Z a-z 0-9 . _ -']);

@@ -1,3 +1,4 @@
+import { VISIBLE_ASCII } from '../shared/patterns';
 import { CodecConfigError } from './errors';
 import type { CodecServerOptions } from './server-options';
 
@@ -51,7 +52,7 @@ export function authTokenProblems(token: string | undefined, host: string | unde
     ];
   }
   const problems: string[] = [];
-  if (!/^[\x21-\x7e]+$/.test(token)) problems.push('HERO_CODEC_AUTH_TOKEN: must be printable ASCII without spaces');
+  if (!VISIBLE_ASCII.test(token)) problems.push('HERO_CODEC_AUTH_TOKEN: must be printable ASCII without spaces');
   const min = loopback ? MIN_TOKEN_LENGTH_LOOPBACK : MIN_TOKEN_LENGTH;
   if (token.length < min) {
     problems.push(
@@ -66,7 +67,12 @@ export function authTokenProblems(token: string | undefined, host: string | unde
 /**
  * Codec-server settings from HERO_CODEC_PORT, HERO_CODEC_HOST, HERO_CODEC_CORS_ORIGINS,
  * HERO_CODEC_AUTH_TOKEN, HERO_CODEC_NAMESPACES and HERO_CODEC_ALLOWED_HOSTS; every problem reported at
- * once, no token echoed.
+ * once, no token echoed. Unset (or blank) variables take the defaults: port {@link DEFAULT_CODEC_PORT}
+ * (8888), origins {@link DEFAULT_CODEC_ORIGINS} (the local Web UI), and those of {@link CodecServerOptions}.
+ * A set but blank HERO_CODEC_AUTH_TOKEN is refused, not read as "no token".
+ *
+ * @param env @default process.env
+ * @throws CodecConfigError naming every invalid variable.
  */
 export function loadCodecServerOptions(env: NodeJS.ProcessEnv = process.env): Omit<CodecServerOptions, 'ring'> {
   const get = (name: string): string | undefined => (env[name]?.trim() ? env[name]?.trim() : undefined);

@@ -1,31 +1,39 @@
 import type { KeyRing } from './keys';
 
 export interface CodecServerOptions {
+  /** Decrypts with every key, encrypts with the first. */
   ring: KeyRing;
-  /** Default 0 (any free port). */
+  /** @default 0 (any free port; {@link CodecServer.url} says which) */
   port?: number;
-  /** Default 127.0.0.1. */
+  /** The address to listen on. @default '127.0.0.1' */
   host?: string;
   /** Exact browser origins allowed to call, e.g. http://localhost:8233 (the Temporal Web UI). */
   allowedOrigins: string[];
   /**
    * `Host` header values served besides the defaults (the bind host, localhost, 127.0.0.1 and [::1], each
    * with the server's port): "name" (any port) or "name:port". Any other Host is refused (DNS rebinding).
+   * @default [] (the defaults only)
    */
   allowedHosts?: string[];
-  /** If set, every request needs `Authorization: Bearer <token>` (16+ characters; 32+ off loopback). */
+  /**
+   * If set, every request needs `Authorization: Bearer <token>` (16+ characters; 32+ off loopback).
+   * @default undefined: no token, allowed on a loopback `host` only
+   */
   authToken?: string;
-  /** If set, only these `X-Namespace` values are served. */
+  /** If set, only these `X-Namespace` values are served. @default undefined: any namespace */
   namespaces?: string[];
-  /** Payloads per request; default {@link DEFAULT_MAX_PAYLOADS}. */
+  /** Payloads per request. @default {@link DEFAULT_MAX_PAYLOADS} (1000) */
   maxPayloads?: number;
-  /** Bytes per response body; default {@link DEFAULT_MAX_RESPONSE_BYTES}. */
+  /** Bytes per response body. @default {@link DEFAULT_MAX_RESPONSE_BYTES} (16 MiB) */
   maxResponseBytes?: number;
-  /** Time to receive the request line and headers; default 5 s. */
+  /** Time to receive the request line and headers. @default {@link DEFAULT_HEADERS_TIMEOUT_MS} (5000) */
   headersTimeoutMs?: number;
-  /** Time to receive the body once the headers are in; default 5 s. */
+  /** Time to receive the body once the headers are in. @default {@link DEFAULT_BODY_TIMEOUT_MS} (5000) */
   bodyTimeoutMs?: number;
-  /** Time to receive the whole request (headers and body); default 10 s. Not below headersTimeoutMs. */
+  /**
+   * Time to receive the whole request (headers and body). Not below headersTimeoutMs.
+   * @default {@link DEFAULT_REQUEST_TIMEOUT_MS} (10000)
+   */
   requestTimeoutMs?: number;
 }
 
@@ -43,6 +51,8 @@ export const DEFAULT_BODY_TIMEOUT_MS = 5_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export interface CodecServer {
+  /** `http://host:port`, with the port it listens on. */
   url: string;
+  /** Stops listening and ends open connections. Rejects only if the server was not listening. */
   close(): Promise<void>;
 }

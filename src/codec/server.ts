@@ -23,6 +23,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './server-options';
 
+/** Request bodies past this many bytes are refused (413); the rest of the body is not read. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** The `service` of its health answers. */
 export const CODEC_SERVICE_NAME = 'hero-flow-codec-server';
@@ -117,6 +118,12 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * `GET /healthz` (alive) and `GET /readyz` (serving /encode and /decode) answer before every
  * check, whatever the Host header, origin or token: an orchestrator probes by address, without the
  * token, and the answers hold no data.
+ *
+ * Defaults: see {@link CodecServerOptions}.
+ * @throws CodecConfigError (the promise rejects) for options it cannot serve with: a token too short or
+ *   missing off loopback, a limit that is not a positive integer, headersTimeoutMs above
+ *   requestTimeoutMs, an allowed host that is not a host name, or a ring whose encrypting key is invalid.
+ * @throws the listen error (e.g. EADDRINUSE) when it cannot bind `host`:`port`.
  */
 export async function startCodecServer(opts: CodecServerOptions): Promise<CodecServer> {
   const host = opts.host ?? '127.0.0.1';

@@ -1,12 +1,16 @@
 import { type KeyRing, loadKeyRing } from '../codec';
-import { ConfigError } from '../hero/config';
+import { ConfigError } from '../shared/errors';
 
 export const INSECURE_FLAG = '--insecure-no-encryption';
 
 /**
  * The key ring from HERO_CODEC_KEYS, required: without it Temporal would store patient data in
  * plaintext. Only an explicit opt-out (the flag, or HERO_INSECURE_NO_ENCRYPTION=true) runs without,
- * and says so loudly.
+ * and says so loudly through `opts.warn`.
+ *
+ * @returns the ring, or undefined when opted out.
+ * @throws CodecConfigError when HERO_CODEC_KEYS is set but invalid.
+ * @throws ConfigError when HERO_CODEC_KEYS is unset or blank and there is no opt-out.
  */
 export function requireKeyRing(
   env: NodeJS.ProcessEnv,

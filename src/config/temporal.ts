@@ -5,7 +5,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { type ClientConfigProfile, type ConfigDataSource, loadClientConfigProfile } from '@temporalio/envconfig';
 import { z } from 'zod';
-import { ConfigError } from '../hero/config';
+import { ConfigError } from '../shared/errors';
+import { VISIBLE_ASCII } from '../shared/patterns';
 import { DEFAULT_TASK_QUEUE } from '../shared/task-queue';
 
 /**
@@ -122,7 +123,7 @@ export function loadTemporalSettings(env: NodeJS.ProcessEnv = process.env): Temp
   // Trimmed, as hero-flow always did: a key read with $(cat file) ends in a newline.
   const apiKey = text(profile.apiKey, 'TEMPORAL_API_KEY', 'api_key')?.trim() || undefined;
   const serverName = text(profile.tls?.serverName, 'TEMPORAL_TLS_SERVER_NAME', 'tls.server_name')?.trim();
-  if (apiKey !== undefined && !/^[\x21-\x7e]+$/.test(apiKey)) {
+  if (apiKey !== undefined && !VISIBLE_ASCII.test(apiKey)) {
     problems.push(
       `${vars.TEMPORAL_API_KEY !== undefined ? 'TEMPORAL_API_KEY' : `${profileName(vars)} api_key (${file})`} ` +
         'must be printable ASCII without spaces or line breaks',

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { describeProblems } from '../shared/problems';
-import { ConfigError } from '../hero/config';
+import { ConfigError } from '../shared/errors';
+import { VISIBLE_ASCII } from '../shared/patterns';
 import { type LogFormat, loadLogFormat } from '../observability/logging';
 
 /**
@@ -19,7 +20,7 @@ const versionPart = (name: string) =>
     .trim()
     .min(1, `must not be empty when set`)
     .max(255, 'must be at most 255 characters')
-    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .regex(VISIBLE_ASCII, 'must be printable ASCII without spaces')
     .refine((v) => name !== 'TEMPORAL_DEPLOYMENT_NAME' || !/[.:]/.test(v), {
       // Temporal joins the deployment name and build ID with either ("deployment.build"). Server 1.29.1 refuses
       // every poll of such a worker ("deployment name cannot contain ':' or '.'"), which would otherwise run, idle.

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { HERO_ID, VISIBLE_ASCII } from '../shared/patterns';
 import { describeProblems } from '../shared/problems';
 import type { HeroConfig } from './config';
 import {
@@ -51,12 +52,8 @@ import {
   validationErrorBodySchema,
 } from './schemas';
 
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
-/** Ids that go into a path: Hero's are numeric strings (docs/hero-api.md §6). */
-const PATH_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 function pathId(id: string, what: string): string {
-  if (!PATH_ID.test(id)) throw new TypeError(`${what} must be 1 to 64 letters, digits, '-' or '_'`);
+  if (!HERO_ID.test(id)) throw new TypeError(`${what} must be 1 to 64 letters, digits, '-' or '_'`);
   return encodeURIComponent(id);
 }
 
@@ -64,13 +61,25 @@ function pathId(id: string, what: string): string {
 export type SentWithLink = { known: true; count: number; messageIds: string[] } | { known: false; why: string };
 
 export interface CallOptions {
-  /** Aborts the request, e.g. when the Temporal activity is cancelled. */
+  /**
+   * Aborts the request, e.g. when the Temporal activity is cancelled; the call then rejects with the
+   * signal's reason. Independent of the client's `timeoutMs`, which applies either way.
+   * @default undefined (only the timeout ends the request)
+   */
   signal?: AbortSignal;
 }
 
 /**
  * Hero Health partner API over HTTP. Validates inputs before any request and every response
  * body after; turns each status of Hero's table into a typed error. Knows nothing of Temporal.
+ *
+ * What every call throws (each method's `@throws` names its own input check):
+ * - a {@link HeroApiError} subclass (src/hero/errors.ts) when Hero answers with a failure status or
+ *   a 2xx body that does not match its schema (`HeroUnexpectedResponseError`), gives no answer within
+ *   `timeoutMs` (`HeroTimeoutError`), or cannot be reached (`HeroNetworkError`). Its `failureType`
+ *   says which, its `processed` whether Hero may have acted on the request;
+ * - `opts.signal`'s reason, when the caller aborts the call.
+ * Redirects are never followed: a 3xx is a `HeroUnexpectedStatusError`.
  */
 export class HeroClient {
   readonly #apiKey: string;
@@ -78,8 +87,13 @@ export class HeroClient {
   readonly practiceGroupId: string;
   readonly timeoutMs: number;
 
+  /**
+   * Makes no request: the configuration is checked when a call is made (a wrong key is a 401 then).
+   * @throws TypeError when `apiKey` or `practiceGroupId` is not printable ASCII without spaces (it
+   *   could not be sent as an HTTP header).
+   */
   constructor(config: HeroConfig) {
-    if (!HEADER_SAFE.test(config.apiKey) || !HEADER_SAFE.test(config.practiceGroupId)) {
+    if (!VISIBLE_ASCII.test(config.apiKey) || !VISIBLE_ASCII.test(config.practiceGroupId)) {
       throw new TypeError('Hero API key and practice group id must be printable ASCII without spaces or line breaks');
     }
     this.#apiKey = config.apiKey;
@@ -88,7 +102,11 @@ export class HeroClient {
     this.timeoutMs = config.timeoutMs;
   }
 
-  /** POST /v1/patients/register_pds: a patient id, or a login URL when identity must be verified. */
+  /**
+   * POST /v1/patients/register_pds: a patient id, or a login URL when identity must be verified.
+   * @throws ZodError when `input` is invalid, before any request.
+   * @throws HeroNotFoundError (failure type `HeroPatientNotFound`) when PDS has no such patient.
+   */
   async registerPds(input: TraceRequest, opts: CallOptions = {}): Promise<TraceResult> {
     const req = traceRequestSchema.parse(input);
     return this.#call(
@@ -100,7 +118,11 @@ export class HeroClient {
     );
   }
 
-  /** CreateBookingLink (path INFERRED, see inferred.ts) for one patient. */
+  /**
+   * CreateBookingLink (path INFERRED, see inferred.ts) for one patient. Not idempotent: a retry may
+   * make a second link.
+   * @throws ZodError when `input` is invalid, before any request.
+   */
   async createBookingLink(input: CreateBookingLinkRequest, opts: CallOptions = {}): Promise<BookingLink> {
     const req = createBookingLinkRequestSchema.parse(input);
     const body = {
@@ -116,7 +138,11 @@ export class HeroClient {
     return this.#call('create_booking_link', CREATE_BOOKING_LINK_PATH, body, createBookingLinkResponseSchema, opts);
   }
 
-  /** POST /v1/messages/send. */
+  /**
+   * POST /v1/messages/send. Not idempotent: a retry after an error whose `processed` is not `'no'` may
+   * send the message twice.
+   * @throws ZodError when `input` is invalid, before any request.
+   */
   async sendMessage(input: SendMessageRequest, opts: CallOptions = {}): Promise<SentMessage> {
     const req = sendMessageRequestSchema.parse(input);
     const body = {
@@ -128,19 +154,28 @@ export class HeroClient {
     return this.#call('send_message', '/v1/messages/send', body, sendMessageResponseSchema, opts);
   }
 
-  /** GET /v1/booking_links/{id}: how often the link was used (docs/hero-api.md §2.3). */
+  /**
+   * GET /v1/booking_links/{id}: how often the link was used (docs/hero-api.md §2.3).
+   * @throws TypeError when `id` is not 1 to 64 letters, digits, '-' or '_', before any request.
+   */
   async getBookingLink(id: string, opts: CallOptions = {}): Promise<BookingLinkState> {
     const path = `/v1/booking_links/${pathId(id, 'booking link id')}`;
     return this.#call('get_booking_link', path, undefined, bookingLinkStateResponseSchema, opts);
   }
 
-  /** GET /v1/appointments/{id}: the link it was booked through and when (docs/hero-api.md §2.6). */
+  /**
+   * GET /v1/appointments/{id}: the link it was booked through and when (docs/hero-api.md §2.6).
+   * @throws TypeError when `id` is not 1 to 64 letters, digits, '-' or '_', before any request.
+   */
   async getAppointment(id: string, opts: CallOptions = {}): Promise<Appointment> {
     const path = `/v1/appointments/${pathId(id, 'appointment id')}`;
     return this.#call('get_appointment', path, undefined, appointmentResponseSchema, opts);
   }
 
-  /** GET /v1/messages/{id}: the delivery status (docs/hero-api.md §3.2). */
+  /**
+   * GET /v1/messages/{id}: the delivery status (docs/hero-api.md §3.2).
+   * @throws TypeError when `id` is not 1 to 64 letters, digits, '-' or '_', before any request.
+   */
   async getMessage(id: string, opts: CallOptions = {}): Promise<MessageState> {
     const path = `/v1/messages/${pathId(id, 'message id')}`;
     return this.#call('get_message', path, undefined, messageStateResponseSchema, opts);
@@ -149,6 +184,7 @@ export class HeroClient {
   /**
    * The patient's sent messages that carry `bookingLinkId` (the endpoint is INFERRED, src/hero/inferred.ts).
    * A 404, a shape we do not know, or more pages than we read give `{ known: false }`: never "not sent".
+   * @throws TypeError when `patientId` is not 1 to 64 letters, digits, '-' or '_', before any request.
    */
   async sentMessagesWithLink(patientId: string, bookingLinkId: string, opts: CallOptions = {}): Promise<SentWithLink> {
     pathId(patientId, 'patient id');
@@ -182,7 +218,10 @@ export class HeroClient {
     return { known: false, why: `the patient has more than ${LIST_SENT_MESSAGES_MAX_PAGES} pages of messages` };
   }
 
-  /** GET /v1/webhooks?event_type=…: the practice group's subscriptions to one event (docs/hero-api.md §5). */
+  /**
+   * GET /v1/webhooks?event_type=…: the practice group's subscriptions to one event (docs/hero-api.md §5).
+   * @throws ZodError when `eventType` is not an appointment event, before any request.
+   */
   async listWebhooks(eventType: AppointmentEventType, opts: CallOptions = {}): Promise<WebhookSubscription[]> {
     const query = new URLSearchParams({ event_type: appointmentEventTypeSchema.parse(eventType) });
     return this.#call(
@@ -194,7 +233,10 @@ export class HeroClient {
     );
   }
 
-  /** POST /v1/webhooks: subscribes `url` to one event, signed with `signingKey` (docs/hero-api.md §5). */
+  /**
+   * POST /v1/webhooks: subscribes `url` to one event, signed with `signingKey` (docs/hero-api.md §5).
+   * @throws ZodError when `input` is invalid, before any request.
+   */
   async createWebhook(input: CreateWebhookRequest, opts: CallOptions = {}): Promise<WebhookSubscription> {
     const req = createWebhookRequestSchema.parse(input);
     const body = {

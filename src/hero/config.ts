@@ -1,17 +1,18 @@
 import { z } from 'zod';
+import { ConfigError } from '../shared/errors';
+import { VISIBLE_ASCII } from '../shared/patterns';
 import { describeProblems } from '../shared/problems';
 
 export const HERO_STAGING_URL = 'https://api.staging.htech.app';
 export const HERO_PRODUCTION_URL = 'https://api.herohealth.net';
 
-/** Sent as an HTTP header: visible ASCII only, so fetch never rejects it (quoting the value). */
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
 const headerValue = () =>
   z
     .string({ error: 'is required' })
     .trim()
     .min(1, { error: 'must not be empty', abort: true })
-    .regex(HEADER_SAFE, 'must be printable ASCII without spaces or line breaks');
+    // Sent as an HTTP header: visible ASCII only, so fetch never rejects it.
+    .regex(VISIBLE_ASCII, 'must be printable ASCII without spaces or line breaks');
 
 const heroEnvSchema = z.object({
   HERO_API_KEY: headerValue(),
@@ -33,24 +34,27 @@ const heroEnvSchema = z.object({
     .default(10_000),
 });
 
+/** What `HeroClient` needs; {@link loadHeroConfig} reads it from the environment. */
 export interface HeroConfig {
+  /** HERO_API_KEY, sent as `x-api-key`. Staging and production keys differ. */
   apiKey: string;
+  /** HERO_PRACTICE_GROUP_ID, sent as `x-practice-group-id`. */
   practiceGroupId: string;
+  /** HERO_API_BASE_URL, without a trailing slash. loadHeroConfig's default: {@link HERO_STAGING_URL}. */
   baseUrl: string;
+  /** HERO_HTTP_TIMEOUT_MS: the longest one request may take. loadHeroConfig's default: 10000. */
   timeoutMs: number;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly problems: string[],
-    what = 'configuration',
-  ) {
-    super(`Invalid ${what}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-/** Reads Hero settings from env, reporting every problem at once. Never echoes values. */
+/**
+ * Reads Hero settings from env, reporting every problem at once. Never echoes values. An empty
+ * variable counts as unset.
+ *
+ * @param env where to read HERO_API_KEY, HERO_PRACTICE_GROUP_ID, HERO_API_BASE_URL (default
+ *   {@link HERO_STAGING_URL}) and HERO_HTTP_TIMEOUT_MS (default 10000, at most 300000).
+ *   @default process.env
+ * @throws ConfigError (src/shared/errors.ts) naming every missing or invalid variable.
+ */
 export function loadHeroConfig(env: NodeJS.ProcessEnv = process.env): HeroConfig {
   const raw = Object.fromEntries(Object.keys(heroEnvSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
   const parsed = heroEnvSchema.safeParse(raw);

@@ -1,4 +1,4 @@
-import { FailureType, type FailureTypeName } from '../shared/failure-types';
+import { FailureType, type FailureTypeName, NON_RETRYABLE } from '../shared/failure-types';
 
 /**
  * One class per row of Hero's status table. Messages name the endpoint and the problem,
@@ -21,8 +21,6 @@ export abstract class HeroApiError extends Error {
    * failures, which the workflow's retry policies and callers match on. The strings never change.
    */
   abstract readonly failureType: FailureTypeName;
-  /** Whether repeating the same call later may succeed. */
-  abstract readonly transient: boolean;
   /**
    * Whether Hero may have acted on the request anyway. It matters for calls that are not
    * idempotent (booking links, messages): Hero documents no idempotency key (docs/hero-api.md §6.6),
@@ -37,6 +35,10 @@ export abstract class HeroApiError extends Error {
     super(`Hero ${endpoint}: ${message}`);
     this.name = new.target.name;
   }
+  /** Whether repeating the same call later may succeed: what the workflow's retry policies decide, by type. */
+  get transient(): boolean {
+    return !NON_RETRYABLE.includes(this.failureType);
+  }
 }
 
 export interface ValidationIssue {
@@ -46,7 +48,6 @@ export interface ValidationIssue {
 
 export class HeroInvalidRequestError extends HeroApiError {
   readonly failureType = FailureType.InvalidRequest;
-  readonly transient = false;
   readonly processed = 'no' as const;
   constructor(
     endpoint: HeroEndpoint,
@@ -59,7 +60,6 @@ export class HeroInvalidRequestError extends HeroApiError {
 
 export class HeroUnauthorizedError extends HeroApiError {
   readonly failureType = FailureType.Unauthorized;
-  readonly transient = false;
   readonly processed = 'no' as const;
   constructor(endpoint: HeroEndpoint) {
     super(endpoint, '401 unauthorised: check HERO_API_KEY (staging and production keys differ)', 401);
@@ -68,7 +68,6 @@ export class HeroUnauthorizedError extends HeroApiError {
 
 export class HeroForbiddenError extends HeroApiError {
   readonly failureType = FailureType.Forbidden;
-  readonly transient = false;
   readonly processed = 'no' as const;
   constructor(endpoint: HeroEndpoint) {
     super(
@@ -85,7 +84,6 @@ export class HeroNotFoundError extends HeroApiError {
    * run `patient_not_found`; on the other endpoints it means an id we sent is unknown to Hero.
    */
   readonly failureType: typeof FailureType.PatientNotFound | typeof FailureType.NotFound;
-  readonly transient = false;
   readonly processed = 'no' as const;
   constructor(endpoint: HeroEndpoint) {
     const noPatient = endpoint === 'register_pds';
@@ -96,7 +94,6 @@ export class HeroNotFoundError extends HeroApiError {
 
 export class HeroRateLimitedError extends HeroApiError {
   readonly failureType = FailureType.RateLimited;
-  readonly transient = true;
   readonly processed = 'no' as const;
   /** From `Retry-After`; undefined means "use the retry policy's backoff". */
   constructor(
@@ -113,7 +110,6 @@ export class HeroRateLimitedError extends HeroApiError {
 
 export class HeroServerError extends HeroApiError {
   readonly failureType = FailureType.ServerError;
-  readonly transient = true;
   readonly processed = 'maybe' as const;
   constructor(endpoint: HeroEndpoint, status: number) {
     super(endpoint, `${status} server error`, status);
@@ -122,7 +118,6 @@ export class HeroServerError extends HeroApiError {
 
 export class HeroUnexpectedStatusError extends HeroApiError {
   readonly failureType = FailureType.UnexpectedStatus;
-  readonly transient = false;
   readonly processed = 'maybe' as const;
   constructor(endpoint: HeroEndpoint, status: number) {
     super(endpoint, `unexpected HTTP status ${status}`, status);
@@ -141,7 +136,6 @@ const NOT_SENT = new Set([
 
 export class HeroNetworkError extends HeroApiError {
   readonly failureType = FailureType.Network;
-  readonly transient = true;
   readonly processed: 'no' | 'maybe';
   constructor(endpoint: HeroEndpoint, cause: unknown) {
     const code = describeCause(cause);
@@ -152,7 +146,6 @@ export class HeroNetworkError extends HeroApiError {
 
 export class HeroTimeoutError extends HeroApiError {
   readonly failureType = FailureType.Timeout;
-  readonly transient = true;
   readonly processed = 'maybe' as const;
   constructor(
     endpoint: HeroEndpoint,
@@ -165,7 +158,6 @@ export class HeroTimeoutError extends HeroApiError {
 /** A 2xx whose body is not JSON or does not match the schema: typed here, not a crash later. */
 export class HeroUnexpectedResponseError extends HeroApiError {
   readonly failureType = FailureType.UnexpectedResponse;
-  readonly transient = true;
   readonly processed = 'yes' as const;
   constructor(
     endpoint: HeroEndpoint,

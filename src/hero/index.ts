@@ -3,6 +3,5 @@ export * from './config';
 export * from './dob';
 export * from './errors';
 export * from './inferred';
-export * from './nhs-number';
 export * from './retry-after';
 export * from './schemas';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { dobSchema, isoDateSchema } from './dob';
 import { heroId } from './inferred';
-import { nhsNumberSchema } from './nhs-number';
+import { nhsNumberSchema } from '../shared/nhs-number';
 
 /**
  * Request schemas are strict: an unknown key is refused, never dropped, so a misspelt optional field

@@ -1,5 +1,5 @@
 import type { Logger, LogLevel, LogMetadata } from '@temporalio/common';
-import { ConfigError } from '../hero/config';
+import { ConfigError } from '../shared/errors';
 import { redact, redactDeep } from '../shared/redact';
 
 /** `text`: one human-readable line per entry (the default); `json`: one JSON object per line. */

@@ -25,3 +25,17 @@ export const FailureType = {
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
+
+/**
+ * The Hero failures no retry can fix. The one statement of which Hero calls are worth repeating: the
+ * workflow's retry policies give it as `nonRetryableErrorTypes` (src/workflows/activity-stubs.ts), so
+ * every other Hero failure is retried, and `HeroApiError.transient` is read from it.
+ */
+export const NON_RETRYABLE: FailureTypeName[] = [
+  FailureType.InvalidRequest,
+  FailureType.Unauthorized,
+  FailureType.Forbidden,
+  FailureType.PatientNotFound,
+  FailureType.NotFound,
+  FailureType.UnexpectedStatus,
+];

@@ -1,4 +1,4 @@
-import { isValidNhsNumber } from '../hero/nhs-number';
+import { isValidNhsNumber } from './nhs-number';
 
 /**
  * The one definition of "looks like patient data" in a string, shared by the workflow-ID check

@@ -1,6 +1,6 @@
-import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
-import { ConfigError } from '../hero/config';
+import { msToNumber } from '../shared/duration';
+import { ConfigError } from '../shared/errors';
 import { describeProblems } from '../shared/problems';
 import { DEFAULT_TOLERANCE_MS } from './signature';
 

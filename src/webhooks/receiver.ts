@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { BookingEventStart } from '../client/outreach-client';
 import { healthAnswer, LIVENESS_PATH, sendHealthAnswer } from '../observability/health';
 import { appointmentEventTypeSchema } from '../hero/schemas';
+import { HERO_ID as APPOINTMENT_ID } from '../shared/patterns';
 import type { BookingEventInput } from '../workflows/schemas';
 import { DEFAULT_WEBHOOK_HOST, DEFAULT_WEBHOOK_PORT, MIN_SIGNING_KEY_LENGTH } from './config';
 import { DEFAULT_TOLERANCE_MS, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyHeroSignature } from './signature';
@@ -78,7 +79,6 @@ const payloadSchema = z.object({
   id: z.union([z.string(), z.number().int().nonnegative()]).transform(String).optional(),
   practice_group_id: z.union([z.string(), z.number().int()]).transform(String).optional(),
 });
-const APPOINTMENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** An event name safe to write to a log line; anything else is logged as "?". */
 const LOGGABLE_EVENT = /^[a-z][a-z0-9._-]{0,63}$/i;
 

@@ -1,5 +1,4 @@
 import { Client, type ClientOptions } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common/lib/time';
 import {
   type ActivityInterceptorsFactory,
   type NativeConnection,
@@ -9,6 +8,7 @@ import {
 import { createActivities, createBookingEventActivities } from '../activities';
 import { shutdownGraceSeconds } from '../config/worker';
 import type { HeroClient } from '../hero/client';
+import { msToNumber } from '../shared/duration';
 import { noopWorkflowSinks, type Tracing, workflowInterceptorsModule } from '../observability/tracing';
 import { workflowSource } from './workflow-source';
 
@@ -17,12 +17,15 @@ export interface HeroWorkerOptions {
   namespace: string;
   taskQueue: string;
   hero: HeroClient;
-  /** A bundle made by the caller (tests build one per suite); otherwise see workflowSource(). */
+  /**
+   * A bundle made by the caller (tests build one per suite).
+   * @default workflowSource(): the prebuilt bundle of the built package, or the workflows bundled now
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /**
    * Time for in-flight activities to finish on shutdown. It must exceed the Hero client's timeout, or a
    * call still in flight is cut off (and a message so cut off ends its run in review): refused otherwise.
-   * Default: 15 s, or 5 s more than the Hero timeout when that is longer (src/config/worker.ts).
+   * @default 15 s, or 5 s more than the Hero client's timeout when that is longer (src/config/worker.ts)
    */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /**
@@ -30,31 +33,45 @@ export interface HeroWorkerOptions {
    * TEMPORAL_DEPLOYMENT_NAME). Workflows default to AUTO_UPGRADE: a run waits up to 7 days for
    * verification and longer for a booking, longer than a version should be kept running, so runs move to
    * the deployment's current version on their next task, and workflow changes stay behind patched()
-   * (README, "Changing the workflow safely"). Unset: an unversioned worker.
+   * (README, "Changing the workflow safely").
+   * @default undefined: an unversioned worker
    */
   workerDeployment?: { buildId: string; deploymentName: string };
   /**
    * The payload codec and failure converter: `workerDataConverter(ring)` (src/codec), which also makes the
    * workflow refuse an input, signal or update that arrived unencrypted. Omitted only for explicit
    * plaintext runs (`--insecure-no-encryption`); a client's converter here would accept plaintext silently.
+   * @default undefined: no codec, payloads stored in plaintext
    */
   dataConverter?: WorkerOptions['dataConverter'];
   /**
    * Hero calls per second across every worker of the task queue (server-enforced). Every activity
-   * is one Hero call, so this is Hero's rate limit. Unset: no limit.
+   * is one Hero call, so this is Hero's rate limit.
+   * @default undefined: no limit
    */
   maxTaskQueueActivitiesPerSecond?: number;
+  /** Passed to `Worker.create`. @default the SDK's */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Passed to `Worker.create`. @default the SDK's */
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** Passed to `Worker.create`. @default the SDK's */
   maxCachedWorkflows?: number;
   /**
-   * OpenTelemetry tracing (src/observability/tracing.ts, setupTracing). Unset: no spans are exported, and the
-   * workflow interceptors' sink is still registered, as a no-op, since the prebuilt bundle carries them.
+   * OpenTelemetry tracing (src/observability/tracing.ts, setupTracing).
+   * @default undefined: no spans are exported, and the workflow interceptors' sink is still registered, as a
+   *   no-op, since the prebuilt bundle carries them
    */
   tracing?: Tracing;
 }
 
-/** The one place that wires workflows and activities into a worker. */
+/**
+ * The one place that wires workflows and activities into a worker. Does not run it: call `run()` on the
+ * result (which `shutdown()` ends once in-flight activities finish, within the grace time).
+ *
+ * @throws TypeError when `shutdownGraceTime` is not a duration, or does not exceed the Hero client's
+ *   `timeoutMs`.
+ * @throws whatever `Worker.create` throws: e.g. the namespace does not exist, or the workflows fail to bundle.
+ */
 export async function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker> {
   const source = opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowSource();
   // Bundling now (no prebuilt bundle): the workflow interceptors go in only if their package resolves.

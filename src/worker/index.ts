@@ -7,5 +7,6 @@ export { workflowSource, PREBUILT_BUNDLE_FILE } from './workflow-source';
 export { createActivities, type OutreachActivities } from '../activities/outreach';
 export { toApplicationFailure } from '../activities/failures';
 export { HeroClient, type CallOptions } from '../hero/client';
-export { loadHeroConfig, ConfigError, type HeroConfig, HERO_PRODUCTION_URL, HERO_STAGING_URL } from '../hero/config';
+export { loadHeroConfig, type HeroConfig, HERO_PRODUCTION_URL, HERO_STAGING_URL } from '../hero/config';
+export { ConfigError } from '../shared/errors';
 export { loadTemporalSettings, type TemporalSettings } from '../config/temporal';

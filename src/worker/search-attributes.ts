@@ -14,6 +14,7 @@ const indexedType: Record<string, temporal.api.enums.v1.IndexedValueType> = {
 };
 const cliType = (t: string) => (t === 'KEYWORD_LIST' ? 'KeywordList' : t[0] + t.slice(1).toLowerCase());
 
+/** A search attribute the workflows need is missing and could not be registered, or has the wrong type. */
 export class SearchAttributeSetupError extends Error {}
 
 const GRPC_ALREADY_EXISTS = 6;
@@ -24,6 +25,9 @@ const grpcCode = (err: unknown) => (err as { code?: unknown } | undefined)?.code
  * Makes sure the workflow's search attributes exist in the namespace: registers missing ones
  * where this identity may (dev server, self-hosted admin), otherwise explains the command to run.
  * @returns the names it registered.
+ * @throws SearchAttributeSetupError when one exists with another type, or is missing and this identity
+ *   may not add it (the message gives the `temporal` and `tcld` commands to run).
+ * @throws the gRPC error of listing them, other than UNIMPLEMENTED (e.g. the namespace does not exist).
  */
 export async function ensureSearchAttributes(connection: NativeConnection, namespace: string): Promise<string[]> {
   let custom: Record<string, temporal.api.enums.v1.IndexedValueType>;

@@ -19,6 +19,10 @@ function installedWorkflowSdkVersion(): string {
  * version as the one installed (a bundle must run with the SDK version it was built with); otherwise
  * (the TypeScript sources in development, or another SDK version) the workflows are bundled now,
  * which takes a few seconds.
+ *
+ * @param dir the folder of this module in the built package. @default __dirname
+ * @param installedSdk the installed @temporalio/workflow version. @default read from its package.json
+ * @throws SyntaxError when the bundle's info file beside it is not JSON.
  */
 export function workflowSource(
   dir: string = __dirname,

@@ -1,17 +1,7 @@
 import type { Duration } from '@temporalio/common';
 import { type ActivityOptions, ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { BookingEventActivities, OutreachActivities } from '../activities';
-import { FailureType } from '../shared/failure-types';
-
-/** Hero errors that no retry can fix. */
-export const NON_RETRYABLE = [
-  FailureType.InvalidRequest,
-  FailureType.Unauthorized,
-  FailureType.Forbidden,
-  FailureType.PatientNotFound,
-  FailureType.NotFound,
-  FailureType.UnexpectedStatus,
-];
+import { FailureType, NON_RETRYABLE } from '../shared/failure-types';
 
 /** What every Hero call shares; the retry's start, attempts and non-retryable types differ by call. */
 function heroCall(retry: {

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { UNENCRYPTED_MARKER_KEY } from '../shared/unencrypted-marker';
 import type {
   BookingEvent,
   OutreachStatus,
@@ -52,7 +53,7 @@ export function bookingEventWorkflowId(event: string, appointmentId: string): st
  * UNENCRYPTED_MARKER_KEY is this same string; that module uses node:crypto, so the workflow cannot
  * import it). `value` is the payload's value, kept for the replay of runs from before the refusal.
  */
-export const UNENCRYPTED_MARKER_KEY = '$heroFlowUnencrypted';
+export { UNENCRYPTED_MARKER_KEY };
 
 export interface UnencryptedMarker {
   [UNENCRYPTED_MARKER_KEY]: true;

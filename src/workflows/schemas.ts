@@ -1,7 +1,7 @@
-import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
 import { dobSchema } from '../hero/dob';
-import { nhsNumberSchema } from '../hero/nhs-number';
+import { msToNumber } from '../shared/duration';
+import { nhsNumberSchema } from '../shared/nhs-number';
 import { bookingLinkOptionsSchema, messageTypeSchema } from '../hero/schemas';
 
 /** Placeholder in message text that is replaced by the booking link's URL. */

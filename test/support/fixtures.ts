@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isValidNhsNumber } from '../../src/hero/nhs-number';
+import { isValidNhsNumber } from '../../src/shared/nhs-number';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Sandbox } from '../../tools/sandbox';
 import type { OutreachRequest } from '../../src/workflows/schemas';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isIsoCalendarDate } from '../../src/hero/dob';
-import { isValidNhsNumber } from '../../src/hero/nhs-number';
+import { isValidNhsNumber } from '../../src/shared/nhs-number';
 
 /**
  * Request bodies as the sandbox validates them. Documented fields follow docs/hero-api.md §1, §2.2

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isIsoCalendarDate } from '../../src/hero/dob';
-import { isValidNhsNumber } from '../../src/hero/nhs-number';
+import { isValidNhsNumber } from '../../src/shared/nhs-number';
 import type { SandboxPatient } from './types';
 
 /**
