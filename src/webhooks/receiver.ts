@@ -76,7 +76,10 @@ export interface WebhookReceiverOptions {
 export interface WebhookReceiver {
   /** e.g. http://127.0.0.1:8787; deliveries go to `${url}/hero/webhooks`. */
   url: string;
-  /** Stops accepting, lets deliveries in flight finish (each is bounded by startTimeoutMs), then closes. */
+  /**
+   * Stops accepting, lets deliveries in flight finish (each is bounded by startTimeoutMs) and a readiness
+   * question to Temporal (2 s at most), then closes; the Temporal connection may be closed after it.
+   */
   close(): Promise<void>;
 }
 
@@ -94,9 +97,11 @@ const payloadSchema = z.object({
 const APPOINTMENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Hex characters of the delivery hash in the workflow ID: 128 bits, no patient data (ids and a timestamp). */
 const DELIVERY_HASH_CHARS = 32;
-/** How long a Temporal reachability answer is reused by `/readyz`, and how long asking may take. */
+/** How long a Temporal reachability answer is reused by `/readyz`. */
 export const READY_CHECK_TTL_MS = 5_000;
+/** How long asking Temporal may take; `/readyz` waits at most READY_ANSWER_MS for it (probes time out at 1 s). */
 const READY_CHECK_TIMEOUT_MS = 2_000;
+const READY_ANSWER_MS = 800;
 /** An event name safe to write to a log line; anything else is logged as "?". */
 const LOGGABLE_EVENT = /^[a-z][a-z0-9._-]{0,63}$/i;
 
@@ -166,23 +171,34 @@ function peerOf(req: IncomingMessage): string {
 function temporalReachability(client: BookingEventStarter['client']): {
   check(): Promise<boolean>;
   record(reachable: boolean): void;
+  /** Resolves once no question is in flight: the connection may be closed then (a retry would throw). */
+  settled(): Promise<unknown>;
 } {
   let known: { reachable: boolean; at: number } | undefined;
   let asking: Promise<boolean> | undefined;
   const record = (reachable: boolean) => (known = { reachable, at: Date.now() });
   return {
     record,
+    settled: () => asking ?? Promise.resolve(),
     check() {
       if (!client) return Promise.resolve(true);
       if (known && Date.now() - known.at < READY_CHECK_TTL_MS) return Promise.resolve(known.reachable);
-      return (asking ??= client
+      // Asked already and not answered yet: the last answer known stands (none: not ready).
+      if (asking) return Promise.resolve(known?.reachable ?? false);
+      asking = client
         .withDeadline(Date.now() + READY_CHECK_TIMEOUT_MS, () => client.connection.workflowService.getSystemInfo({}))
         .then(
           () => true,
           () => false,
         )
         .then((reachable) => (record(reachable), reachable))
-        .finally(() => (asking = undefined)));
+        .finally(() => (asking = undefined));
+      // Nor is a slow answer waited for: the last one known stands, and this one is kept when it comes.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(known?.reachable ?? false), READY_ANSWER_MS);
+      });
+      return Promise.race([asking, late]).finally(() => clearTimeout(timer));
     },
   };
 }
@@ -352,6 +368,7 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await Promise.allSettled([...inFlight]);
+        await temporal.settled();
         server.closeAllConnections();
         await stopped;
       })()),
