@@ -78,7 +78,7 @@ export interface WebhookReceiver {
   url: string;
   /**
    * Stops accepting, lets deliveries in flight finish (each is bounded by startTimeoutMs) and a readiness
-   * question to Temporal (2 s at most), then closes; the Temporal connection may be closed after it.
+   * question to Temporal (asked with a 2 s deadline), then closes; the Temporal connection may be closed after.
    */
   close(): Promise<void>;
 }
