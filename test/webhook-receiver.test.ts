@@ -22,7 +22,7 @@ import { formatBytes } from '../src/client/batch';
 import { BOOKING_EVENT_WORKFLOW_TYPE, bookingEventWorkflowId } from '../src/workflows/definitions';
 import type { Worker } from '@temporalio/worker';
 import { HeroClient } from '../src/hero/client';
-import { registerWebhooks } from '../src/webhooks/register';
+import { checkWebhookUrl, registerWebhooks } from '../src/webhooks/register';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
 import { cli, freePort, Proc, ROOT } from './support/processes';
 import { sandboxWorker, startTestStack, stopTestStack, type TestStack } from './support/temporal';
@@ -816,6 +816,27 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
         },
       );
       assert.throws(() => loadWebhookReceiverSettings({}), /HERO_WEBHOOK_SIGNING_KEY: is required/);
+    });
+
+    it('accepts an https receiver URL anywhere and an http one only on loopback', () => {
+      for (const url of [
+        'https://hooks.example.com/hero/webhooks',
+        'https://10.0.0.5/hero/webhooks',
+        'http://127.0.0.1:8787/hero/webhooks',
+        'http://127.8.9.10/hero/webhooks',
+        'http://localhost:8787/hero/webhooks',
+        'http://[::1]:8787/hero/webhooks',
+      ])
+        assert.doesNotThrow(() => checkWebhookUrl(url), url);
+      for (const url of [
+        'http://hooks.example.com/hero/webhooks',
+        'http://0.0.0.0:8787/hero/webhooks',
+        'http://192.168.1.5/hero/webhooks',
+        'http://127.0.0.1.example.com/hero/webhooks',
+        'http://[::ffff:a00:5]/hero/webhooks',
+      ])
+        assert.throws(() => checkWebhookUrl(url), /http:\/\/ is accepted only on loopback/, url);
+      assert.throws(() => checkWebhookUrl('ftp://hooks.example.com/'), /url: must be an https URL/);
     });
 
     it('refuses library options that would turn a protection off (NaN, Infinity, out of range), naming each', async () => {
