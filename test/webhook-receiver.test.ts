@@ -3,17 +3,26 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { HeroFlowClient } from '../src/client';
+import { type BookingEventStart, HeroFlowClient } from '../src/client';
 import { EncryptionCodec, generateKeySpec, heroDataConverter, parseKeyRing } from '../src/codec';
+import { ConfigError } from '../src/shared/errors';
+import { redact } from '../src/shared/redact';
 import { DEFAULT_WEBHOOK_PORT, loadWebhookReceiverSettings } from '../src/webhooks/config';
-import { DEFAULT_MAX_BODY_BYTES, startWebhookReceiver, type WebhookReceiver } from '../src/webhooks/receiver';
+import {
+  type BookingEventStarter,
+  DEFAULT_MAX_BODY_BYTES,
+  deliveryKey,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../src/webhooks/receiver';
+import type { BookingEventInput } from '../src/workflows/schemas';
 import { heroSignature } from '../src/webhooks/signature';
 import { WEBHOOK_BODY_CAP, WEBHOOK_DEFAULT_PORT } from '../src/cli/usage';
 import { formatBytes } from '../src/client/batch';
 import { BOOKING_EVENT_WORKFLOW_TYPE, bookingEventWorkflowId } from '../src/workflows/definitions';
 import type { Worker } from '@temporalio/worker';
 import { HeroClient } from '../src/hero/client';
-import { registerWebhooks } from '../src/webhooks/register';
+import { checkWebhookUrl, registerWebhooks } from '../src/webhooks/register';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
 import { cli, freePort, Proc, ROOT } from './support/processes';
 import { sandboxWorker, startTestStack, stopTestStack, type TestStack } from './support/temporal';
@@ -67,6 +76,26 @@ const eventBody = (
   extra: Record<string, unknown> = {},
 ): string =>
   JSON.stringify({ object: 'Appointment', id: appointmentId, practice_group_id: PRACTICE_GROUP, event, ...extra });
+
+/** The booking-event workflow ID of one delivery: the event, the appointment, and the delivery's hash. */
+const deliveryRunId = (event: string, id: string, body: string, headers: Record<string, string>): string =>
+  bookingEventWorkflowId(event, id, deliveryKey(headers['x-herohealth-timestamp']!, Buffer.from(body)));
+
+/** Every start the receiver asked for, through the real client: what a test can tell "nothing started" by. */
+interface Recorded {
+  input: BookingEventInput;
+  started: BookingEventStart;
+}
+function recording(client: HeroFlowClient, starts: Recorded[]): BookingEventStarter {
+  return {
+    client: client.client,
+    async startBookingEvent(input, opts) {
+      const started = await client.startBookingEvent(input, opts);
+      starts.push({ input, started });
+      return started;
+    },
+  };
+}
 
 /** A fresh appointment id: digits, as Hero's are. */
 let idCounter = 0;
@@ -129,6 +158,7 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
   let taskQueue: string;
   let receiver: WebhookReceiver;
   const logs: string[] = [];
+  const starts: Recorded[] = [];
   let hooks: string;
 
   before(async () => {
@@ -136,7 +166,7 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     taskQueue = uniqueId('tq-webhooks');
     client = new HeroFlowClient(stack.env.client, taskQueue);
     receiver = await startWebhookReceiver({
-      client,
+      client: recording(client, starts),
       signingKey: SIGNING_KEY,
       port: 0,
       practiceGroupId: PRACTICE_GROUP,
@@ -150,20 +180,28 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     await stopTestStack(stack);
   });
 
-  /** The booking-event run of (event, id), or undefined when there is none. */
-  async function bookingRun(event: string, id: string) {
+  /** The booking-event run of a workflow ID, or undefined when there is none. */
+  async function bookingRun(workflowId: string) {
     try {
-      return await stack.env.client.workflow.getHandle(bookingEventWorkflowId(event, id)).describe();
+      return await stack.env.client.workflow.getHandle(workflowId).describe();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     }
   }
 
-  /** Asserts no booking-event run exists for the appointment id, for any appointment event. */
+  /**
+   * Asserts nothing was started for the appointment id, for any appointment event: the receiver asked for no
+   * start, and no run has the ID of the form before the delivery hash.
+   */
   async function noRunFor(id: string) {
+    assert.deepEqual(
+      starts.filter((s) => s.input.appointmentId === id),
+      [],
+      `a workflow was started for ${id}`,
+    );
     for (const event of ['appointment.confirmed', 'appointment.cancelled', 'appointment.rescheduled']) {
-      assert.equal(await bookingRun(event, id), undefined, `a workflow was started for ${event} ${id}`);
+      assert.equal(await bookingRun(bookingEventWorkflowId(event, id)), undefined, `${event} ${id}: a run`);
     }
   }
 
@@ -172,12 +210,13 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
       for (const encoding of ['hex', 'HEX', 'base64', 'base64url', 'sha256=hex'] as const) {
         const id = appointmentId();
         const body = eventBody(id);
-        const answer = await post(hooks, body, signedHeaders(body, { encoding, timestamp: timestampIn(timestamp) }));
+        const headers = signedHeaders(body, { encoding, timestamp: timestampIn(timestamp) });
+        const answer = await post(hooks, body, headers);
         assert.equal(answer.status, 200, `${encoding}: ${JSON.stringify(answer.body)}`);
         assert.deepEqual(answer.body, { ok: true, outcome: 'started' });
 
         // Durable before the 200: the run is there, of the booking-event type, on the hero-flow task queue.
-        const run = await bookingRun('appointment.confirmed', id);
+        const run = await bookingRun(deliveryRunId('appointment.confirmed', id, body, headers));
         assert.ok(run, `${encoding}: no workflow`);
         assert.equal(run.type, BOOKING_EVENT_WORKFLOW_TYPE);
         assert.equal(run.taskQueue, taskQueue);
@@ -188,10 +227,11 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
   it("stores the event encrypted with hero-flow's data converter, as {event, appointmentId}", async () => {
     const id = appointmentId();
     const body = eventBody(id, 'appointment.rescheduled');
-    assert.equal((await post(hooks, body, signedHeaders(body))).status, 200);
-    const history = await stack.env.client.workflow
-      .getHandle(bookingEventWorkflowId('appointment.rescheduled', id))
-      .fetchHistory();
+    const headers = signedHeaders(body);
+    assert.equal((await post(hooks, body, headers)).status, 200);
+    const workflowId = deliveryRunId('appointment.rescheduled', id, body, headers);
+    assert.match(workflowId, new RegExp(`^hero-webhook\\.appointment\\.rescheduled\\.${id}\\.[0-9a-f]{32}$`));
+    const history = await stack.env.client.workflow.getHandle(workflowId).fetchHistory();
     const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]! as Payload;
     assert.equal(Buffer.from(input.metadata!.encoding!).toString(), 'binary/encrypted');
     assert.ok(!Buffer.from(input.data!).toString('latin1').includes(id), 'the appointment id is in plaintext');
@@ -299,19 +339,18 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     assert.equal((await post(hooks, body, signedHeaders(body))).status, 200);
   });
 
-  it('processes a redelivered event once: one workflow execution, every delivery answered 200', async () => {
+  it('processes a redelivery (the same signed request) once: one workflow execution, every delivery answered 200', async () => {
     const id = appointmentId();
     const body = eventBody(id, 'appointment.cancelled');
-    const first = await post(hooks, body, signedHeaders(body));
+    const headers = signedHeaders(body);
+    const first = await post(hooks, body, headers);
     assert.deepEqual([first.status, first.body.outcome], [200, 'started']);
-    const { runId } = (await bookingRun('appointment.cancelled', id))!;
-    // Redelivered, signed anew each time (as Hero would, later), and several at once.
-    const again = await Promise.all(
-      [0, 1, 2].map((i) => post(hooks, body, signedHeaders(body, { encoding: i ? 'base64' : 'hex' }))),
-    );
+    const workflowId = deliveryRunId('appointment.cancelled', id, body, headers);
+    const { runId } = (await bookingRun(workflowId))!;
+    // Delivered again, byte for byte, and several times at once.
+    const again = await Promise.all([0, 1, 2].map(() => post(hooks, body, headers)));
     for (const answer of again) assert.deepEqual([answer.status, answer.body.outcome], [200, 'duplicate']);
-    assert.equal((await bookingRun('appointment.cancelled', id))!.runId, runId, 'a new run replaced the first');
-    const workflowId = bookingEventWorkflowId('appointment.cancelled', id);
+    assert.equal((await bookingRun(workflowId))!.runId, runId, 'a new run replaced the first');
     // Visibility lags a little behind: wait until the list shows the run, then it must be the only one.
     const listed = await eventually(async () => {
       const ids: string[] = [];
@@ -326,6 +365,25 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     assert.equal((await post(hooks, confirmed, signedHeaders(confirmed))).body.outcome, 'started');
   });
 
+  it('processes a second reschedule of the same appointment anew: the same thin body, sent at another time', async () => {
+    const id = appointmentId();
+    const body = eventBody(id, 'appointment.rescheduled');
+    const firstHeaders = signedHeaders(body, { timestamp: timestampIn('unix milliseconds', Date.now() - 2_000) });
+    const secondHeaders = signedHeaders(body, { timestamp: timestampIn('unix milliseconds') });
+    const first = await post(hooks, body, firstHeaders);
+    const second = await post(hooks, body, secondHeaders);
+    assert.deepEqual(
+      [first.status, first.body.outcome, second.status, second.body.outcome],
+      [200, 'started', 200, 'started'],
+      'the second reschedule was taken for a redelivery of the first',
+    );
+    const ids = [firstHeaders, secondHeaders].map((h) => deliveryRunId('appointment.rescheduled', id, body, h));
+    assert.notEqual(ids[0], ids[1]);
+    for (const workflowId of ids) assert.ok(await bookingRun(workflowId), `no run ${workflowId}`);
+    // A run of the form before the delivery hash (one per event and appointment) is still only that ID's.
+    assert.equal(await bookingRun(bookingEventWorkflowId('appointment.rescheduled', id)), undefined);
+  });
+
   it('answers other event types and other practice groups 200, starting nothing', async () => {
     for (const [event, group] of [
       ['prescription.issued', PRACTICE_GROUP],
@@ -335,12 +393,26 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     ] as const) {
       const id = appointmentId();
       const body = JSON.stringify({ object: 'Appointment', id, practice_group_id: group, event });
-      const answer = await post(hooks, body, signedHeaders(body));
+      const headers = signedHeaders(body);
+      const answer = await post(hooks, body, headers);
       assert.equal(answer.status, 200, `${event} ${group}`);
       assert.equal(answer.body.outcome, 'ignored');
-      assert.equal(await bookingRun(event, id), undefined, `${event} ${group} started a workflow`);
+      assert.equal(await bookingRun(deliveryRunId(event, id, body, headers)), undefined, `${event} ${group} started`);
       await noRunFor(id);
     }
+  });
+
+  it('processes a signed event without practice_group_id, and logs that it had none', async () => {
+    const id = appointmentId();
+    const body = JSON.stringify({ object: 'Appointment', id, event: 'appointment.confirmed' });
+    const headers = signedHeaders(body);
+    const before = logs.length;
+    const answer = await post(hooks, body, headers);
+    assert.deepEqual([answer.status, answer.body], [200, { ok: true, outcome: 'started' }]);
+    assert.ok(await bookingRun(deliveryRunId('appointment.confirmed', id, body, headers)), 'no run');
+    assert.deepEqual(logs.slice(before), [
+      'delivery event=appointment.confirmed status=200 outcome=started reason=recorded_without_practice_group',
+    ]);
   });
 
   it('answers a signed body that is not a Hero event 400, starting nothing', async () => {
@@ -382,11 +454,15 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     await post(hooks, body, signedHeaders(body));
     await post(hooks, body, signedHeaders(body, { key: 'another-key-0123456789' }));
     const lines = logs.slice(before);
-    assert.deepEqual(lines, [
-      'delivery event=appointment.confirmed status=200 outcome=started reason=recorded',
-      'delivery event=- status=401 outcome=refused reason=signature_mismatch',
-    ]);
-    const all = logs.join('\n');
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.equal(lines[0], 'delivery event=appointment.confirmed status=200 outcome=started reason=recorded');
+    // A refusal names its peer (an address is not patient data), which redaction keeps whole.
+    assert.match(
+      lines[1]!,
+      /^delivery event=- status=401 outcome=refused reason=signature_mismatch peer=127\.0\.0\.1:\d+$/,
+    );
+    assert.equal(redact(lines[1]!), lines[1]);
+    const all = logs.join('\n').replace(/ peer=\S+/g, '');
     for (const secret of [SIGNING_KEY, PRACTICE_GROUP, '"object"', 'Appointment'])
       assert.ok(!all.includes(secret), secret);
     assert.doesNotMatch(all, /\d{4,}/, 'an id reached the log');
@@ -404,6 +480,18 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
       log: (line) => logs.push(line),
     });
     try {
+      // Not ready either, before any delivery: the probe asks Temporal (bounded), so a load balancer sends
+      // deliveries elsewhere rather than have them answered 503.
+      const asked = Date.now();
+      const ready = await fetch(`${unreachable.url}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.deepEqual(await ready.json(), {
+        ok: false,
+        status: 'not_ready',
+        service: 'hero-flow-webhooks',
+        detail: 'Temporal does not answer: deliveries are answered 503 until it does',
+      });
+      assert.ok(Date.now() - asked < 5_000, `readyz answered after ${Date.now() - asked} ms`);
       const id = appointmentId();
       const body = eventBody(id);
       const began = Date.now();
@@ -411,6 +499,7 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
       assert.equal(answer.status, 503, JSON.stringify(answer.body));
       assert.deepEqual(answer.body, { ok: false, outcome: 'unavailable', reason: 'temporal_unreachable' });
       assert.ok(Date.now() - began < 5_000, `answered after ${Date.now() - began} ms`);
+      assert.equal((await fetch(`${unreachable.url}/readyz`)).status, 503);
       await noRunFor(id);
     } finally {
       await unreachable.close();
@@ -425,6 +514,10 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     let bookings: WebhookReceiver;
     let bookingsUrl: string;
     let heroEnv: NodeJS.ProcessEnv;
+    const bookingStarts: Recorded[] = [];
+    /** The workflow IDs the receiver started (or found) for one event of one appointment, in order. */
+    const startsOf = (event: string, id: string) =>
+      bookingStarts.filter((s) => s.input.event === event && s.input.appointmentId === id).map((s) => s.started);
 
     before(async () => {
       let queue: string;
@@ -437,7 +530,7 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
       running = worker.run();
       heroFlow = new HeroFlowClient(stack.env.client, queue);
       bookings = await startWebhookReceiver({
-        client: heroFlow,
+        client: recording(heroFlow, bookingStarts),
         signingKey: SIGNING_KEY,
         port: 0,
         practiceGroupId: stack.sandbox.practiceGroupId,
@@ -496,6 +589,32 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
       assert.equal(refused.code, 2, refused.stderr);
       assert.match(refused.stderr, /HERO_WEBHOOK_SIGNING_KEY: is required/);
       assert.equal(stack.sandbox.webhooks().filter((w) => w.url === `${bookings.url}/other`).length, 0);
+    });
+
+    it('refuses to subscribe an http:// URL off loopback (deliveries in clear), asking Hero nothing', async () => {
+      const before = stack.sandbox.requests().length;
+      const plain = 'http://hooks.example.com/hero/webhooks';
+      const refused = await cli(['webhooks', 'register', '--url', plain], heroEnv);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /url: must be https:\/\/ \(put TLS in front of the receiver\)/);
+      await assert.rejects(
+        registerWebhooks({
+          hero: new HeroClient({
+            apiKey: stack.sandbox.apiKey,
+            practiceGroupId: stack.sandbox.practiceGroupId,
+            baseUrl: stack.sandbox.url,
+            timeoutMs: 5_000,
+          }),
+          url: 'HTTP://10.0.0.5:8787/hero/webhooks',
+          signingKey: SIGNING_KEY,
+        }),
+        (err: Error) => err instanceof ConfigError && /http:\/\/ is accepted only on loopback/.test(err.message),
+      );
+      assert.equal(stack.sandbox.requests().length, before, 'Hero was asked');
+      assert.deepEqual(
+        stack.sandbox.webhooks().filter((w) => !w.url.startsWith('http://127.0.0.1:')),
+        [],
+      );
     });
 
     it('the signed appointment.confirmed of a booking through the link makes the run booked; a forged copy is refused, a duplicate is processed once', async () => {
@@ -566,9 +685,8 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
       );
       assert.match(shown.stdout, new RegExp(`\n  Booking link: ${linkId}\n`));
       assert.match(shown.stdout, /\n {2}message \d+, sent \S+: /);
-      const confirmed = await stack.env.client.workflow
-        .getHandle(bookingEventWorkflowId('appointment.confirmed', appointment.id))
-        .result();
+      const [confirmedStart] = startsOf('appointment.confirmed', appointment.id);
+      const confirmed = await stack.env.client.workflow.getHandle(confirmedStart!.workflowId).result();
       assert.deepEqual(confirmed, { outcome: 'signalled', bookingLinkId: linkId, workflowId });
 
       // Cancelled, and the cancellation delivered twice: one booking-event run; the run waits for a booking again.
@@ -582,7 +700,13 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
         cancellations.map((d) => d.status),
         [200, 200],
       );
-      const cancelledId = bookingEventWorkflowId('appointment.cancelled', appointment.id);
+      const cancelledStarts = startsOf('appointment.cancelled', appointment.id);
+      assert.deepEqual(
+        cancelledStarts.map((s) => s.duplicate),
+        [false, true],
+      );
+      const cancelledId = cancelledStarts[0]!.workflowId;
+      assert.equal(cancelledStarts[1]!.workflowId, cancelledId);
       assert.deepEqual(await stack.env.client.workflow.getHandle(cancelledId).result(), {
         outcome: 'signalled',
         bookingLinkId: linkId,
@@ -597,6 +721,65 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
       assert.equal(runs.length, 1, 'the duplicate started a second run');
       await eventually(async () => (await heroFlow.status(workflowId)).state === 'awaiting_booking', 20_000);
       await heroFlow.cancel(workflowId);
+    });
+
+    it('a patient who moves the appointment twice: the run follows both reschedules, ending at the second time', async () => {
+      await registerWebhooks({
+        hero: new HeroClient({
+          apiKey: stack.sandbox.apiKey,
+          practiceGroupId: stack.sandbox.practiceGroupId,
+          baseUrl: stack.sandbox.url,
+          timeoutMs: 5_000,
+        }),
+        url: bookingsUrl,
+        signingKey: SIGNING_KEY,
+      });
+      // Milliseconds: two events of one appointment within a second would otherwise be signed alike.
+      stack.sandbox.setWebhookSigning({ encoding: 'hex', timestamp: 'unix-ms' });
+      const patient = newPatient();
+      stack.sandbox.addPatient(patient);
+      const { workflowId } = await heroFlow.start(outreachRequest(patient, { awaitBooking: { window: '1 hour' } }), {
+        workflowId: uniqueId('webhook-moved'),
+      });
+      try {
+        const linkId = await eventually(
+          async () => {
+            const s = await heroFlow.status(workflowId);
+            return s.state === 'awaiting_booking' && s.bookingLinkId;
+          },
+          20_000,
+          'awaiting_booking',
+        );
+        const appointment = stack.sandbox.book(linkId);
+        await eventually(async () => (await heroFlow.status(workflowId)).state === 'booked', 20_000, 'booked');
+        const times = ['2031-03-04T09:00:00.000Z', '2031-03-05T14:30:00.000Z'];
+        for (const [i, time] of times.entries()) {
+          stack.sandbox.rescheduleAppointment(appointment.id, time);
+          await stack.sandbox.settleWebhooks();
+          await eventually(
+            async () =>
+              Date.parse((await heroFlow.status(workflowId)).appointment?.startTime ?? '') === Date.parse(time),
+            20_000,
+            `reschedule ${i + 1}: the run's start time`,
+          );
+        }
+        const moves = startsOf('appointment.rescheduled', appointment.id);
+        assert.deepEqual(
+          moves.map((m) => m.duplicate),
+          [false, false],
+          'the second reschedule was taken for a redelivery of the first',
+        );
+        for (const move of moves) {
+          assert.deepEqual(await stack.env.client.workflow.getHandle(move.workflowId).result(), {
+            outcome: 'signalled',
+            bookingLinkId: linkId,
+            workflowId,
+          });
+        }
+      } finally {
+        stack.sandbox.setWebhookSigning({});
+        await heroFlow.cancel(workflowId);
+      }
     });
   });
 
@@ -635,6 +818,68 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
       assert.throws(() => loadWebhookReceiverSettings({}), /HERO_WEBHOOK_SIGNING_KEY: is required/);
     });
 
+    it('accepts an https receiver URL anywhere and an http one only on loopback', () => {
+      for (const url of [
+        'https://hooks.example.com/hero/webhooks',
+        'https://10.0.0.5/hero/webhooks',
+        'http://127.0.0.1:8787/hero/webhooks',
+        'http://127.8.9.10/hero/webhooks',
+        'http://localhost:8787/hero/webhooks',
+        'http://[::1]:8787/hero/webhooks',
+      ])
+        assert.doesNotThrow(() => checkWebhookUrl(url), url);
+      for (const url of [
+        'http://hooks.example.com/hero/webhooks',
+        'http://0.0.0.0:8787/hero/webhooks',
+        'http://192.168.1.5/hero/webhooks',
+        'http://127.0.0.1.example.com/hero/webhooks',
+        'http://[::ffff:a00:5]/hero/webhooks',
+      ])
+        assert.throws(() => checkWebhookUrl(url), /http:\/\/ is accepted only on loopback/, url);
+      assert.throws(() => checkWebhookUrl('ftp://hooks.example.com/'), /url: must be an https URL/);
+    });
+
+    it('refuses library options that would turn a protection off (NaN, Infinity, out of range), naming each', async () => {
+      const good = { client, signingKey: SIGNING_KEY, port: 0, log: () => {} };
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ toleranceMs: Number.NaN }, /toleranceMs: must be a number of milliseconds from 1000/],
+        [{ toleranceMs: Number.POSITIVE_INFINITY }, /toleranceMs: must be a number of milliseconds/],
+        [{ toleranceMs: 0 }, /toleranceMs: must be a number of milliseconds/],
+        [{ maxBodyBytes: Number.NaN }, /maxBodyBytes: must be a whole number of bytes/],
+        [{ maxBodyBytes: Number.POSITIVE_INFINITY }, /maxBodyBytes: must be a whole number of bytes/],
+        [{ maxBodyBytes: -1 }, /maxBodyBytes: must be a whole number of bytes/],
+        [{ startTimeoutMs: Number.NaN }, /startTimeoutMs: must be a number of milliseconds/],
+        [{ port: 70_000 }, /port: must be a port number 0-65535/],
+        [{ port: Number.NaN }, /port: must be a port number 0-65535/],
+        [{ host: '' }, /host: must be a non-empty string/],
+        [{ practiceGroupId: ' ' }, /practiceGroupId: must be a non-empty string/],
+        [{ signingKey: 'short-secret-1' }, /signingKey: must be at least 16 characters/],
+        [{ client: {} }, /client: must have startBookingEvent\(\)/],
+        [{ log: 'stderr' }, /log: must be a function/],
+      ];
+      for (const [bad, problem] of cases) {
+        await assert.rejects(
+          startWebhookReceiver({ ...good, ...bad } as never),
+          (err: Error) =>
+            err instanceof ConfigError &&
+            problem.test(err.message) &&
+            /^Invalid startWebhookReceiver options:/.test(err.message) &&
+            !err.message.includes('short-secret-1'),
+          Object.entries(bad)
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join(),
+        );
+      }
+      // Every problem at once.
+      await assert.rejects(
+        startWebhookReceiver({ ...good, toleranceMs: Number.NaN, maxBodyBytes: Number.POSITIVE_INFINITY }),
+        (err: ConfigError) => err.problems.length === 2,
+      );
+      // The bounds hold: the smallest and largest accepted values start a receiver.
+      const edge = await startWebhookReceiver({ ...good, toleranceMs: 1_000, maxBodyBytes: 16 * 1024 * 1024 });
+      await edge.close();
+    });
+
     it('serves deliveries from the environment, encrypting with HERO_CODEC_KEYS, and stops cleanly on SIGTERM', async () => {
       const port = await freePort();
       const { HERO_WEBHOOK_TOLERANCE: _t, HERO_PRACTICE_GROUP_ID: _g, ...base } = process.env;
@@ -650,13 +895,10 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
         await proc.waitFor(`webhook receiver on http://127.0.0.1:${port}/hero/webhooks`, 20_000);
         const id = appointmentId();
         const body = eventBody(id);
-        const answer = await post(
-          `http://127.0.0.1:${port}/hero/webhooks`,
-          body,
-          signedHeaders(body, { encoding: 'base64' }),
-        );
+        const headers = signedHeaders(body, { encoding: 'base64' });
+        const answer = await post(`http://127.0.0.1:${port}/hero/webhooks`, body, headers);
         assert.deepEqual([answer.status, answer.body.outcome], [200, 'started']);
-        const run = await bookingRun('appointment.confirmed', id);
+        const run = await bookingRun(deliveryRunId('appointment.confirmed', id, body, headers));
         assert.equal(run?.taskQueue, taskQueue);
         assert.ok((await proc.stop('SIGTERM', 10_000)) === 0, proc.tail());
         assert.match(

@@ -423,9 +423,13 @@ export class HeroFlowClient {
    * made of the event and the appointment id, so that a redelivery finds that run and starts nothing
    * (`duplicate: true`). Its answer means the event is stored by Temporal. A run of that ID that failed
    * or was terminated may be started again, so a redelivery can repair it. `timeoutMs` bounds the call
-   * (Temporal unreachable: it fails after that long).
+   * (Temporal unreachable: it fails after that long). `delivery` (hex; the receiver's hash of what Hero
+   * signed) joins the ID, so only the same delivery is a duplicate (src/webhooks/receiver.ts).
    */
-  async startBookingEvent(input: BookingEventInput, opts: { timeoutMs?: number } = {}): Promise<BookingEventStart> {
+  async startBookingEvent(
+    input: BookingEventInput,
+    opts: { timeoutMs?: number; delivery?: string } = {},
+  ): Promise<BookingEventStart> {
     const parsed = bookingEventInputSchema.safeParse(input);
     if (!parsed.success) {
       throw new InvalidBookingEventError(describeProblems(parsed.error, '(event)', bookingEventInputSchema));
@@ -434,7 +438,11 @@ export class HeroFlowClient {
     if (!HERO_ID.test(appointmentId)) {
       throw new InvalidBookingEventError(["appointmentId: must be 1 to 64 letters, digits, '-' or '_'"]);
     }
-    const workflowId = bookingEventWorkflowId(event, appointmentId);
+    const workflowId = bookingEventWorkflowId(
+      event,
+      appointmentId,
+      opts.delivery?.replace(/[^0-9a-f]/gi, '').slice(0, 64) || undefined,
+    );
     const start = () =>
       this.client.workflow.start(BOOKING_EVENT_WORKFLOW_TYPE, {
         taskQueue: this.taskQueue,

@@ -81,3 +81,16 @@ export const webhookListShape = <T extends z.ZodType>(item: T) =>
 
 /** docs/hero-api.md §6.4 documents only the 400 body; other error bodies are read as text at most. */
 export { heroId };
+
+/**
+ * docs/hero-api.md §5 and §6.6: Hero documents no delivery id, no idempotency key, and nothing about retries or
+ * duplicates. A payload is thin (`{object, id, practice_group_id, event}`), so a second event of the same kind
+ * about the same appointment (the patient moves it again) has the very same body as the first. What tells one
+ * delivery from another is then what Hero signs: the `X-Herohealth-Timestamp` header ("when the request was
+ * sent") and the body, byte for byte. A redelivery of the same request is taken to repeat both; one that Hero
+ * signs anew, with a new timestamp, is processed again, which is harmless: the booking-event workflow reads the
+ * appointment's current state. Should Hero document a delivery id, it belongs here.
+ */
+export function heroDeliveryIdentity(delivery: { timestamp: string; body: Uint8Array }): (string | Uint8Array)[] {
+  return [delivery.timestamp, '.', delivery.body];
+}

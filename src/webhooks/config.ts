@@ -15,33 +15,101 @@ const signingKeySchema = z
   .max(512, 'must be at most 512 characters')
   .refine((k) => k.trim() === k, 'must not begin or end with spaces or line breaks');
 
-/** A duration ("5 minutes", "90s") or milliseconds, from 1 second to 1 day. */
-const toleranceSchema = z.string().transform((value, ctx) => {
-  let ms = Number.NaN;
-  try {
-    ms = msToNumber(value.trim() as never);
-  } catch {
-    // Reported below.
-  }
-  if (!Number.isFinite(ms) || ms < 1_000 || ms > 24 * 3600_000) {
-    ctx.addIssue({ code: 'custom', message: 'must be a duration from 1 second to 1 day, e.g. "5 minutes"' });
-    return z.NEVER;
-  }
-  return ms;
+export const MIN_TOLERANCE_MS = 1_000;
+export const MAX_TOLERANCE_MS = 24 * 3600_000;
+/** Hero's payloads are a few hundred bytes; a larger limit only lets a stranger make the receiver read more. */
+export const MAX_BODY_BYTES_LIMIT = 16 * 1024 * 1024;
+/** How long a delivery may wait for Temporal at most: Hero's own timeout is NOT DOCUMENTED, 1 minute is ample. */
+export const MAX_START_TIMEOUT_MS = 60_000;
+
+const portSchema = z
+  .number({ error: 'must be a port number 0-65535' })
+  .int('must be a port number 0-65535')
+  .min(0, 'must be a port number 0-65535')
+  .max(65535, 'must be a port number 0-65535');
+const toleranceMsSchema = z
+  .number({ error: 'must be a number of milliseconds from 1000 (1 second) to 86400000 (1 day)' })
+  .min(MIN_TOLERANCE_MS, 'must be a number of milliseconds from 1000 (1 second) to 86400000 (1 day)')
+  .max(MAX_TOLERANCE_MS, 'must be a number of milliseconds from 1000 (1 second) to 86400000 (1 day)');
+const textSchema = z.string({ error: 'must be a non-empty string' }).trim().min(1, 'must be a non-empty string');
+
+/**
+ * The receiver's settings, one schema for both entries: `startWebhookReceiver`'s options (the library) and
+ * the environment (`hero-flow webhooks`, whose variables are parsed from text into these fields below).
+ * zod's numbers refuse NaN and Infinity, so neither can turn replay protection or the body limit off.
+ */
+export const webhookReceiverSettingsSchema = z.object({
+  signingKey: signingKeySchema,
+  host: textSchema.optional(),
+  port: portSchema.optional(),
+  toleranceMs: toleranceMsSchema.optional(),
+  maxBodyBytes: z
+    .number({ error: `must be a whole number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT}` })
+    .int(`must be a whole number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT}`)
+    .min(1, `must be a whole number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT}`)
+    .max(MAX_BODY_BYTES_LIMIT, `must be a whole number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT}`)
+    .optional(),
+  practiceGroupId: textSchema.optional(),
+  startTimeoutMs: z
+    .number({ error: `must be a number of milliseconds from 1 to ${MAX_START_TIMEOUT_MS}` })
+    .min(1, `must be a number of milliseconds from 1 to ${MAX_START_TIMEOUT_MS}`)
+    .max(MAX_START_TIMEOUT_MS, `must be a number of milliseconds from 1 to ${MAX_START_TIMEOUT_MS}`)
+    .optional(),
+});
+const fields = webhookReceiverSettingsSchema.shape;
+
+/** The library's options beside the settings: checked for their type, so a mistake is named at start. */
+const receiverOptionsSchema = webhookReceiverSettingsSchema.extend({
+  client: z.custom<unknown>(
+    (c) => typeof (c as { startBookingEvent?: unknown } | null)?.startBookingEvent === 'function',
+    'must have startBookingEvent() (a HeroFlowClient)',
+  ),
+  log: z.custom<unknown>((l) => typeof l === 'function', 'must be a function').optional(),
 });
 
+/**
+ * Checks `startWebhookReceiver`'s options as strictly as the environment is checked, every problem at once,
+ * each naming its option; no value is echoed (the signing key is one). Unknown options are left alone.
+ */
+export function parseWebhookReceiverOptions(opts: unknown): WebhookReceiverSettingsInput {
+  const parsed = receiverOptionsSchema.safeParse(opts);
+  if (!parsed.success) {
+    throw new ConfigError(describeProblems(parsed.error, '(options)'), 'startWebhookReceiver options');
+  }
+  return parsed.data;
+}
+
+export type WebhookReceiverSettingsInput = z.infer<typeof webhookReceiverSettingsSchema>;
+
+/** A duration ("5 minutes", "90s") or milliseconds, from 1 second to 1 day. */
+const toleranceSchema = z
+  .string()
+  .transform((value, ctx) => {
+    let ms = Number.NaN;
+    try {
+      ms = msToNumber(value.trim() as never);
+    } catch {
+      // Reported below.
+    }
+    if (!Number.isFinite(ms) || ms < MIN_TOLERANCE_MS || ms > MAX_TOLERANCE_MS) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration from 1 second to 1 day, e.g. "5 minutes"' });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .pipe(fields.toleranceMs.unwrap());
+
+/** The environment's names for the settings: text parsed, then checked by the same field schemas. */
 const receiverEnvSchema = z.object({
   HERO_WEBHOOK_PORT: z.coerce
     .number({ error: 'must be a port number 0-65535' })
-    .int('must be a port number 0-65535')
-    .min(0, 'must be a port number 0-65535')
-    .max(65535, 'must be a port number 0-65535')
+    .pipe(fields.port.unwrap())
     .default(DEFAULT_WEBHOOK_PORT),
-  HERO_WEBHOOK_HOST: z.string().trim().min(1).default(DEFAULT_WEBHOOK_HOST),
-  HERO_WEBHOOK_SIGNING_KEY: signingKeySchema,
+  HERO_WEBHOOK_HOST: fields.host.unwrap().default(DEFAULT_WEBHOOK_HOST),
+  HERO_WEBHOOK_SIGNING_KEY: fields.signingKey,
   HERO_WEBHOOK_TOLERANCE: toleranceSchema.optional(),
   /** When set, events of another practice group are acknowledged and ignored. */
-  HERO_PRACTICE_GROUP_ID: z.string().trim().min(1).optional(),
+  HERO_PRACTICE_GROUP_ID: fields.practiceGroupId,
 });
 
 export interface WebhookReceiverSettings {

@@ -17,12 +17,14 @@ export {
   loadWebhookReceiverSettings,
   loadWebhookSigningKey,
   MIN_SIGNING_KEY_LENGTH,
+  parseWebhookReceiverOptions,
   type WebhookReceiverSettings,
 } from './config';
 export {
   type BookingEventStarter,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_START_TIMEOUT_MS,
+  deliveryKey,
   type DeliveryOutcome,
   HEALTH_PATH,
   startWebhookReceiver,
@@ -30,4 +32,4 @@ export {
   type WebhookReceiver,
   type WebhookReceiverOptions,
 } from './receiver';
-export { APPOINTMENT_EVENTS, registerWebhooks, type WebhookRegistration } from './register';
+export { APPOINTMENT_EVENTS, checkWebhookUrl, registerWebhooks, type WebhookRegistration } from './register';

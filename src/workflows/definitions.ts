@@ -40,11 +40,13 @@ export const bookingEventSignal = defineSignal<[BookingEvent]>('bookingEvent');
 export const BOOKING_EVENT_WORKFLOW_TYPE = 'bookingEventWorkflow';
 
 /**
- * One workflow ID per (event, appointment id), so a redelivered event is processed once
- * (docs/hero-api.md §5: delivery may repeat). Neither part is patient data.
+ * One workflow ID per delivery: the event, the appointment id and `delivery`, a hex hash the receiver makes of
+ * what Hero signed (src/hero/inferred.ts), so the same delivery again is processed once and a second event
+ * about the appointment (a second reschedule) anew. Without `delivery`, the form before it (one per event and
+ * appointment), which older runs carry. None of the parts is patient data.
  */
-export function bookingEventWorkflowId(event: string, appointmentId: string): string {
-  return `hero-webhook.${event}.${appointmentId}`;
+export function bookingEventWorkflowId(event: string, appointmentId: string, delivery?: string): string {
+  return `hero-webhook.${event}.${appointmentId}${delivery === undefined ? '' : `.${delivery}`}`;
 }
 
 /**

@@ -289,12 +289,24 @@ export class WebhookDispatcher {
         break;
     }
     if (generation !== this.#generation) return;
-    await this.#send(generation, base, body, target, attempts, fault === 'reordered' ? fault : undefined);
+    const deliveredAt = await this.#send(
+      generation,
+      base,
+      body,
+      target,
+      attempts,
+      fault === 'reordered' ? fault : undefined,
+    );
     this.#releaseBefore(base.eventSeq);
-    if (fault === 'duplicated') await this.#send(generation, base, body, target, attempts, fault);
+    // The copy is the delivered request again, timestamp and signature included (a redelivery); its retries, if
+    // it is refused, are signed afresh.
+    if (fault === 'duplicated') await this.#send(generation, base, body, target, attempts, fault, deliveredAt);
   }
 
-  /** Up to `attempts` POSTs until one gets a 2xx, each signed afresh with its own timestamp. */
+  /**
+   * Up to `attempts` POSTs until one gets a 2xx, each signed afresh with its own timestamp (the first with
+   * `signedAt`'s when given). Resolves with the timestamp (sandbox ms) of the 2xx attempt, if one got it.
+   */
   async #send(
     generation: number,
     base: Base,
@@ -302,16 +314,19 @@ export class WebhookDispatcher {
     target: DeliveryTarget,
     attempts: number,
     fault: WebhookFaultKind | undefined,
-  ): Promise<void> {
+    signedAt?: number,
+  ): Promise<number | undefined> {
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (generation !== this.#generation) return;
+      if (generation !== this.#generation) return undefined;
       const seq = ++this.#seq;
       const at = this.#now();
-      const status = await this.#post(target, body, at);
+      const stamp = attempt === 1 && signedAt !== undefined ? signedAt : at;
+      const status = await this.#post(target, body, stamp);
       this.#record(generation, { ...base, seq, attempt, status, ...(fault && { fault }), at });
-      if (status >= 200 && status < 300) return;
+      if (status >= 200 && status < 300) return stamp;
       if (attempt < attempts) await this.#sleep(this.#delivery.backoffMs * 2 ** (attempt - 1));
     }
+    return undefined;
   }
 
   /** The receiver's status, or 0 when the connection failed or the attempt timed out. */
