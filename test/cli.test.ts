@@ -276,13 +276,24 @@ describe('hero-flow CLI against a Temporal dev server: honest answers, dev keys,
     assert.equal(out.cancelRequested, false);
     assert.equal(out.status, 'COMPLETED');
     assert.equal(out.outcome, 'completed');
-    assert.equal((out.result as { outcome: string }).outcome, 'completed');
     assert.match(
       run.stderr,
       new RegExp(`^hero-flow: ${completedId} already finished at \\S+: completed: .*there is nothing to cancel\\n$`),
     );
     assert.equal(await cancelRequested(completedId), false);
+    await noPatientDataIn(run, completedId);
   });
+
+  /** The run's result (booking link, Hero patient id) is not the answer of a command on a finished run. */
+  async function noPatientDataIn(run: RunResult, workflowId: string) {
+    assert.equal(json(run.stdout).result, undefined, 'the whole result was printed');
+    const result = await client.result(workflowId);
+    assert.ok(result.outcome === 'completed');
+    for (const value of [result.bookingLink.url, result.patientId]) {
+      assert.ok(!run.stdout.includes(value), `stdout holds patient data: ${run.stdout}`);
+      assert.ok(!run.stderr.includes(value), `stderr holds patient data: ${run.stderr}`);
+    }
+  }
 
   it('`verify` on a finished run says it finished and with what outcome, exits 1', async () => {
     const run = await hf(['verify', completedId], env);
@@ -291,6 +302,7 @@ describe('hero-flow CLI against a Temporal dev server: honest answers, dev keys,
     assert.deepEqual([out.finished, out.accepted, out.outcome], [true, false, 'completed']);
     assert.match(run.stderr, /already finished at \S+: completed: .*it no longer waits for verification/);
     assert.doesNotMatch(run.stderr, /No hero-flow run/);
+    await noPatientDataIn(run, completedId);
     const signalled = await hf(['verify', completedId, '--signal'], env);
     assert.equal(signalled.code, 1, signalled.stderr);
     assert.equal(json(signalled.stdout).outcome, 'completed');

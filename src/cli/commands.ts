@@ -549,9 +549,8 @@ async function reportFinished(
     outcome: described.status.name.toLowerCase(),
   };
   try {
-    const outcome = (await handle.result()) as OutreachResult;
-    run.result = outcome;
-    run.outcome = outcome.outcome;
+    // Only the outcome's name: the result holds patient data, which only `result` prints.
+    run.outcome = ((await handle.result()) as OutreachResult).outcome;
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
       const cause = err.cause as { message?: string; type?: string } | undefined;
