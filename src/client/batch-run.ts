@@ -1,5 +1,5 @@
-import type { BatchEntry } from './batch';
-import { type BatchOutreach, OutreachAlreadyFinishedError, type StartedOutreach } from './outreach-client';
+import type { BatchEntry, BatchItem } from './batch';
+import { OutreachAlreadyFinishedError, type StartedOutreach } from './outreach-client';
 
 /** Running counts of a batch: items read, started now, already there (running or finished), failed. */
 export interface BatchCounts {
@@ -23,7 +23,7 @@ export interface BatchRunOutcome {
 
 export interface BatchRunOptions {
   entries: AsyncIterable<BatchEntry>;
-  start: (item: BatchOutreach) => Promise<StartedOutreach & { alreadyRunning?: boolean }>;
+  start: (item: BatchItem) => Promise<StartedOutreach & { alreadyRunning?: boolean }>;
   concurrency: number;
   /** One result per item, as it happens (the CLI's stdout line). */
   onResult: (line: Record<string, unknown>) => void;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { describeProblems } from '../shared/problems';
-import type { BatchOutreach } from './outreach-client';
 
 /**
  * The most text one request may take, as a `start --input` file or as one line of a batch, checked
@@ -28,15 +27,24 @@ const batchItemSchema = z.strictObject({
   request: z.record(z.string(), z.unknown(), { error: 'must be an object (the outreach request)' }),
 });
 
+/**
+ * One item as read from the file: the request not parsed yet (the client parses it once, when it
+ * starts it), and the caller's business workflow ID if any.
+ */
+export interface BatchItem {
+  request: unknown;
+  workflowId?: string;
+}
+
 /** An item of the file (its position, from 0), or why it could not be read. */
-export type BatchEntry = { index: number; item: BatchOutreach } | { index: number; error: string };
+export type BatchEntry = { index: number; item: BatchItem } | { index: number; error: string };
 
 export class BatchFileError extends Error {}
 
 /** Error texts name the position and the field, never a value (the values are patient data). */
 function toEntry(index: number, value: unknown): BatchEntry {
   const item = batchItemSchema.safeParse(value);
-  if (item.success) return { index, item: { request: item.data.request as never, workflowId: item.data.workflowId } };
+  if (item.success) return { index, item: { request: item.data.request, workflowId: item.data.workflowId } };
   const problems = describeProblems(item.error, '(item)', batchItemSchema);
   return { index, error: `item ${index}: ${problems.join('; ')}` };
 }

@@ -8,7 +8,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { fromPayloadsAtIndex, type LoadedDataConverter, type Payload } from '@temporalio/common';
 import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
@@ -33,17 +33,28 @@ import {
   type OutreachResult,
   type OutreachStatus,
   type ReviewResolution,
-  reviewResolutionSchema,
   type ReviewResolved,
   type ReviewStep,
   type VerificationAccepted,
 } from '../workflows/schemas';
 import { REQUEST_FINGERPRINT_MEMO_KEY, requestFingerprint } from './fingerprint';
 import { concurrencyLimit, DEFAULT_START_CONCURRENCY } from './limit';
-import { prepareOutreachRequest } from './prepare';
-import { outreachWorkflowId } from './workflow-id';
+import {
+  isPreparedOutreach,
+  prepareOutreach,
+  prepareOutreachRequest,
+  type PreparedOutreach,
+  prepareReviewResolution,
+} from './prepare';
 
-export { InvalidOutreachRequestError } from './prepare';
+export {
+  InvalidOutreachRequestError,
+  InvalidReviewResolutionError,
+  isPreparedOutreach,
+  prepareOutreach,
+  type PreparedOutreach,
+  prepareReviewResolution,
+} from './prepare';
 
 /** The workflow ID belongs to a run that already finished; starting it again could message the patient twice. */
 export class OutreachAlreadyFinishedError extends Error {
@@ -68,14 +79,6 @@ export class OutreachIdConflictError extends Error {
         'settings), so this request was not started. Give each request its own workflow ID.',
     );
     this.name = 'OutreachIdConflictError';
-  }
-}
-
-/** A review decision that does not validate (an unknown action, a note too long); values are never echoed. */
-export class InvalidReviewResolutionError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid review decision:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'InvalidReviewResolutionError';
   }
 }
 
@@ -164,6 +167,21 @@ const MAX_START_ATTEMPTS = 3;
 export { DEFAULT_START_CONCURRENCY } from './limit';
 
 /**
+ * One argument of a history event, decoded as the client decodes a result: through the payload codecs
+ * (last first), then the payload converter. Public SDK exports only (the SDK's own helper for this is
+ * internal, @temporalio/common/lib/internal-non-workflow).
+ */
+async function decodeArgument(
+  converter: LoadedDataConverter,
+  index: number,
+  payloads: Payload[] | null | undefined,
+): Promise<unknown> {
+  let decoded = payloads ?? [];
+  for (const codec of [...converter.payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+  return fromPayloadsAtIndex(converter.payloadConverter, index, decoded);
+}
+
+/**
  * The typed way for other services to start, signal, inspect and cancel outreach runs.
  * Requests are validated here, before anything reaches Temporal.
  */
@@ -204,9 +222,21 @@ export class HeroFlowClient {
     return new HeroFlowClient(client, settings.taskQueue, env.HERO_WORKFLOW_ID_SECRET || undefined);
   }
 
-  /** Validates a request, naming every problem; values are never echoed (they are patient data). */
+  /**
+   * Validates a request, naming every problem; values are never echoed (they are patient data).
+   * @throws {InvalidOutreachRequestError}
+   */
   static validate(request: unknown): OutreachInput {
     return prepareOutreachRequest(request);
+  }
+
+  /**
+   * Validates a request and derives its workflow ID with this client's HERO_WORKFLOW_ID_SECRET, once:
+   * `start` and `startOrFind` take the result without parsing it again.
+   * @throws {InvalidOutreachRequestError} @throws {WorkflowIdError} (see `prepareOutreach`).
+   */
+  prepare(request: unknown, opts: { workflowId?: string } = {}): PreparedOutreach {
+    return prepareOutreach(request, { workflowId: opts.workflowId, secret: this.workflowIdSecret });
   }
 
   /**
@@ -214,20 +244,28 @@ export class HeroFlowClient {
    * (so a retried start, or a re-run batch, starts nothing twice). The same ID running for another
    * request is refused (OutreachIdConflictError). A workflow ID whose run has finished is refused
    * (OutreachAlreadyFinishedError) unless that run failed or was terminated: repeating a start, or a
-   * whole batch, never messages a patient twice.
+   * whole batch, never messages a patient twice. `request` is a request (validated here) or what
+   * `prepare` returned (then `opts.workflowId` is not used: the prepared ID is).
+   * @throws {InvalidOutreachRequestError} @throws {WorkflowIdError} @throws {OutreachIdConflictError}
+   * @throws {OutreachAlreadyFinishedError}
    */
-  async start(request: OutreachRequest, opts: { workflowId?: string } = {}): Promise<StartedOutreach> {
+  async start(
+    request: OutreachRequest | PreparedOutreach,
+    opts: { workflowId?: string } = {},
+  ): Promise<StartedOutreach> {
     const { workflowId, runId } = await this.startOrFind(request, opts);
     return { workflowId, runId };
   }
 
-  /** `start`, also telling whether the run was already there (`alreadyRunning`) or started now. */
+  /**
+   * `start`, also telling whether the run was already there (`alreadyRunning`) or started now.
+   * @throws as `start`.
+   */
   async startOrFind(
-    request: OutreachRequest,
+    request: OutreachRequest | PreparedOutreach,
     opts: { workflowId?: string } = {},
   ): Promise<StartedOutreach & { alreadyRunning: boolean }> {
-    const input = HeroFlowClient.validate(request);
-    const workflowId = outreachWorkflowId(input, { businessId: opts.workflowId, secret: this.workflowIdSecret });
+    const { input, workflowId } = isPreparedOutreach(request) ? request : this.prepare(request, opts);
     // A keyed hash of the normalised request, in the memo (encrypted by the payload codec like the input):
     // it tells a retry of this request from another request under the same ID, without patient data.
     const fingerprint = requestFingerprint(input, this.workflowIdSecret);
@@ -238,7 +276,8 @@ export class HeroFlowClient {
         const handle = await this.client.workflow.start<typeof patientOutreachWorkflow>(OUTREACH_WORKFLOW_TYPE, {
           taskQueue: this.taskQueue,
           workflowId,
-          args: [request],
+          // The parsed request (defaults filled in), not what the caller passed: what was checked is what runs.
+          args: [input],
           memo: { [REQUEST_FINGERPRINT_MEMO_KEY]: fingerprint },
           // FAIL, not USE_EXISTING: the running run is returned only once its request is known to be this one.
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
@@ -289,9 +328,7 @@ export class HeroFlowClient {
     });
     const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
     try {
-      const input = prepareOutreachRequest(
-        await decodeFromPayloadsAtIndex(this.client.options.loadedDataConverter, 0, payloads),
-      );
+      const input = prepareOutreachRequest(await decodeArgument(this.client.options.loadedDataConverter, 0, payloads));
       return requestFingerprint(input, this.workflowIdSecret);
     } catch {
       return undefined;
@@ -391,13 +428,10 @@ export class HeroFlowClient {
    * is reported as such (OutreachRunFinishedError), no run at all is WorkflowNotFoundError.
    */
   async resolveReview(workflowId: string, resolution: ReviewResolution): Promise<ReviewResolved> {
-    const parsed = reviewResolutionSchema.safeParse(resolution);
-    if (!parsed.success) {
-      throw new InvalidReviewResolutionError(describeProblems(parsed.error, '(decision)', reviewResolutionSchema));
-    }
+    const decision = prepareReviewResolution(resolution);
     const handle = this.client.workflow.getHandle(workflowId);
     try {
-      return await handle.executeUpdate(resolveReviewUpdate, { args: [parsed.data] });
+      return await handle.executeUpdate(resolveReviewUpdate, { args: [decision] });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new ReviewRejectedError(workflowId, err.cause?.message ?? err.message);
