@@ -195,6 +195,41 @@ describe('hero-flow CLI: --help for every command, with no Temporal reachable', 
     assert.equal(connections, 0);
   });
 
+  it('`worker` without its optional peers names the packages and the npm install command, exit 2', async () => {
+    // As in a service that installed only hero-flow: the optional peers cannot be resolved.
+    const dir = mkdtempSync(join(tmpdir(), 'hero-flow-peers-'));
+    const hide = join(dir, 'hide-peers.js');
+    writeFileSync(
+      hide,
+      [
+        "const Module = require('node:module');",
+        'const resolve = Module._resolveFilename;',
+        'Module._resolveFilename = function (request, ...rest) {',
+        '  if (/^@temporalio\\/(worker|activity)(\\/|$)/.test(request)) {',
+        "    throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' });",
+        '  }',
+        '  return resolve.call(this, request, ...rest);',
+        '};',
+      ].join('\n'),
+    );
+    try {
+      const run = await hf(['worker'], env, { nodeArgs: ['-r', hide], killAfterMs: 30_000 });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(
+        run.stderr,
+        /^hero-flow: the worker needs @temporalio\/worker and @temporalio\/activity, not installed/,
+      );
+      assert.match(
+        run.stderr,
+        /\n {2}npm install @temporalio\/worker@1\.\d+\.\d+ @temporalio\/activity@1\.\d+\.\d+\n$/,
+      );
+      assert.doesNotMatch(run.stderr, /Require stack|\n {4}at /);
+      assert.equal(connections, 0, 'something connected to TEMPORAL_ADDRESS');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('`temporal` without the Temporal CLI says to run npm run provision, exit 1', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'hero-flow-no-cli-'));
     try {
