@@ -42,6 +42,8 @@ export interface BatchRunOptions {
  * Starts a stream of batch entries, at most `concurrency` at a time, reading the next entry only when
  * a start slot is free: a file of any length runs in constant memory and nothing is read far ahead of
  * what is being started, so a stop leaves a clean cut (everything before one index tried, nothing after).
+ * @default opts.from 0; opts.progressEveryMs 1000
+ * @throws only what reading `entries` throws (a failed start is that item's result line, not thrown).
  */
 export async function runBatch(opts: BatchRunOptions): Promise<BatchRunOutcome> {
   const began = Date.now();

@@ -74,6 +74,7 @@ function parseLine(index: number, lineNo: number, line: string): BatchEntry {
  * Reads a batch held in memory: a JSON array of `{ "workflowId"?, "request" }`, or the same objects as
  * JSON Lines (blank lines skipped). An unreadable item becomes an error entry and the others still go.
  * Files are read with `readBatch`, which streams.
+ * @throws {BatchFileError} no items, or a broken JSON array.
  */
 export function parseBatch(text: string): BatchEntry[] {
   let entries: BatchEntry[];
@@ -148,7 +149,9 @@ export async function* splitLines(chunks: AsyncIterable<Buffer>, maxLineBytes: n
  * length, in constant memory); a line over `MAX_REQUEST_TEXT_BYTES` is that item's error. A JSON array is
  * parsed whole, so it is refused over `MAX_JSON_ARRAY_BATCH_BYTES` (checked against `knownSize` before
  * reading, when the size is known). Entries before `from` are skipped without being parsed.
- * Throws BatchFileError for a file that is empty or a broken or oversized JSON array.
+ * @default opts.from 0; opts.maxLineBytes MAX_REQUEST_TEXT_BYTES (64 KiB); opts.maxArrayBytes
+ * MAX_JSON_ARRAY_BATCH_BYTES (16 MiB)
+ * @throws {BatchFileError} a file that is empty, or a broken or oversized JSON array.
  */
 export async function* readBatch(
   source: AsyncIterable<Buffer>,

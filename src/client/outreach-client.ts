@@ -195,6 +195,10 @@ export class HeroFlowClient {
   /**
    * Connects with the Temporal CLI's env names (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
    * TLS) and encrypts payloads with the HERO_CODEC_KEYS key ring, which is required unless opted out.
+   * @default env process.env; opts.insecureNoEncryption false; opts.warn writes "hero-flow: …" lines to stderr
+   * @throws {ConfigError} a bad or missing setting (every problem at once; CodecConfigError for the keys).
+   * @throws {Error} Temporal not reachable before the SDK's connect deadline (a gRPC ServiceError when it
+   * answered but refused, e.g. UNAUTHENTICATED).
    */
   static async connect(
     env: NodeJS.ProcessEnv = process.env,
@@ -341,6 +345,9 @@ export class HeroFlowClient {
    * others: each result says started or why not, by position. Running the same list again returns the
    * runs already going.
    * `onResult` sees each as it happens (progress, or waiting for outcomes while the rest start).
+   * @default opts.concurrency DEFAULT_START_CONCURRENCY (50)
+   * @throws {RangeError} a concurrency that is not a whole number of at least 1 (items never throw: each
+   * failure is that item's `error`).
    */
   async startMany(
     items: readonly BatchOutreach[],
@@ -361,7 +368,10 @@ export class HeroFlowClient {
     );
   }
 
-  /** Tells the run the patient has verified their identity; it re-traces at once. */
+  /**
+   * Tells the run the patient has verified their identity; it re-traces at once.
+   * @throws {WorkflowNotFoundError} no running run of that workflow ID.
+   */
   async signalVerification(workflowId: string): Promise<void> {
     await this.client.workflow.getHandle(workflowId).signal(verificationCompletedSignal, { source: 'client' });
   }
@@ -373,6 +383,8 @@ export class HeroFlowClient {
    * patient to verify, and the run keeps waiting; `patient_not_found`; or `failed` / `cancelled`) and
    * `state` the run's state after it. Rejects (WorkflowUpdateFailedError) when the run is not waiting
    * for verification. It can take as long as the trace's retries (Hero's 429s and 5xx).
+   * @throws {WorkflowUpdateFailedError} the run is not waiting for verification.
+   * @throws {WorkflowNotFoundError} no running run of that workflow ID (a finished run included).
    */
   async confirmVerification(workflowId: string): Promise<VerificationAccepted> {
     return this.client.workflow
@@ -384,7 +396,9 @@ export class HeroFlowClient {
    * The runs of this task queue waiting for an operator's decision (state `needs_review`, still
    * running), each with its review's step, reason and deadline from its status query; the most urgent
    * deadline first. Visibility is eventually consistent: a run that entered review a moment ago may
-   * not be listed yet. No patient data: ids, the step and the run's own reason.
+   * not be listed yet. No patient data: ids, the step and the run's own reason. A run whose status
+   * cannot be read is listed with `error`, not thrown.
+   * @throws {Error} the visibility list itself failed (Temporal unreachable, a ServiceError).
    */
   async listReviews(): Promise<OpenReviewListing[]> {
     const query = [
@@ -425,7 +439,10 @@ export class HeroFlowClient {
    * An operator's decision for a run in `needs_review` (update resolveReview): `resend` sends the message
    * again, `mark_sent` records that Hero did send it, `abandon` ends the run. Validated here first
    * (InvalidReviewResolutionError); a run not in review refuses it (ReviewRejectedError), a finished run
-   * is reported as such (OutreachRunFinishedError), no run at all is WorkflowNotFoundError.
+   * is reported as such (OutreachRunFinishedError), no run at all is WorkflowNotFoundError. A decision
+   * from `prepareReviewResolution` is sent without being parsed again.
+   * @throws {InvalidReviewResolutionError} @throws {ReviewRejectedError} @throws {OutreachRunFinishedError}
+   * @throws {WorkflowNotFoundError}
    */
   async resolveReview(workflowId: string, resolution: ReviewResolution): Promise<ReviewResolved> {
     const decision = prepareReviewResolution(resolution);
@@ -453,6 +470,8 @@ export class HeroFlowClient {
    * (`duplicate: true`). Its answer means the event is stored by Temporal. A run of that ID that failed
    * or was terminated may be started again, so a redelivery can repair it. `timeoutMs` bounds the call
    * (Temporal unreachable: it fails after that long).
+   * @default opts.timeoutMs none: the SDK's own deadlines apply
+   * @throws {InvalidBookingEventError} an unknown event, or an appointment id that is not Hero's.
    */
   async startBookingEvent(input: BookingEventInput, opts: { timeoutMs?: number } = {}): Promise<BookingEventStart> {
     const parsed = bookingEventInputSchema.safeParse(input);
@@ -484,19 +503,34 @@ export class HeroFlowClient {
     }
   }
 
+  /**
+   * The run's state (its status query): what a person following it needs, including the login URL while
+   * it waits for verification.
+   * @throws {WorkflowNotFoundError} no run of that workflow ID (a closed run is still answered, until
+   * retention removes it).
+   */
   async status(workflowId: string): Promise<OutreachStatus> {
     return this.client.workflow.getHandle(workflowId).query(statusQuery);
   }
 
-  /** Waits for the run's outcome; a failed run rejects with the workflow's failure. */
+  /**
+   * Waits for the run's outcome (every ended state is an outcome, `cancelled` included).
+   * @throws {WorkflowFailedError} the run failed (its cause is the workflow's failure).
+   * @throws {WorkflowNotFoundError} no run of that workflow ID.
+   */
   async result(workflowId: string): Promise<OutreachResult> {
     return this.client.workflow.getHandle<typeof patientOutreachWorkflow>(workflowId).result();
   }
 
+  /**
+   * Requests cancellation: the run aborts any Hero request in flight and ends `cancelled`.
+   * @throws {WorkflowNotFoundError} no running run of that workflow ID.
+   */
   async cancel(workflowId: string): Promise<void> {
     await this.client.workflow.getHandle(workflowId).cancel();
   }
 
+  /** Closes the connection this client made (`connect`); a client built on another's connection closes it too. */
   async close(): Promise<void> {
     await this.client.connection.close();
   }
