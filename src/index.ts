@@ -21,7 +21,8 @@ export {
 } from './client/outreach-client';
 export { outreachWorkflowId, WORKFLOW_ID_PREFIX, WorkflowIdError } from './client/workflow-id';
 export { REQUEST_FINGERPRINT_MEMO_KEY, requestFingerprint } from './client/fingerprint';
-export { prepareOutreachRequest } from './client/prepare';
+export { prepareOutreach, prepareOutreachRequest, prepareReviewResolution } from './client/prepare';
+export type { PreparedOutreach } from './client/prepare';
 export {
   awaitBookingSchema,
   bookingEventSchema,

@@ -195,6 +195,41 @@ describe('hero-flow CLI: --help for every command, with no Temporal reachable', 
     assert.equal(connections, 0);
   });
 
+  it('`worker` without its optional peers names the packages and the npm install command, exit 2', async () => {
+    // As in a service that installed only hero-flow: the optional peers cannot be resolved.
+    const dir = mkdtempSync(join(tmpdir(), 'hero-flow-peers-'));
+    const hide = join(dir, 'hide-peers.js');
+    writeFileSync(
+      hide,
+      [
+        "const Module = require('node:module');",
+        'const resolve = Module._resolveFilename;',
+        'Module._resolveFilename = function (request, ...rest) {',
+        '  if (/^@temporalio\\/(worker|activity)(\\/|$)/.test(request)) {',
+        "    throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' });",
+        '  }',
+        '  return resolve.call(this, request, ...rest);',
+        '};',
+      ].join('\n'),
+    );
+    try {
+      const run = await hf(['worker'], env, { nodeArgs: ['-r', hide], killAfterMs: 30_000 });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(
+        run.stderr,
+        /^hero-flow: the worker needs @temporalio\/worker and @temporalio\/activity, not installed/,
+      );
+      assert.match(
+        run.stderr,
+        /\n {2}npm install @temporalio\/worker@1\.\d+\.\d+ @temporalio\/activity@1\.\d+\.\d+\n$/,
+      );
+      assert.doesNotMatch(run.stderr, /Require stack|\n {4}at /);
+      assert.equal(connections, 0, 'something connected to TEMPORAL_ADDRESS');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('`temporal` without the Temporal CLI says to run npm run provision, exit 1', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'hero-flow-no-cli-'));
     try {
@@ -276,13 +311,24 @@ describe('hero-flow CLI against a Temporal dev server: honest answers, dev keys,
     assert.equal(out.cancelRequested, false);
     assert.equal(out.status, 'COMPLETED');
     assert.equal(out.outcome, 'completed');
-    assert.equal((out.result as { outcome: string }).outcome, 'completed');
     assert.match(
       run.stderr,
       new RegExp(`^hero-flow: ${completedId} already finished at \\S+: completed: .*there is nothing to cancel\\n$`),
     );
     assert.equal(await cancelRequested(completedId), false);
+    await noPatientDataIn(run, completedId);
   });
+
+  /** The run's result (booking link, Hero patient id) is not the answer of a command on a finished run. */
+  async function noPatientDataIn(run: RunResult, workflowId: string) {
+    assert.equal(json(run.stdout).result, undefined, 'the whole result was printed');
+    const result = await client.result(workflowId);
+    assert.ok(result.outcome === 'completed');
+    for (const value of [result.bookingLink.url, result.patientId]) {
+      assert.ok(!run.stdout.includes(value), `stdout holds patient data: ${run.stdout}`);
+      assert.ok(!run.stderr.includes(value), `stderr holds patient data: ${run.stderr}`);
+    }
+  }
 
   it('`verify` on a finished run says it finished and with what outcome, exits 1', async () => {
     const run = await hf(['verify', completedId], env);
@@ -291,6 +337,7 @@ describe('hero-flow CLI against a Temporal dev server: honest answers, dev keys,
     assert.deepEqual([out.finished, out.accepted, out.outcome], [true, false, 'completed']);
     assert.match(run.stderr, /already finished at \S+: completed: .*it no longer waits for verification/);
     assert.doesNotMatch(run.stderr, /No hero-flow run/);
+    await noPatientDataIn(run, completedId);
     const signalled = await hf(['verify', completedId, '--signal'], env);
     assert.equal(signalled.code, 1, signalled.stderr);
     assert.equal(json(signalled.stdout).outcome, 'completed');

@@ -115,6 +115,25 @@ describe('the installed package: import, require and TypeScript consumers', () =
     process.stdout.write(`# consumer: npm ls --omit=dev --all lists ${stdout.trim().split('\n').length} packages\n`);
   });
 
+  it('`hero-flow worker` without its optional peers names them with the npm install command, exit 2', async () => {
+    const bin = join(consumer.dir, 'node_modules', 'hero-flow', 'bin', 'hero-flow.js');
+    const failed = await run(process.execPath, [bin, 'worker'], {
+      cwd: consumer.dir,
+      env: envFor({}),
+      timeout: 60_000,
+    }).then(
+      () => assert.fail('the worker started without @temporalio/worker'),
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    assert.equal(failed.code, 2, failed.stderr);
+    assert.match(
+      failed.stderr ?? '',
+      /the worker needs @temporalio\/worker( and @temporalio\/activity)?, not installed here/,
+    );
+    assert.match(failed.stderr ?? '', /\n {2}npm install @temporalio\/worker@\S+( @temporalio\/activity@\S+)?\n$/);
+    assert.doesNotMatch(failed.stderr ?? '', /Require stack|Cannot find module/);
+  });
+
   it('starts a run and reads its result from an ES module (import)', async () => {
     writeFileSync(join(consumer.dir, 'start.mjs'), ESM);
     await completes(join(consumer.dir, 'start.mjs'));

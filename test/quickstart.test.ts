@@ -131,6 +131,22 @@ describe('the README quick start, from a fresh clone', () => {
     assert.equal(await install.closed, 0, install.tail());
     notes.push(`npm install (with prepare's build) done at ${elapsed()}`);
 
+    // `npx hero-flow` in the clone: npm 11 links the folder into its npx cache and runs `prepare` there on
+    // the first call. It rebuilt dist/ (11 s quiet, 52 s under load); now the first call costs what the
+    // next ones do. A ratio, not a ceiling: the machine's load moves every figure.
+    const timed = async (line: string) => {
+      const t0 = performance.now();
+      const r = await run(line);
+      assert.equal(r.code, 0, `${line}: ${r.stderr}`);
+      return performance.now() - t0;
+    };
+    const direct = await timed('node bin/hero-flow.js --version');
+    const first = await timed('npx hero-flow --version');
+    const later = await timed('npx hero-flow --version');
+    const ms = (t: number) => `${(t / 1000).toFixed(2)} s`;
+    notes.push(`--version: node bin ${ms(direct)}, first npx ${ms(first)}, next npx ${ms(later)}`);
+    assert.ok(first < 3 * later + 3000, `the first npx call took ${ms(first)}, the next ${ms(later)}`);
+
     for (const [variable, port] of Object.entries(DEFAULT_PORTS) as [keyof typeof DEFAULT_PORTS, number][]) {
       if (await portFree(port)) continue;
       ports[variable] = await freePort();
@@ -199,7 +215,12 @@ describe('the README quick start, from a fresh clone', () => {
       const r = await heroFlow(`npx hero-flow ${command} ${printedId}`, 1);
       assert.equal(r.json.finished, true);
       assert.equal(r.json.outcome, 'completed');
-      assert.match(r.stderr, new RegExp(`${printedId} already finished at \\S+: completed: booking link \\S+ sent`));
+      // Its outcome's name only: the booking link and Hero patient id are `result`'s to print.
+      assert.match(
+        r.stderr,
+        new RegExp(`${printedId} already finished at \\S+: completed: (there is nothing|it no longer)`),
+      );
+      assert.doesNotMatch(r.stderr, /booking link|http:/);
     }
     // A run that waits: the verification example's patient, before anyone presses the verify button.
     const id = 'demo-cancel-a';

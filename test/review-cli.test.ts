@@ -227,7 +227,9 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
     assert.ok(done.outcome === 'completed');
     assert.deepEqual(done.review, { action: 'mark_sent', note: 'seen in Hero' });
 
-    const abandoned = await cli(['review', 'resolve', second!, '--action', 'abandon', '--pretty'], env);
+    // An operator's note may hold what they saw in Hero: it is never printed back.
+    const note = 'called patient on 07700 900123, DOB 01/02/1960, NHS 943 476 5919: refused';
+    const abandoned = await cli(['review', 'resolve', second!, '--action', 'abandon', '--note', note, '--pretty'], env);
     assert.equal(abandoned.code, 0, abandoned.stderr);
     assert.match(
       abandoned.stdout,
@@ -245,5 +247,21 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
     const again = await cli(['review', 'resolve', first!, '--action', 'resend'], env);
     assert.equal(again.code, 1, again.stderr);
     assert.match(again.stderr, /already finished at \S+: completed/);
+    const noteFragments = ['07700', '900123', '1960', '5919', 'refused'];
+    for (const args of [
+      ['review', 'resolve', second!, '--action', 'resend'],
+      ['cancel', second!],
+      ['verify', second!],
+      ['result', second!, '--pretty'],
+    ]) {
+      const run = await cli(args, env);
+      assert.match(run.stdout + run.stderr, /abandoned/, `${args[0]}: ${run.stderr}`);
+      for (const fragment of noteFragments) {
+        assert.ok(
+          !`${run.stdout}${run.stderr}`.includes(fragment),
+          `${args.join(' ')} echoed the note: ${run.stdout}${run.stderr}`,
+        );
+      }
+    }
   });
 });

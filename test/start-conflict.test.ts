@@ -11,6 +11,7 @@ import {
 import { REQUEST_FINGERPRINT_MEMO_KEY, requestFingerprint } from '../src/client/fingerprint';
 import { heroDataConverter, parseKeyRing } from '../src/codec';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
+import { outreachInputSchema } from '../src/workflows/schemas';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
 import { sandboxWorker, startTestStack, stopTestStack, type TestStack } from './support/temporal';
 
@@ -66,7 +67,36 @@ describe('starting a workflow ID that is already running', () => {
     for (const value of [b.nhsNumber, b.nhsNumber.slice(0, 3), b.dob]) assert.ok(!err.message.includes(value));
 
     assert.deepEqual(await runsOf(workflowId), [first.runId], 'one run only');
-    assert.equal((await inputOf(workflowId)).nhsNumber, outreachRequest(a).nhsNumber, "it is the first patient's");
+    // The run holds the request as parsed (the NHS number without its spaces): what was checked is what runs.
+    assert.equal(
+      (await inputOf(workflowId)).nhsNumber,
+      HeroFlowClient.validate(outreachRequest(a)).nhsNumber,
+      "it is the first patient's",
+    );
+  });
+
+  it('parses a request once per start: a prepared request is started as it is, and the run gets the parsed form', async () => {
+    let parses = 0;
+    const safeParse = outreachInputSchema.safeParse.bind(outreachInputSchema);
+    outreachInputSchema.safeParse = ((value: unknown) => {
+      parses += 1;
+      return safeParse(value);
+    }) as typeof outreachInputSchema.safeParse;
+    try {
+      const request = outreachRequest(newPatient());
+      const prepared = client.prepare(request, { workflowId: uniqueId('parse-once') });
+      assert.equal(parses, 1, 'prepare parses once');
+      assert.ok(Object.isFrozen(prepared.input), 'what was checked cannot change before it is sent');
+      const started = await client.start(prepared);
+      assert.equal(started.workflowId, prepared.workflowId);
+      assert.equal(parses, 1, 'start parsed the prepared request again');
+      // A plain request is parsed once by start itself.
+      await client.start(outreachRequest(newPatient()), { workflowId: uniqueId('parse-once') });
+      assert.equal(parses, 2);
+      assert.deepEqual(await inputOf(started.workflowId), prepared.input);
+    } finally {
+      outreachInputSchema.safeParse = safeParse;
+    }
   });
 
   it('refuses another request for the same patient too (other settings are another request)', async () => {

@@ -9,9 +9,17 @@ import * as usage from './usage';
  * failed, 2 usage or configuration error.
  */
 
-type Commands = typeof import('./commands');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const commands = (): Commands => require('./commands') as Commands;
+/* eslint-disable @typescript-eslint/no-require-imports -- each command group is loaded when one of its commands runs */
+const runs = () => require('./runs') as typeof import('./runs');
+const startBatchCommands = () => require('./start-batch') as typeof import('./start-batch');
+const reviewCommands = () => require('./review') as typeof import('./review');
+const webhookCommands = () => require('./webhooks') as typeof import('./webhooks');
+const workerCommand = () => require('./worker') as typeof import('./worker');
+const codecServerCommand = () => require('./codec-server') as typeof import('./codec-server');
+const describeError = (err: unknown) =>
+  (require('./describe-error') as typeof import('./describe-error')).describeError(err);
+/* eslint-enable @typescript-eslint/no-require-imports */
+type Runs = ReturnType<typeof runs>;
 /** Masks patient data in a message; loaded on error only (it brings zod, which help does not need). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const redact = (text: string) => (require('../shared/redact') as typeof import('../shared/redact')).redact(text);
@@ -75,7 +83,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .addHelpText('after', usage.WORKER_HELP),
     [new Option('--insecure-no-encryption', 'accept and write payloads in plaintext (synthetic data only)')],
   );
-  worker.action(action(worker, (opts: { insecureNoEncryption?: boolean }) => commands().worker(opts)));
+  worker.action(action(worker, (opts: { insecureNoEncryption?: boolean }) => workerCommand().worker(opts)));
 
   const start = withOptions(
     program
@@ -88,7 +96,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .addHelpText('after', usage.START_HELP),
     clientOptions(),
   );
-  start.action(action(start, (opts: Parameters<Commands['start']>[0]) => commands().start(opts)));
+  start.action(action(start, (opts: Parameters<Runs['start']>[0]) => runs().start(opts)));
 
   const startBatch = withOptions(
     program
@@ -102,7 +110,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     clientOptions(),
   );
   startBatch.action(
-    action(startBatch, (opts: Parameters<Commands['startBatchCommand']>[0]) => commands().startBatchCommand(opts)),
+    action(startBatch, (opts: Parameters<ReturnType<typeof startBatchCommands>['startBatchCommand']>[0]) =>
+      startBatchCommands().startBatchCommand(opts),
+    ),
   );
 
   const byId = (name: 'status' | 'verify' | 'result' | 'cancel', description: string, help: string) =>
@@ -117,20 +127,20 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     );
 
   const status = byId('status', "print the run's state, login URL while waiting, and UI link", usage.STATUS_HELP);
-  status.action(action(status, (id: string, opts: Parameters<Commands['status']>[1]) => commands().status(id, opts)));
+  status.action(action(status, (id: string, opts: Parameters<Runs['status']>[1]) => runs().status(id, opts)));
 
   const verify = byId(
     'verify',
     'tell a waiting run the patient has verified; prints what its re-trace found',
     usage.VERIFY_HELP,
   ).option('--signal', 'send a fire-and-forget signal instead of an update');
-  verify.action(action(verify, (id: string, opts: Parameters<Commands['verify']>[1]) => commands().verify(id, opts)));
+  verify.action(action(verify, (id: string, opts: Parameters<Runs['verify']>[1]) => runs().verify(id, opts)));
 
   const result = byId('result', 'wait for the run to finish and print its outcome', usage.RESULT_HELP);
-  result.action(action(result, (id: string, opts: Parameters<Commands['result']>[1]) => commands().result(id, opts)));
+  result.action(action(result, (id: string, opts: Parameters<Runs['result']>[1]) => runs().result(id, opts)));
 
   const cancel = byId('cancel', 'cancel a running run (a finished one is reported, not touched)', usage.CANCEL_HELP);
-  cancel.action(action(cancel, (id: string, opts: Parameters<Commands['cancel']>[1]) => commands().cancel(id, opts)));
+  cancel.action(action(cancel, (id: string, opts: Parameters<Runs['cancel']>[1]) => runs().cancel(id, opts)));
 
   const webhooks = withOptions(
     program
@@ -150,7 +160,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   webhooks.action(
     action(webhooks, (opts: { insecureNoEncryption?: boolean }) => {
       if (webhooks.args.length) (webhooks as unknown as { unknownCommand(): never }).unknownCommand();
-      return commands().webhooks(opts);
+      return webhookCommands().webhooks(opts);
     }),
   );
   const register = withOptions(
@@ -163,7 +173,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     outputOptions(),
   );
   register.action(
-    action(register, (opts: Parameters<Commands['webhooksRegister']>[0]) => commands().webhooksRegister(opts)),
+    action(register, (opts: Parameters<ReturnType<typeof webhookCommands>['webhooksRegister']>[0]) =>
+      webhookCommands().webhooksRegister(opts),
+    ),
   );
 
   const review = program
@@ -179,7 +191,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .addHelpText('after', usage.REVIEW_LIST_HELP),
     clientOptions(),
   );
-  reviewList.action(action(reviewList, (opts: Parameters<Commands['reviewList']>[0]) => commands().reviewList(opts)));
+  reviewList.action(
+    action(reviewList, (opts: Parameters<ReturnType<typeof reviewCommands>['reviewList']>[0]) =>
+      reviewCommands().reviewList(opts),
+    ),
+  );
   const reviewResolve = withOptions(
     review
       .command('resolve')
@@ -192,8 +208,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     clientOptions(),
   );
   reviewResolve.action(
-    action(reviewResolve, (id: string, opts: Parameters<Commands['reviewResolve']>[1]) =>
-      commands().reviewResolve(id, opts),
+    action(reviewResolve, (id: string, opts: Parameters<ReturnType<typeof reviewCommands>['reviewResolve']>[1]) =>
+      reviewCommands().reviewResolve(id, opts),
     ),
   );
 
@@ -202,7 +218,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description("serve Temporal's remote codec protocol, so the Web UI and CLI show payloads decrypted")
     .usage('')
     .addHelpText('after', usage.CODEC_SERVER_HELP);
-  codec.action(action(codec, () => commands().codecServer()));
+  codec.action(action(codec, () => codecServerCommand().codecServer()));
 
   const keys = program
     .command('keys')
@@ -259,7 +275,7 @@ export function run(argv: string[]): void {
       () => process.exit(exitCode),
       (err: unknown) => {
         const { message, code } =
-          err instanceof CliError ? { message: err.message, code: err.exitCode } : commands().describeError(err);
+          err instanceof CliError ? { message: err.message, code: err.exitCode } : describeError(err);
         process.stderr.write(`hero-flow: ${redact(message)}\n`);
         process.exit(code);
       },

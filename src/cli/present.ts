@@ -94,7 +94,8 @@ export function describeResult(result: Result): string {
     case 'not_booked':
       return `not_booked: the booking window closed without a booking (${plural(result.remindersSent ?? 0, 'reminder')} sent)`;
     case 'abandoned':
-      return `abandoned in review at ${result.step ?? '?'}${result.review?.note ? `: ${result.review.note}` : ''}`;
+      // The operator's note is free text (it may hold an NHS number or a phone number): never echoed.
+      return `abandoned in review at ${result.step ?? '?'}${result.review?.note ? ' (with a note)' : ''}`;
     case 'needs_review_expired':
       return `needs_review_expired at ${result.step ?? '?'}: nobody resolved the review in time (${result.reason ?? ''})`;
     case 'patient_not_found':
@@ -232,13 +233,16 @@ export function verifiedText(v: {
   return lines.join('\n');
 }
 
+/**
+ * A finished run, as a command that needed a running one reports it: its outcome's name, never the
+ * result itself (booking link, Hero patient id, an operator's note), which only `result` prints.
+ */
 export interface FinishedRun {
   workflowId: string;
   finished: true;
   status: string;
   closedAt?: string;
   outcome: string;
-  result?: Result;
   failure?: { type?: string; message: string };
   /** Why the outcome could not be read (e.g. no key for it). */
   outcomeUnreadable?: string;
@@ -246,11 +250,9 @@ export interface FinishedRun {
 
 /** "<id> already finished at <time>: <outcome>" */
 export function finishedLine(run: FinishedRun): string {
-  const outcome = run.result
-    ? describeResult(run.result)
-    : run.failure
-      ? `${run.outcome}: ${run.failure.type ? `[${run.failure.type}] ` : ''}${run.failure.message}`
-      : run.outcome;
+  const outcome = run.failure
+    ? `${run.outcome}: ${run.failure.type ? `[${run.failure.type}] ` : ''}${run.failure.message}`
+    : run.outcome;
   const unreadable = run.outcomeUnreadable ? ` (its outcome could not be read: ${run.outcomeUnreadable})` : '';
   return `${run.workflowId} already finished${run.closedAt ? ` at ${run.closedAt}` : ''}: ${outcome}${unreadable}`;
 }

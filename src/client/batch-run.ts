@@ -1,5 +1,5 @@
-import type { BatchEntry } from './batch';
-import { type BatchOutreach, OutreachAlreadyFinishedError, type StartedOutreach } from './outreach-client';
+import type { BatchEntry, BatchItem } from './batch';
+import { OutreachAlreadyFinishedError, type StartedOutreach } from './outreach-client';
 
 /** Running counts of a batch: items read, started now, already there (running or finished), failed. */
 export interface BatchCounts {
@@ -23,7 +23,7 @@ export interface BatchRunOutcome {
 
 export interface BatchRunOptions {
   entries: AsyncIterable<BatchEntry>;
-  start: (item: BatchOutreach) => Promise<StartedOutreach & { alreadyRunning?: boolean }>;
+  start: (item: BatchItem) => Promise<StartedOutreach & { alreadyRunning?: boolean }>;
   concurrency: number;
   /** One result per item, as it happens (the CLI's stdout line). */
   onResult: (line: Record<string, unknown>) => void;
@@ -42,6 +42,8 @@ export interface BatchRunOptions {
  * Starts a stream of batch entries, at most `concurrency` at a time, reading the next entry only when
  * a start slot is free: a file of any length runs in constant memory and nothing is read far ahead of
  * what is being started, so a stop leaves a clean cut (everything before one index tried, nothing after).
+ * @default opts.from 0; opts.progressEveryMs 1000
+ * @throws only what reading `entries` throws (a failed start is that item's result line, not thrown).
  */
 export async function runBatch(opts: BatchRunOptions): Promise<BatchRunOutcome> {
   const began = Date.now();

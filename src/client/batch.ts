@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { describeProblems } from '../shared/problems';
-import type { BatchOutreach } from './outreach-client';
 
 /**
  * The most text one request may take, as a `start --input` file or as one line of a batch, checked
@@ -28,15 +27,24 @@ const batchItemSchema = z.strictObject({
   request: z.record(z.string(), z.unknown(), { error: 'must be an object (the outreach request)' }),
 });
 
+/**
+ * One item as read from the file: the request not parsed yet (the client parses it once, when it
+ * starts it), and the caller's business workflow ID if any.
+ */
+export interface BatchItem {
+  request: unknown;
+  workflowId?: string;
+}
+
 /** An item of the file (its position, from 0), or why it could not be read. */
-export type BatchEntry = { index: number; item: BatchOutreach } | { index: number; error: string };
+export type BatchEntry = { index: number; item: BatchItem } | { index: number; error: string };
 
 export class BatchFileError extends Error {}
 
 /** Error texts name the position and the field, never a value (the values are patient data). */
 function toEntry(index: number, value: unknown): BatchEntry {
   const item = batchItemSchema.safeParse(value);
-  if (item.success) return { index, item: { request: item.data.request as never, workflowId: item.data.workflowId } };
+  if (item.success) return { index, item: { request: item.data.request, workflowId: item.data.workflowId } };
   const problems = describeProblems(item.error, '(item)', batchItemSchema);
   return { index, error: `item ${index}: ${problems.join('; ')}` };
 }
@@ -66,6 +74,7 @@ function parseLine(index: number, lineNo: number, line: string): BatchEntry {
  * Reads a batch held in memory: a JSON array of `{ "workflowId"?, "request" }`, or the same objects as
  * JSON Lines (blank lines skipped). An unreadable item becomes an error entry and the others still go.
  * Files are read with `readBatch`, which streams.
+ * @throws {BatchFileError} no items, or a broken JSON array.
  */
 export function parseBatch(text: string): BatchEntry[] {
   let entries: BatchEntry[];
@@ -140,7 +149,9 @@ export async function* splitLines(chunks: AsyncIterable<Buffer>, maxLineBytes: n
  * length, in constant memory); a line over `MAX_REQUEST_TEXT_BYTES` is that item's error. A JSON array is
  * parsed whole, so it is refused over `MAX_JSON_ARRAY_BATCH_BYTES` (checked against `knownSize` before
  * reading, when the size is known). Entries before `from` are skipped without being parsed.
- * Throws BatchFileError for a file that is empty or a broken or oversized JSON array.
+ * @default opts.from 0; opts.maxLineBytes MAX_REQUEST_TEXT_BYTES (64 KiB); opts.maxArrayBytes
+ * MAX_JSON_ARRAY_BATCH_BYTES (16 MiB)
+ * @throws {BatchFileError} a file that is empty, or a broken or oversized JSON array.
  */
 export async function* readBatch(
   source: AsyncIterable<Buffer>,

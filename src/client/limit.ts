@@ -5,6 +5,7 @@ export const DEFAULT_START_CONCURRENCY = 50;
  * Runs at most `max` of the tasks given to it at once; the rest wait their turn in order. Used to
  * start a practice list of runs without flooding the Temporal frontend: thousands of concurrent
  * start requests queue ahead of the workers' own requests and delay every run's first step.
+ * @throws {RangeError} `max` is not a whole number of at least 1.
  */
 export function concurrencyLimit(max: number): <T>(task: () => Promise<T>) => Promise<T> {
   if (!Number.isInteger(max) || max < 1) throw new RangeError(`concurrency must be a whole number ≥ 1, not ${max}`);

@@ -8,7 +8,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { fromPayloadsAtIndex, type LoadedDataConverter, type Payload } from '@temporalio/common';
 import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
@@ -34,7 +34,6 @@ import {
   type OutreachResult,
   type OutreachStatus,
   type ReviewResolution,
-  reviewResolutionSchema,
   type ReviewResolved,
   type ReviewStep,
   type VerificationAccepted,
@@ -46,10 +45,22 @@ import {
   requestFingerprints,
 } from './fingerprint';
 import { concurrencyLimit, DEFAULT_START_CONCURRENCY } from './limit';
-import { prepareOutreachRequest } from './prepare';
-import { outreachWorkflowId } from './workflow-id';
+import {
+  isPreparedOutreach,
+  prepareOutreach,
+  prepareOutreachRequest,
+  type PreparedOutreach,
+  prepareReviewResolution,
+} from './prepare';
 
-export { InvalidOutreachRequestError } from './prepare';
+export {
+  InvalidOutreachRequestError,
+  InvalidReviewResolutionError,
+  isPreparedOutreach,
+  prepareOutreach,
+  type PreparedOutreach,
+  prepareReviewResolution,
+} from './prepare';
 
 /** The workflow ID belongs to a run that already finished; starting it again could message the patient twice. */
 export class OutreachAlreadyFinishedError extends Error {
@@ -74,14 +85,6 @@ export class OutreachIdConflictError extends Error {
         'settings), so this request was not started. Give each request its own workflow ID.',
     );
     this.name = 'OutreachIdConflictError';
-  }
-}
-
-/** A review decision that does not validate (an unknown action, a note too long); values are never echoed. */
-export class InvalidReviewResolutionError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid review decision:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'InvalidReviewResolutionError';
   }
 }
 
@@ -168,6 +171,21 @@ const MAX_START_ATTEMPTS = 3;
 export { DEFAULT_START_CONCURRENCY } from './limit';
 
 /**
+ * One argument of a history event, decoded as the client decodes a result: through the payload codecs
+ * (last first), then the payload converter. Public SDK exports only (the SDK's own helper for this is
+ * internal, @temporalio/common/lib/internal-non-workflow).
+ */
+async function decodeArgument(
+  converter: LoadedDataConverter,
+  index: number,
+  payloads: Payload[] | null | undefined,
+): Promise<unknown> {
+  let decoded = payloads ?? [];
+  for (const codec of [...converter.payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+  return fromPayloadsAtIndex(converter.payloadConverter, index, decoded);
+}
+
+/**
  * The typed way for other services to start, signal, inspect and cancel outreach runs.
  * Requests are validated here, before anything reaches Temporal.
  */
@@ -181,6 +199,10 @@ export class HeroFlowClient {
   /**
    * Connects with the Temporal CLI's env names (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
    * TLS) and encrypts payloads with the HERO_CODEC_KEYS key ring, which is required unless opted out.
+   * @default env process.env; opts.insecureNoEncryption false; opts.warn writes "hero-flow: …" lines to stderr
+   * @throws {ConfigError} a bad or missing setting (every problem at once; CodecConfigError for the keys).
+   * @throws {Error} Temporal not reachable before the SDK's connect deadline (a gRPC ServiceError when it
+   * answered but refused, e.g. UNAUTHENTICATED).
    */
   static async connect(
     env: NodeJS.ProcessEnv = process.env,
@@ -209,9 +231,21 @@ export class HeroFlowClient {
     return new HeroFlowClient(client, settings.taskQueue, env.HERO_WORKFLOW_ID_SECRET || undefined);
   }
 
-  /** Validates a request, naming every problem; values are never echoed (they are patient data). */
+  /**
+   * Validates a request, naming every problem; values are never echoed (they are patient data).
+   * @throws {InvalidOutreachRequestError}
+   */
   static validate(request: unknown): OutreachInput {
     return prepareOutreachRequest(request);
+  }
+
+  /**
+   * Validates a request and derives its workflow ID with this client's HERO_WORKFLOW_ID_SECRET, once:
+   * `start` and `startOrFind` take the result without parsing it again.
+   * @throws {InvalidOutreachRequestError} @throws {WorkflowIdError} (see `prepareOutreach`).
+   */
+  prepare(request: unknown, opts: { workflowId?: string } = {}): PreparedOutreach {
+    return prepareOutreach(request, { workflowId: opts.workflowId, secret: this.workflowIdSecret });
   }
 
   /**
@@ -219,20 +253,28 @@ export class HeroFlowClient {
    * (so a retried start, or a re-run batch, starts nothing twice). The same ID running for another
    * request is refused (OutreachIdConflictError). A workflow ID whose run has finished is refused
    * (OutreachAlreadyFinishedError) unless that run failed or was terminated: repeating a start, or a
-   * whole batch, never messages a patient twice.
+   * whole batch, never messages a patient twice. `request` is a request (validated here) or what
+   * `prepare` returned (then `opts.workflowId` is not used: the prepared ID is).
+   * @throws {InvalidOutreachRequestError} @throws {WorkflowIdError} @throws {OutreachIdConflictError}
+   * @throws {OutreachAlreadyFinishedError}
    */
-  async start(request: OutreachRequest, opts: { workflowId?: string } = {}): Promise<StartedOutreach> {
+  async start(
+    request: OutreachRequest | PreparedOutreach,
+    opts: { workflowId?: string } = {},
+  ): Promise<StartedOutreach> {
     const { workflowId, runId } = await this.startOrFind(request, opts);
     return { workflowId, runId };
   }
 
-  /** `start`, also telling whether the run was already there (`alreadyRunning`) or started now. */
+  /**
+   * `start`, also telling whether the run was already there (`alreadyRunning`) or started now.
+   * @throws as `start`.
+   */
   async startOrFind(
-    request: OutreachRequest,
+    request: OutreachRequest | PreparedOutreach,
     opts: { workflowId?: string } = {},
   ): Promise<StartedOutreach & { alreadyRunning: boolean }> {
-    const input = HeroFlowClient.validate(request);
-    const workflowId = outreachWorkflowId(input, { businessId: opts.workflowId, secret: this.workflowIdSecret });
+    const { input, workflowId } = isPreparedOutreach(request) ? request : this.prepare(request, opts);
     // A hash of the normalised request keyed by a secret, in the memo (encrypted by the payload codec like the
     // input): it tells a retry of this request from another request under the same ID, without patient data.
     const fingerprints = requestFingerprints(input, this.workflowIdSecret, this.client);
@@ -243,7 +285,8 @@ export class HeroFlowClient {
         const handle = await this.client.workflow.start<typeof patientOutreachWorkflow>(OUTREACH_WORKFLOW_TYPE, {
           taskQueue: this.taskQueue,
           workflowId,
-          args: [request],
+          // The parsed request (defaults filled in), not what the caller passed: what was checked is what runs.
+          args: [input],
           memo: fingerprints.memo,
           // FAIL, not USE_EXISTING: the running run is returned only once its request is known to be this one.
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
@@ -294,9 +337,7 @@ export class HeroFlowClient {
     });
     const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
     try {
-      const input = prepareOutreachRequest(
-        await decodeFromPayloadsAtIndex(this.client.options.loadedDataConverter, 0, payloads),
-      );
+      const input = prepareOutreachRequest(await decodeArgument(this.client.options.loadedDataConverter, 0, payloads));
       return requestFingerprint(input, this.workflowIdSecret);
     } catch {
       return undefined;
@@ -309,6 +350,9 @@ export class HeroFlowClient {
    * others: each result says started or why not, by position. Running the same list again returns the
    * runs already going.
    * `onResult` sees each as it happens (progress, or waiting for outcomes while the rest start).
+   * @default opts.concurrency DEFAULT_START_CONCURRENCY (50)
+   * @throws {RangeError} a concurrency that is not a whole number of at least 1 (items never throw: each
+   * failure is that item's `error`).
    */
   async startMany(
     items: readonly BatchOutreach[],
@@ -329,7 +373,10 @@ export class HeroFlowClient {
     );
   }
 
-  /** Tells the run the patient has verified their identity; it re-traces at once. */
+  /**
+   * Tells the run the patient has verified their identity; it re-traces at once.
+   * @throws {WorkflowNotFoundError} no running run of that workflow ID.
+   */
   async signalVerification(workflowId: string): Promise<void> {
     await this.client.workflow.getHandle(workflowId).signal(verificationCompletedSignal, { source: 'client' });
   }
@@ -341,6 +388,8 @@ export class HeroFlowClient {
    * patient to verify, and the run keeps waiting; `patient_not_found`; or `failed` / `cancelled`) and
    * `state` the run's state after it. Rejects (WorkflowUpdateFailedError) when the run is not waiting
    * for verification. It can take as long as the trace's retries (Hero's 429s and 5xx).
+   * @throws {WorkflowUpdateFailedError} the run is not waiting for verification.
+   * @throws {WorkflowNotFoundError} no running run of that workflow ID (a finished run included).
    */
   async confirmVerification(workflowId: string): Promise<VerificationAccepted> {
     return this.client.workflow
@@ -352,7 +401,9 @@ export class HeroFlowClient {
    * The runs of this task queue waiting for an operator's decision (state `needs_review`, still
    * running), each with its review's step, reason and deadline from its status query; the most urgent
    * deadline first. Visibility is eventually consistent: a run that entered review a moment ago may
-   * not be listed yet. No patient data: ids, the step and the run's own reason.
+   * not be listed yet. No patient data: ids, the step and the run's own reason. A run whose status
+   * cannot be read is listed with `error`, not thrown.
+   * @throws {Error} the visibility list itself failed (Temporal unreachable, a ServiceError).
    */
   async listReviews(): Promise<OpenReviewListing[]> {
     const query = [
@@ -393,16 +444,16 @@ export class HeroFlowClient {
    * An operator's decision for a run in `needs_review` (update resolveReview): `resend` sends the message
    * again, `mark_sent` records that Hero did send it, `abandon` ends the run. Validated here first
    * (InvalidReviewResolutionError); a run not in review refuses it (ReviewRejectedError), a finished run
-   * is reported as such (OutreachRunFinishedError), no run at all is WorkflowNotFoundError.
+   * is reported as such (OutreachRunFinishedError), no run at all is WorkflowNotFoundError. A decision
+   * from `prepareReviewResolution` is sent without being parsed again.
+   * @throws {InvalidReviewResolutionError} @throws {ReviewRejectedError} @throws {OutreachRunFinishedError}
+   * @throws {WorkflowNotFoundError}
    */
   async resolveReview(workflowId: string, resolution: ReviewResolution): Promise<ReviewResolved> {
-    const parsed = reviewResolutionSchema.safeParse(resolution);
-    if (!parsed.success) {
-      throw new InvalidReviewResolutionError(describeProblems(parsed.error, '(decision)', reviewResolutionSchema));
-    }
+    const decision = prepareReviewResolution(resolution);
     const handle = this.client.workflow.getHandle(workflowId);
     try {
-      return await handle.executeUpdate(resolveReviewUpdate, { args: [parsed.data] });
+      return await handle.executeUpdate(resolveReviewUpdate, { args: [decision] });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new ReviewRejectedError(workflowId, err.cause?.message ?? err.message);
@@ -425,6 +476,8 @@ export class HeroFlowClient {
    * or was terminated may be started again, so a redelivery can repair it. `timeoutMs` bounds the call
    * (Temporal unreachable: it fails after that long). `delivery` (hex; the receiver's hash of what Hero
    * signed) joins the ID, so only the same delivery is a duplicate (src/webhooks/receiver.ts).
+   * @default opts.timeoutMs none: the SDK's own deadlines apply
+   * @throws {InvalidBookingEventError} an unknown event, or an appointment id that is not Hero's.
    */
   async startBookingEvent(
     input: BookingEventInput,
@@ -463,19 +516,34 @@ export class HeroFlowClient {
     }
   }
 
+  /**
+   * The run's state (its status query): what a person following it needs, including the login URL while
+   * it waits for verification.
+   * @throws {WorkflowNotFoundError} no run of that workflow ID (a closed run is still answered, until
+   * retention removes it).
+   */
   async status(workflowId: string): Promise<OutreachStatus> {
     return this.client.workflow.getHandle(workflowId).query(statusQuery);
   }
 
-  /** Waits for the run's outcome; a failed run rejects with the workflow's failure. */
+  /**
+   * Waits for the run's outcome (every ended state is an outcome, `cancelled` included).
+   * @throws {WorkflowFailedError} the run failed (its cause is the workflow's failure).
+   * @throws {WorkflowNotFoundError} no run of that workflow ID.
+   */
   async result(workflowId: string): Promise<OutreachResult> {
     return this.client.workflow.getHandle<typeof patientOutreachWorkflow>(workflowId).result();
   }
 
+  /**
+   * Requests cancellation: the run aborts any Hero request in flight and ends `cancelled`.
+   * @throws {WorkflowNotFoundError} no running run of that workflow ID.
+   */
   async cancel(workflowId: string): Promise<void> {
     await this.client.workflow.getHandle(workflowId).cancel();
   }
 
+  /** Closes the connection this client made (`connect`); a client built on another's connection closes it too. */
   async close(): Promise<void> {
     await this.client.connection.close();
   }

@@ -1,6 +1,13 @@
 import { describeProblems } from '../shared/problems';
-import { type OutreachInput, outreachInputSchema } from '../workflows/schemas';
+import {
+  type OutreachInput,
+  outreachInputSchema,
+  type ReviewResolution,
+  reviewResolutionSchema,
+} from '../workflows/schemas';
+import { outreachWorkflowId } from './workflow-id';
 
+/** A request that does not validate; `problems` name the fields, never their values (patient data). */
 export class InvalidOutreachRequestError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid outreach request:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -71,6 +78,7 @@ export function checkRequestShape(request: unknown): string | undefined {
  * The one preparing step of every request on the client's path (library, CLI, batch lines): checks
  * its size and shape, validates it, and names every problem; values are never echoed (they are patient
  * data). Unknown keys are refused with the nearest known one as a suggestion.
+ * @throws {InvalidOutreachRequestError} naming every problem.
  */
 export function prepareOutreachRequest(request: unknown): OutreachInput {
   const shape = checkRequestShape(request);
@@ -81,3 +89,75 @@ export function prepareOutreachRequest(request: unknown): OutreachInput {
   }
   return parsed.data;
 }
+
+/**
+ * A request parsed once, with the workflow ID it runs under: `HeroFlowClient.start` and `startOrFind`
+ * take it as it is, without parsing the request or deriving the ID again. Made only by
+ * `prepareOutreach` (or `HeroFlowClient#prepare`); frozen, so what was checked is what is sent.
+ */
+export interface PreparedOutreach {
+  readonly input: Readonly<OutreachInput>;
+  readonly workflowId: string;
+}
+
+/** The values `prepareOutreach` made: anything else, even of the same shape, is parsed again. */
+const preparedOutreach = new WeakSet<object>();
+/** The decisions `prepareReviewResolution` made. */
+const preparedResolutions = new WeakSet<object>();
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Validates a request and derives its workflow ID (`outreachWorkflowId`): the caller's `workflowId`, or
+ * an HMAC keyed by `secret` (HERO_WORKFLOW_ID_SECRET).
+ * @throws {InvalidOutreachRequestError} the request does not validate.
+ * @throws {WorkflowIdError} no workflow ID and no secret, or an ID that looks like patient data.
+ */
+export function prepareOutreach(
+  request: unknown,
+  opts: { workflowId?: string; secret?: string } = {},
+): PreparedOutreach {
+  const input = prepareOutreachRequest(request);
+  const workflowId = outreachWorkflowId(input, { businessId: opts.workflowId, secret: opts.secret });
+  const prepared = deepFreeze({ input, workflowId });
+  preparedOutreach.add(prepared);
+  return prepared;
+}
+
+/** True for a value `prepareOutreach` made. */
+export const isPreparedOutreach = (value: unknown): value is PreparedOutreach =>
+  typeof value === 'object' && value !== null && preparedOutreach.has(value);
+
+/** A review decision that does not validate (an unknown action, a note too long); values are never echoed. */
+export class InvalidReviewResolutionError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid review decision:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidReviewResolutionError';
+  }
+}
+
+/**
+ * Validates an operator's decision once: `HeroFlowClient.resolveReview` sends the value it returns as
+ * it is (the run validates it again, as it does whatever arrives).
+ * @throws {InvalidReviewResolutionError} naming every problem, never the note.
+ */
+export function prepareReviewResolution(resolution: unknown): ReviewResolution {
+  if (isPreparedResolution(resolution)) return resolution;
+  const parsed = reviewResolutionSchema.safeParse(resolution);
+  if (!parsed.success) {
+    throw new InvalidReviewResolutionError(describeProblems(parsed.error, '(decision)', reviewResolutionSchema));
+  }
+  const prepared = deepFreeze(parsed.data);
+  preparedResolutions.add(prepared);
+  return prepared;
+}
+
+/** True for a decision `prepareReviewResolution` made. */
+export const isPreparedResolution = (value: unknown): value is ReviewResolution =>
+  typeof value === 'object' && value !== null && preparedResolutions.has(value);

@@ -12,6 +12,8 @@ export class WorkflowIdError extends Error {}
  * HMAC of the request keyed by HERO_WORKFLOW_ID_SECRET (an unkeyed hash of an NHS number is
  * reversible by enumeration). The same request then maps to the same ID, so a retried start
  * finds the run already going instead of starting a second one.
+ * @throws {WorkflowIdError} no business ID and no secret, or a business ID that looks like patient data
+ * or has other characters than letters, digits and . _ : @ - (never echoed).
  */
 export function outreachWorkflowId(input: OutreachInput, opts: { businessId?: string; secret?: string }): string {
   if (opts.businessId !== undefined) return checkBusinessId(opts.businessId);
