@@ -30,6 +30,9 @@ export const TEMPORAL_ENV = `  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_AP
   TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH (and _DATA forms), TEMPORAL_TLS_SERVER_NAME,
   TEMPORAL_GRPC_META_*, TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE
                          Temporal's standard connection settings (default localhost:7233, namespace default)
+  HERO_ALLOW_INSECURE_CREDENTIALS=true
+                         send TEMPORAL_API_KEY or credential headers without TLS to a server off this machine
+                         (refused otherwise: they could be read on the way)
   HERO_TASK_QUEUE        task queue of workflows and activities (default hero-flow)`;
 
 export const KEYS_ENV = `  HERO_CODEC_KEYS        "id:base64key,..." encrypts every payload (the first key encrypts, all decrypt).
@@ -68,7 +71,8 @@ Every setting is checked before it connects; one message lists every problem.`,
   HERO_HTTP_TIMEOUT_MS   per-request timeout (default 10000)
 ${KEYS_ENV}
 ${TEMPORAL_ENV}
-  HERO_METRICS_PORT      serve Prometheus metrics on http://0.0.0.0:PORT/metrics
+  HERO_METRICS_PORT      serve Prometheus metrics (no authentication) on http://HOST:PORT/metrics
+  HERO_METRICS_HOST      the IP address metrics listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   HERO_SHUTDOWN_GRACE_SECONDS, HERO_LOG_LEVEL, HERO_RATE_LIMIT_PER_SECOND, HERO_MAX_CONCURRENT_ACTIVITIES,
   HERO_MAX_CONCURRENT_WORKFLOW_TASKS, HERO_MAX_CACHED_WORKFLOWS   see the README's Configuration`,
   examples([
