@@ -1,12 +1,14 @@
 import { condition, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
 import { HERO_BOOKING_LINK_ID } from '../shared/search-attributes';
 import { checkBookingLink } from './activity-stubs';
+import { takes } from './patches';
 import { messagesOf, type SendContext, sendWithReconcile } from './review';
 import {
   type AppointmentSummary,
   type AwaitBooking,
   type BookingEvent,
   DEFAULT_BOOKING_WINDOW_MS,
+  DURATION_BOUNDS,
   type OutreachResult,
 } from './schemas';
 
@@ -51,10 +53,11 @@ export async function awaitBooking(
 ): Promise<OutreachResult> {
   const { run, bookingLink, patientId } = ctx;
   const expiry = ctx.input.booking.expiryDate;
-  const windowEnd =
-    firstSentAt +
-    (options.window ??
-      (expiry !== undefined ? Math.max(0, endOfDay(expiry) - firstSentAt) : DEFAULT_BOOKING_WINDOW_MS));
+  let windowMs =
+    options.window ?? (expiry !== undefined ? Math.max(0, endOfDay(expiry) - firstSentAt) : DEFAULT_BOOKING_WINDOW_MS);
+  // A window taken from a far expiryDate is cut to the longest the product supports, as an explicit one is.
+  if (windowMs > DURATION_BOUNDS.bookingWindow && takes('boundedDurations')) windowMs = DURATION_BOUNDS.bookingWindow;
+  const windowEnd = firstSentAt + windowMs;
   let appointment: AppointmentSummary | undefined;
   /** Link uses that belong to bookings since cancelled: the use count must exceed it to mean a booking. */
   let cancelledUses = 0;

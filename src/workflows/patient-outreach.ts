@@ -1,12 +1,4 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  isCancellation,
-  log,
-  patched,
-  setHandler,
-} from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, isCancellation, log, setHandler } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { BookingLink, TraceResult } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
@@ -24,6 +16,7 @@ import {
 } from './definitions';
 import { activityCauseType, isFailureOfType } from './failures';
 import { recordFailure, recordOutcome, recordVerified } from './metrics';
+import { takes } from './patches';
 import { messagesOf, Reviews, type SendContext, sendWithReconcile } from './review';
 import { RunState, STATE_IN_WORDS } from './run-state';
 import {
@@ -31,6 +24,7 @@ import {
   type OutreachInput,
   type OutreachRequest,
   type OutreachResult,
+  lenientOutreachInputSchema,
   outreachInputSchema,
   type ReviewResolved,
   reviewResolutionSchema,
@@ -133,7 +127,7 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
     async (): Promise<VerificationAccepted> => {
       verificationSignalled = true;
       // Runs from before answered at once, and their history completes the update in the same task.
-      if (!patched(AWAIT_RETRACE_PATCH)) return { accepted: true, state: run.status.state };
+      if (!takes('awaitRetrace')) return { accepted: true, state: run.status.state };
       const answer = await traces.next();
       return { accepted: true, state: run.status.state, ...answer };
     },
@@ -223,29 +217,9 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
   }
 }
 
-/**
- * confirmVerification once answered at once, before the run re-traced, so its caller learnt nothing.
- * Its handler now waits for the trace after it (Traces). An update completed in a later workflow task
- * than the one that accepted it changes the run's commands, so a run whose history shows the old,
- * immediate answer must give it again on replay: this patch marks the updates that wait. A waiting
- * update is answered (Traces.ended) in the same activation as the run closes, before the SDK checks for
- * unfinished handlers, so its caller never sees the run close under it.
- */
-const AWAIT_RETRACE_PATCH = 'await-verification-retrace';
-
-/**
- * Input and signal payloads were once parsed leniently: unknown keys were dropped. A run started then
- * with an unknown key (the library passed the caller's request through as it was) would, parsed
- * strictly on replay, fail where its history shows it went on: a nondeterminism error. This patch
- * marks the runs that refuse unknown keys. It is consulted only for a payload whose only problem is
- * unknown keys, so the commands of every valid run stay as they were (the committed histories replay
- * unchanged); a new run gains one marker, before failing on such input or ignoring such a signal.
- */
-const STRICT_PAYLOADS_PATCH = 'strict-payloads';
-
 /** False only when replaying a run from before strict payloads, and the problems are unknown keys alone. */
 function refusesUnknownKeys(error: z.ZodError): boolean {
-  return !error.issues.every((i) => i.code === 'unrecognized_keys') || patched(STRICT_PAYLOADS_PATCH);
+  return !error.issues.every((i) => i.code === 'unrecognized_keys') || takes('strictPayloads');
 }
 
 /** A copy of `value` without the keys `error` reports as unknown: what the lenient parse once kept. */
@@ -260,20 +234,9 @@ function withoutUnknownKeys(value: unknown, error: z.ZodError): unknown {
   return copy;
 }
 
-/**
- * While the worker has keys, its codec hands the workflow a marker in place of a payload that arrived
- * unencrypted (workerDataConverter, src/codec/data-converter.ts): the run refuses such an input, and
- * ignores such a signal. A run that a client started or signalled in plaintext before this refusal
- * (the worker then decoded it silently) and that is still open would, refused on replay, fail where its
- * history shows it went on: a nondeterminism error. This patch marks the runs that refuse plaintext;
- * it is consulted only when a marker arrives, so every encrypted run, and every replay without a codec,
- * issues the same commands as before.
- */
-const REFUSE_PLAINTEXT_PATCH = 'refuse-plaintext';
-
 /** False only when replaying a run from before the refusal: it then goes on with the plaintext value. */
 function refusesPlaintext(): boolean {
-  return patched(REFUSE_PLAINTEXT_PATCH);
+  return takes('refusePlaintext');
 }
 
 /**
@@ -290,18 +253,19 @@ function parseInput(received: unknown): OutreachInput {
     rawInput = received.value;
   }
   const parsed = outreachInputSchema.safeParse(rawInput);
-  if (!parsed.success && !refusesUnknownKeys(parsed.error)) {
-    const legacy = outreachInputSchema.safeParse(withoutUnknownKeys(rawInput, parsed.error));
+  if (parsed.success) return parsed.data;
+  // Valid but for the duration bounds: refused, unless replaying a run started before them.
+  const lenient = lenientOutreachInputSchema.safeParse(rawInput);
+  if (lenient.success && !takes('boundedDurations')) return lenient.data;
+  if (!lenient.success && !refusesUnknownKeys(lenient.error)) {
+    const legacy = lenientOutreachInputSchema.safeParse(withoutUnknownKeys(rawInput, lenient.error));
     if (legacy.success) return legacy.data;
   }
-  if (!parsed.success) {
-    const problems = describeProblems(parsed.error, '(input)', outreachInputSchema);
-    throw ApplicationFailure.nonRetryable(
-      `Invalid outreach input: ${problems.join('; ')}`,
-      FailureType.InvalidWorkflowInput,
-    );
-  }
-  return parsed.data;
+  const problems = describeProblems(parsed.error, '(input)', outreachInputSchema);
+  throw ApplicationFailure.nonRetryable(
+    `Invalid outreach input: ${problems.join('; ')}`,
+    FailureType.InvalidWorkflowInput,
+  );
 }
 
 function payloadProblems(error: z.ZodError): string[] {

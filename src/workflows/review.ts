@@ -1,10 +1,11 @@
-import { ActivityFailure, condition, isCancellation, patched, sleep } from '@temporalio/workflow';
+import { ActivityFailure, condition, isCancellation, sleep } from '@temporalio/workflow';
 import type { BookingLink } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
 import { findSentMessages, sendMessage } from './activity-stubs';
 import { followDelivery } from './delivery';
 import { isFailureOfType } from './failures';
 import { recordReview } from './metrics';
+import { takes } from './patches';
 import type { RunState } from './run-state';
 import {
   BOOKING_LINK_PLACEHOLDER,
@@ -15,14 +16,6 @@ import {
   type ReviewResolution,
   type ReviewStep,
 } from './schemas';
-
-/**
- * A send whose outcome was uncertain once ended the run as `needs_review`, for good. It now asks Hero
- * first, then waits for an operator's decision: more commands where such a run once completed, so a run
- * whose history shows the old ending must end so again on replay. This patch marks the runs that
- * reconcile; the same patch marks those that read the delivery status after the message.
- */
-export const RECONCILE_PATCH = 'reconcile-delivery-and-review';
 
 /**
  * How long after an uncertain send the run waits before asking Hero what it holds: a request that
@@ -94,12 +87,12 @@ export async function sendWithReconcile(
         shortLinkId: bookingLink.id,
       });
       // Runs from before delivery status completed right after the send: they must again on replay.
-      const follow = kind === 'reminder' || patched(RECONCILE_PATCH);
+      const follow = kind === 'reminder' || takes('reconcile');
       return { sent: true, index: recordSent(ctx, kind, sent.messageId, follow) };
     } catch (err) {
       if (!isFailureOfType(err, FailureType.OutcomeUncertain)) throw err;
       reason = (err as ActivityFailure).cause?.message ?? 'Hero may have acted on the request';
-      if (kind === 'message' && !patched(RECONCILE_PATCH)) {
+      if (kind === 'message' && !takes('reconcile')) {
         run.set('needs_review');
         return { sent: false, result: { outcome: 'needs_review', step, patientId, bookingLink, reason } };
       }
