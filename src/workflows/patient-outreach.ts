@@ -135,7 +135,10 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
       validator: (payload) => {
         // Rejected updates never reach history and validators do not run on replay: no patch needed.
         if (isUnencryptedMarker(payload)) {
-          throw ApplicationFailure.nonRetryable(unencryptedPayloadMessage('update'), FailureType.UnencryptedPayload);
+          throw ApplicationFailure.nonRetryable(
+            unencryptedPayloadMessage('confirmVerification'),
+            FailureType.UnencryptedPayload,
+          );
         }
         const parsed = verificationCompletedSchema.safeParse(payload);
         if (!parsed.success) {
@@ -174,7 +177,10 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
     {
       validator: (payload) => {
         if (isUnencryptedMarker(payload)) {
-          throw ApplicationFailure.nonRetryable(unencryptedPayloadMessage('update'), FailureType.UnencryptedPayload);
+          throw ApplicationFailure.nonRetryable(
+            unencryptedPayloadMessage('resolveReview'),
+            FailureType.UnencryptedPayload,
+          );
         }
         const parsed = reviewResolutionSchema.safeParse(payload);
         if (!parsed.success) {
