@@ -2,7 +2,7 @@ import { condition, isCancellation, upsertSearchAttributes } from '@temporalio/w
 import { HERO_BOOKING_LINK_ID } from '../shared/search-attributes';
 import { checkBookingLink } from './activity-stubs';
 import { takes } from './patches';
-import { messagesOf, type SendContext, sendWithReconcile } from './review';
+import { type SendContext, sendWithReconcile } from './review';
 import {
   type AppointmentSummary,
   type AwaitBooking,
@@ -48,10 +48,10 @@ function endOfDay(date: string): number {
 export async function awaitBooking(
   ctx: SendContext,
   options: AwaitBooking,
-  events: BookingEvents,
   firstSentAt: number,
 ): Promise<OutreachResult> {
   const { run, bookingLink, patientId } = ctx;
+  const events = run.bookingEvents;
   const expiry = ctx.input.booking.expiryDate;
   let windowMs =
     options.window ?? (expiry !== undefined ? Math.max(0, endOfDay(expiry) - firstSentAt) : DEFAULT_BOOKING_WINDOW_MS);
@@ -68,12 +68,7 @@ export async function awaitBooking(
 
   const setBooked = (a: AppointmentSummary | undefined) => {
     appointment = a;
-    if (a) run.update({ appointment: a });
-    else {
-      const { appointment: _dropped, ...rest } = run.status;
-      run.status = rest;
-    }
-    run.set(a ? 'booked' : 'awaiting_booking');
+    run.booked(a);
   };
 
   const applyEvents = () => {
@@ -112,7 +107,7 @@ export async function awaitBooking(
     }
   };
 
-  run.update({ bookingWindowEndsAt: new Date(windowEnd).toISOString(), bookingLinkId: bookingLink.id });
+  run.bookingWindowOpened(windowEnd, bookingLink.id);
   run.set('awaiting_booking');
   for (;;) {
     applyEvents();
@@ -166,7 +161,7 @@ export async function awaitBooking(
   if (!appointment && (await linkWasUsed())) setBooked({ id: null, confirmedAt: null, startTime: null });
   applyEvents();
 
-  const messages = messagesOf(run);
+  const messages = [...run.messages];
   if (appointment) {
     run.set('booked');
     return { outcome: 'booked', patientId, bookingLink, appointment, messages, remindersSent };

@@ -25,6 +25,12 @@ export const PATCHES = {
   boundedDurations: 'bounded-durations',
 } as const;
 
+/**
+ * What older runs hold that needs no patch (nothing they replay differs), kept for their readers:
+ * - runs from before links were retried whatever failed may end needs_review at create_booking_link;
+ * - results of runs from before delivery status (reconcile, above) have no `messages`;
+ * - runs from before awaitBooking cannot have one, so waiting for the booking needed no patch.
+ */
 export type PatchName = keyof typeof PATCHES;
 
 /** Whether this run takes the newer path of `name` (false only when replaying a run from before it). */

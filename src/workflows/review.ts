@@ -6,7 +6,7 @@ import { followDelivery } from './delivery';
 import { isFailureOfType } from './failures';
 import { recordReview } from './metrics';
 import { takes } from './patches';
-import type { RunState } from './run-state';
+import type { OutreachRun } from './run-state';
 import {
   BOOKING_LINK_PLACEHOLDER,
   DEFAULT_REVIEW_DEADLINE_MS,
@@ -41,8 +41,7 @@ export class Reviews {
 }
 
 export interface SendContext {
-  run: RunState;
-  reviews: Reviews;
+  run: OutreachRun;
   input: OutreachInput;
   patientId: string;
   bookingLink: BookingLink;
@@ -86,7 +85,6 @@ export async function sendWithReconcile(
         text: template.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
         shortLinkId: bookingLink.id,
       });
-      // Runs from before delivery status completed right after the send: they must again on replay.
       const follow = kind === 'reminder' || takes('reconcile');
       return { sent: true, index: recordSent(ctx, kind, sent.messageId, follow) };
     } catch (err) {
@@ -115,7 +113,7 @@ export async function sendWithReconcile(
       run.set('needs_review_expired');
       return {
         sent: false,
-        result: { outcome: 'needs_review_expired', step, patientId, bookingLink, messages: messagesOf(run), reason },
+        result: { outcome: 'needs_review_expired', step, patientId, bookingLink, messages: [...run.messages], reason },
       };
     }
     resolution = decided.resolution;
@@ -125,7 +123,14 @@ export async function sendWithReconcile(
         decided.applied('abandoned');
         return {
           sent: false,
-          result: { outcome: 'abandoned', step, patientId, bookingLink, messages: messagesOf(run), review: resolution },
+          result: {
+            outcome: 'abandoned',
+            step,
+            patientId,
+            bookingLink,
+            messages: [...run.messages],
+            review: resolution,
+          },
         };
       case 'mark_sent': {
         ctx.resolution = resolution;
@@ -156,7 +161,7 @@ async function askHero(
   ctx: SendContext,
 ): Promise<{ sent: true; messageId: string } | { sent: false; notSent: boolean; why: string }> {
   await sleep(ctx.input.review?.reconcileAfter ?? RECONCILE_AFTER_MS);
-  const knownSent = ctx.run.status.messages?.length ?? 0;
+  const knownSent = ctx.run.messages.length;
   try {
     const found = await findSentMessages({ patientId: ctx.patientId, bookingLinkId: ctx.bookingLink.id });
     if (!found.known) return { sent: false, notSent: false, why: found.why };
@@ -170,12 +175,15 @@ async function askHero(
 
 /** Waits in `needs_review` for an operator's decision, or its deadline (then undefined). */
 async function review(ctx: SendContext, step: ReviewStep, reason: string): Promise<PendingDecision | undefined> {
-  const { run, reviews, input } = ctx;
+  const { run, input } = ctx;
+  const { reviews } = run;
   const openedAt = Date.now();
   const deadline = openedAt + (input.review?.deadline ?? DEFAULT_REVIEW_DEADLINE_MS);
-  run.set('needs_review');
-  run.update({
-    review: { step, reason, openedAt: new Date(openedAt).toISOString(), deadline: new Date(deadline).toISOString() },
+  run.reviewOpened({
+    step,
+    reason,
+    openedAt: new Date(openedAt).toISOString(),
+    deadline: new Date(deadline).toISOString(),
   });
   reviews.waiting = true;
   recordReview('opened', step);
@@ -199,21 +207,7 @@ function recordSent(
   messageId: string | undefined,
   follow: boolean,
 ): number {
-  const messages = [...messagesOf(ctx.run)];
-  messages.push({
-    kind,
-    ...(messageId !== undefined && { messageId }),
-    sentAt: new Date().toISOString(),
-    deliveryStatus: null,
-    deliveryFinal: false,
-    deliveryFailed: false,
-  });
-  ctx.run.update({ messages });
-  const index = messages.length - 1;
+  const index = ctx.run.messageSent(kind, messageId);
   if (follow && messageId !== undefined) ctx.deliveries.push(followDelivery(ctx.run, index));
   return index;
-}
-
-export function messagesOf(run: RunState) {
-  return run.status.messages ?? [];
 }

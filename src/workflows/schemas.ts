@@ -331,7 +331,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
     bookingLink: z.object({ id: z.string(), url: z.string() }),
     /** Absent only when an operator marked the message sent (resolveReview mark_sent). */
     messageId: z.string().optional(),
-    /** Runs from before delivery status have none. */
+    /** Absent from older runs (src/workflows/patches.ts). */
     messages: z.array(sentMessageStatusSchema).optional(),
     review: reviewResolutionSchema.optional(),
   }),
