@@ -1,6 +1,6 @@
 import { condition, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
 import { HERO_BOOKING_LINK_ID } from '../shared/search-attributes';
-import { checkBookingLink } from './activity-stubs';
+import { checkBookingLink, getAppointment } from './activity-stubs';
 import { takes } from './patches';
 import { type SendContext, sendWithReconcile } from './review';
 import {
@@ -71,6 +71,26 @@ export async function awaitBooking(
     run.booked(a);
   };
 
+  /**
+   * An appointment whose event may not tell its current state (a reschedule may be overtaken by a later
+   * one, a booking first known from the link's use count): read from Hero before the run goes on.
+   */
+  let toRead: string | undefined;
+  const readLater = (appointmentId: string) => {
+    if (takes('appointmentEventsByLink')) toRead = appointmentId;
+  };
+  const readAppointment = async (appointmentId: string) => {
+    try {
+      const current = await getAppointment({ appointmentId });
+      if (appointment?.id === appointmentId && current.linkId === bookingLink.id) {
+        setBooked({ id: appointmentId, confirmedAt: current.bookingConfirmedAt, startTime: current.startTime });
+      }
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // Unreadable now: the run keeps what the event said.
+    }
+  };
+
   const applyEvents = () => {
     for (const e of events.take()) {
       if (e.bookingLinkId !== bookingLink.id) continue;
@@ -79,7 +99,11 @@ export async function awaitBooking(
         case 'appointment.confirmed':
           // A cancellation may overtake its confirmation (deliveries can be reordered).
           if (cancelledIds.has(e.appointmentId)) break;
-          if (appointment?.id !== e.appointmentId) setBooked({ id: e.appointmentId, ...details });
+          if (appointment?.id !== e.appointmentId) {
+            const learntFromLink = appointment?.id === null;
+            setBooked({ id: e.appointmentId, ...details });
+            if (learntFromLink) readLater(e.appointmentId);
+          }
           break;
         case 'appointment.cancelled':
           if (cancelledIds.has(e.appointmentId)) break;
@@ -88,7 +112,18 @@ export async function awaitBooking(
           if (appointment && (appointment.id === e.appointmentId || appointment.id === null)) setBooked(undefined);
           break;
         case 'appointment.rescheduled':
-          if (appointment?.id === e.appointmentId) setBooked({ ...appointment, startTime: details.startTime });
+          if (appointment?.id === e.appointmentId) {
+            setBooked({ ...appointment, startTime: details.startTime });
+            readLater(e.appointmentId);
+          } else if (
+            (appointment === undefined || appointment.id === null) &&
+            !cancelledIds.has(e.appointmentId) &&
+            takes('appointmentEventsByLink')
+          ) {
+            // The booking the link's use count told of (or whose confirmation is late): its link is this run's.
+            setBooked({ id: e.appointmentId, ...details });
+            readLater(e.appointmentId);
+          }
           break;
       }
     }
@@ -113,6 +148,12 @@ export async function awaitBooking(
     applyEvents();
     const now = Date.now();
     if (now >= windowEnd) break;
+    if (toRead !== undefined) {
+      const appointmentId = toRead;
+      toRead = undefined;
+      await readAppointment(appointmentId);
+      continue;
+    }
     const reminder = options.reminders[nextReminder];
     const reminderAt = reminder ? firstSentAt + reminder.after : Number.POSITIVE_INFINITY;
     if (!appointment && (now >= nextRecheck || now >= reminderAt)) {

@@ -23,6 +23,11 @@ export const PATCHES = {
    * window taken from the link's expiryDate was as long as that date made it.
    */
   boundedDurations: 'bounded-durations',
+  /**
+   * Without: an appointment.rescheduled event applied only to the appointment the run knew by id, so a run
+   * that learnt of its booking from the link's use count (id null) ignored it; and no appointment was read.
+   */
+  appointmentEventsByLink: 'appointment-events-by-link',
 } as const;
 
 /**
