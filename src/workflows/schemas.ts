@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { dobSchema } from '../hero/dob';
 import { nhsNumberSchema } from '../hero/nhs-number';
-import { bookingLinkOptionsSchema, messageTypeSchema } from '../hero/schemas';
+import {
+  appointmentEventTypeSchema,
+  bookingLinkOptionsSchema,
+  bookingLinkSchema,
+  messageTypeSchema,
+} from '../hero/schemas';
 import { formatDuration, parseDuration } from './duration';
 
 /** Placeholder in message text that is replaced by the booking link's URL. */
@@ -328,7 +333,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
   z.object({
     outcome: z.literal('completed'),
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }),
+    bookingLink: bookingLinkSchema,
     /** Absent only when an operator marked the message sent (resolveReview mark_sent). */
     messageId: z.string().optional(),
     /** Absent from older runs (src/workflows/patches.ts). */
@@ -339,7 +344,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
   z.object({
     outcome: z.literal('booked'),
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }),
+    bookingLink: bookingLinkSchema,
     appointment: appointmentSummarySchema,
     messages: z.array(sentMessageStatusSchema),
     remindersSent: z.number().int(),
@@ -348,7 +353,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
   z.object({
     outcome: z.literal('not_booked'),
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }),
+    bookingLink: bookingLinkSchema,
     messages: z.array(sentMessageStatusSchema),
     remindersSent: z.number().int(),
   }),
@@ -357,7 +362,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
     outcome: z.literal('abandoned'),
     step: reviewStepSchema,
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }).optional(),
+    bookingLink: bookingLinkSchema.optional(),
     messages: z.array(sentMessageStatusSchema),
     review: reviewResolutionSchema,
   }),
@@ -366,7 +371,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
     outcome: z.literal('needs_review_expired'),
     step: reviewStepSchema,
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }).optional(),
+    bookingLink: bookingLinkSchema.optional(),
     messages: z.array(sentMessageStatusSchema),
     reason: z.string(),
   }),
@@ -382,7 +387,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
     outcome: z.literal('needs_review'),
     step: reviewStepSchema,
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }).optional(),
+    bookingLink: bookingLinkSchema.optional(),
     reason: z.string(),
   }),
 ]);
@@ -448,7 +453,7 @@ export type ReviewResolved = z.infer<typeof reviewResolvedSchema>;
  * booking-event workflow, src/workflows/booking-event.ts). No patient data: Hero's ids and times.
  */
 export const bookingEventSchema = z.strictObject({
-  event: z.enum(['appointment.confirmed', 'appointment.cancelled', 'appointment.rescheduled']),
+  event: appointmentEventTypeSchema,
   appointmentId: z.string().min(1).max(64),
   bookingLinkId: z.string().min(1).max(64),
   confirmedAt: z.string().max(64).nullable().optional(),
