@@ -6,27 +6,10 @@ import { type SendContext, sendWithReconcile } from './review';
 import {
   type AppointmentSummary,
   type AwaitBooking,
-  type BookingEvent,
   DEFAULT_BOOKING_WINDOW_MS,
   DURATION_BOUNDS,
   type OutreachResult,
 } from './schemas';
-
-/** Appointment events for this run's link, in the order they arrived (signal bookingEvent). */
-export class BookingEvents {
-  private queue: BookingEvent[] = [];
-  add(event: BookingEvent): void {
-    this.queue.push(event);
-  }
-  get pending(): boolean {
-    return this.queue.length > 0;
-  }
-  take(): BookingEvent[] {
-    const taken = this.queue;
-    this.queue = [];
-    return taken;
-  }
-}
 
 /** Indexes the run by its booking link, so that an appointment event finds it. */
 export function indexBookingLink(bookingLinkId: string): void {
@@ -51,7 +34,6 @@ export async function awaitBooking(
   firstSentAt: number,
 ): Promise<OutreachResult> {
   const { run, bookingLink, patientId } = ctx;
-  const events = run.bookingEvents;
   const expiry = ctx.input.booking.expiryDate;
   let windowMs =
     options.window ?? (expiry !== undefined ? Math.max(0, endOfDay(expiry) - firstSentAt) : DEFAULT_BOOKING_WINDOW_MS);
@@ -92,7 +74,7 @@ export async function awaitBooking(
   };
 
   const applyEvents = () => {
-    for (const e of events.take()) {
+    for (const e of run.takeBookingEvents()) {
       if (e.bookingLinkId !== bookingLink.id) continue;
       const details = { confirmedAt: e.confirmedAt ?? null, startTime: e.startTime ?? null };
       switch (e.event) {
@@ -187,7 +169,7 @@ export async function awaitBooking(
       continue;
     }
     const wakeAt = appointment ? windowEnd : Math.min(windowEnd, nextRecheck, reminderAt);
-    await condition(() => events.pending, wakeAt - now, {
+    await condition(() => run.bookingEventsPending, wakeAt - now, {
       summary: waitSummary(
         run.status.state,
         windowEnd,

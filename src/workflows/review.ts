@@ -1,4 +1,4 @@
-import { ActivityFailure, condition, isCancellation, sleep } from '@temporalio/workflow';
+import { ActivityFailure, isCancellation, sleep } from '@temporalio/workflow';
 import type { BookingLink } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
 import { findSentMessages, sendMessage } from './activity-stubs';
@@ -32,12 +32,6 @@ export interface PendingDecision {
   resolution: ReviewResolution;
   /** Answers the update with the state the run moved to. */
   applied(state: OutreachState): void;
-}
-
-/** What the run shares with its reviews: the open decision slot the update handler fills. */
-export class Reviews {
-  pending: PendingDecision | undefined;
-  waiting = false;
 }
 
 export interface SendContext {
@@ -176,7 +170,6 @@ async function askHero(
 /** Waits in `needs_review` for an operator's decision, or its deadline (then undefined). */
 async function review(ctx: SendContext, step: ReviewStep, reason: string): Promise<PendingDecision | undefined> {
   const { run, input } = ctx;
-  const { reviews } = run;
   const openedAt = Date.now();
   const deadline = openedAt + (input.review?.deadline ?? DEFAULT_REVIEW_DEADLINE_MS);
   run.reviewOpened({
@@ -185,17 +178,11 @@ async function review(ctx: SendContext, step: ReviewStep, reason: string): Promi
     openedAt: new Date(openedAt).toISOString(),
     deadline: new Date(deadline).toISOString(),
   });
-  reviews.waiting = true;
   recordReview('opened', step);
-  try {
-    await condition(() => reviews.pending !== undefined, deadline - openedAt, {
-      summary: `State: needs_review (${step}) · resolve with: hero-flow review resolve <workflow ID> --action resend|mark_sent|abandon · deadline ${new Date(deadline).toISOString()}`,
-    });
-  } finally {
-    reviews.waiting = false;
-  }
-  const decided = reviews.pending;
-  reviews.pending = undefined;
+  const decided = await run.awaitDecision(
+    deadline - openedAt,
+    `State: needs_review (${step}) · resolve with: hero-flow review resolve <workflow ID> --action resend|mark_sent|abandon · deadline ${new Date(deadline).toISOString()}`,
+  );
   recordReview(decided?.resolution.action ?? 'expired', step);
   return decided;
 }

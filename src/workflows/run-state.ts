@@ -10,7 +10,6 @@ import type { z } from 'zod';
 import { FailureType } from '../shared/failure-types';
 import { describeProblems } from '../shared/problems';
 import { HERO_FLOW_STATE } from '../shared/search-attributes';
-import { BookingEvents } from './booking-wait';
 import {
   bookingEventSignal,
   confirmVerificationUpdate,
@@ -22,9 +21,10 @@ import {
 } from './definitions';
 import { refusesPlaintext, refusesUnknownKeys } from './input';
 import { takes } from './patches';
-import { Reviews } from './review';
+import type { PendingDecision } from './review';
 import {
   type AppointmentSummary,
+  type BookingEvent,
   bookingEventSchema,
   type OutreachState,
   type OutreachStatus,
@@ -136,8 +136,11 @@ export class OutreachRun {
   #indexed: OutreachState | undefined;
   #verificationSignalled = false;
   readonly traces = new Traces();
-  readonly bookingEvents = new BookingEvents();
-  readonly reviews = new Reviews();
+  /** Appointment events for this run's link, in the order they arrived, until the booking wait takes them. */
+  #bookingEvents: BookingEvent[] = [];
+  /** Whether a review waits for a decision, and the decision resolveReview handed over. */
+  #reviewOpen = false;
+  #decision: PendingDecision | undefined;
 
   constructor() {
     setHandler(statusQuery, () => this.#status);
@@ -238,6 +241,29 @@ export class OutreachRun {
     this.#update({ review });
   }
 
+  get bookingEventsPending(): boolean {
+    return this.#bookingEvents.length > 0;
+  }
+
+  takeBookingEvents(): BookingEvent[] {
+    const taken = this.#bookingEvents;
+    this.#bookingEvents = [];
+    return taken;
+  }
+
+  /** Waits in the open review for resolveReview's decision, at most `ms`; undefined when none came. */
+  async awaitDecision(ms: number, summary: string): Promise<PendingDecision | undefined> {
+    this.#reviewOpen = true;
+    try {
+      await condition(() => this.#decision !== undefined, ms, { summary });
+    } finally {
+      this.#reviewOpen = false;
+    }
+    const decided = this.#decision;
+    this.#decision = undefined;
+    return decided;
+  }
+
   /** Changes fields other than the state. */
   #update(fields: Partial<Omit<OutreachStatus, 'state' | 'loginUrl'>>): void {
     this.#status = { ...this.#status, ...fields, updatedAt: new Date().toISOString() };
@@ -304,13 +330,13 @@ export class OutreachRun {
       log.warn('Ignored a malformed bookingEvent signal', { problems: describeProblems(parsed.error, '(payload)') });
       return;
     }
-    this.bookingEvents.add(parsed.data);
+    this.#bookingEvents.push(parsed.data);
   }
 
   #resolveReview(resolution: unknown): Promise<ReviewResolved> {
     return new Promise((resolve) => {
       const parsed = reviewResolutionSchema.parse(resolution);
-      this.reviews.pending = {
+      this.#decision = {
         resolution: parsed,
         applied: (state) => resolve({ accepted: true, action: parsed.action, state }),
       };
@@ -328,10 +354,10 @@ export class OutreachRun {
           describeProblems(parsed.error, '(payload)', reviewResolutionSchema).join('; '),
       );
     }
-    if (this.#status.state !== 'needs_review' || !this.reviews.waiting) {
+    if (this.#status.state !== 'needs_review' || !this.#reviewOpen) {
       throw new Error(`this run is ${this.#status.state}, not waiting for a review decision`);
     }
-    if (this.reviews.pending) throw new Error('this review already has a decision, being applied');
+    if (this.#decision) throw new Error('this review already has a decision, being applied');
   }
 }
 
