@@ -10,6 +10,7 @@ import type { OutreachRun } from './run-state';
 import {
   BOOKING_LINK_PLACEHOLDER,
   DEFAULT_REVIEW_DEADLINE_MS,
+  DURATION_BOUNDS,
   type OutreachInput,
   type OutreachResult,
   type OutreachState,
@@ -171,7 +172,10 @@ async function askHero(
 async function review(ctx: SendContext, step: ReviewStep, reason: string): Promise<PendingDecision | undefined> {
   const { run, input } = ctx;
   const openedAt = Date.now();
-  const deadline = openedAt + (input.review?.deadline ?? DEFAULT_REVIEW_DEADLINE_MS);
+  let waitMs = input.review?.deadline ?? DEFAULT_REVIEW_DEADLINE_MS;
+  // Only older runs get here with more (one of 1e16 ms could not even be written as a date).
+  if (waitMs > DURATION_BOUNDS.reviewDeadline && takes('boundedDurations')) waitMs = DURATION_BOUNDS.reviewDeadline;
+  const deadline = openedAt + waitMs;
   run.reviewOpened({
     step,
     reason,
