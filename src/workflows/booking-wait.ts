@@ -37,7 +37,8 @@ export async function awaitBooking(
   const expiry = ctx.input.booking.expiryDate;
   let windowMs =
     options.window ?? (expiry !== undefined ? Math.max(0, endOfDay(expiry) - firstSentAt) : DEFAULT_BOOKING_WINDOW_MS);
-  // A window taken from a far expiryDate is cut to the longest the product supports, as an explicit one is.
+  // A window taken from a far expiryDate is cut to the longest the product supports, as an explicit one is
+  // (and an older run's unbounded one, e.g. 1e16 ms, which could not even be written as a date).
   if (windowMs > DURATION_BOUNDS.bookingWindow && takes('boundedDurations')) windowMs = DURATION_BOUNDS.bookingWindow;
   const windowEnd = firstSentAt + windowMs;
   let appointment: AppointmentSummary | undefined;
