@@ -688,7 +688,7 @@ async function runHeroFlow(
     };
     await hf.startMany(
       specs.map((s) => ({
-        request: outreachRequest(s, { verification: { recheckEvery: '10 seconds', timeout: '1 hour' } }),
+        request: outreachRequest(s, { verification: { recheckEvery: '10 seconds', timeout: '40 minutes' } }),
         workflowId: wid(s),
       })),
       {

@@ -21,7 +21,7 @@ import type { Sandbox } from '../tools/sandbox';
 import { describeProblems } from '../src/shared/problems';
 import { confirmVerificationUpdate, statusQuery } from '../src/workflows/definitions';
 import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
-import { type OutreachRequest, outreachInputSchema } from '../src/workflows/schemas';
+import { DURATION_BOUNDS, type OutreachRequest, outreachInputSchema } from '../src/workflows/schemas';
 import { eventually, newPatient, outreachRequest, signalHandled, uniqueId } from './support/fixtures';
 import { cli, freePort, ROOT } from './support/processes';
 import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
@@ -211,6 +211,74 @@ describe('bad input: a clear error, and nothing lost', () => {
     }
   });
 
+  /** Durations past what the product supports, and the problem each is refused with (issue 18, item 2). */
+  const outOfBounds = (p: { nhsNumber: string; dob: string }) => [
+    {
+      input: '`awaitBooking.window` 3650 days, `recheckEvery` 10 s',
+      request: outreachRequest(p, { awaitBooking: { window: '3650 days', recheckEvery: '10 s' } }),
+      problem: 'awaitBooking.window: must be at most 90 days',
+    },
+    {
+      input: '`awaitBooking.window` 1e16',
+      request: outreachRequest(p, { awaitBooking: { window: 1e16 } }),
+      problem: 'awaitBooking.window: must be at most 90 days',
+    },
+    {
+      input: '`review.deadline` 1e16',
+      request: outreachRequest(p, { review: { deadline: 1e16 } }),
+      problem: 'review.deadline: must be at most 30 days',
+    },
+    {
+      input: '`verification.timeout` 31 days',
+      request: outreachRequest(p, { verification: { timeout: '31 days', recheckEvery: '1 day' } }),
+      problem: 'verification.timeout: must be at most 30 days',
+    },
+    {
+      input: '`awaitBooking` 90 days re-checked every hour',
+      request: outreachRequest(p, { awaitBooking: { window: '90 days', recheckEvery: '1 hour' } }),
+      problem:
+        'awaitBooking.recheckEvery: must be at least 8.64 hours for a booking window of 90 days ' +
+        '(at most 250 re-checks: booking window / 250)',
+    },
+  ];
+
+  it('library and workflow: durations past their bounds are refused, naming the bound', async () => {
+    const client = new HeroFlowClient(env.client, uniqueId('tq'), 'secret');
+    const { worker, taskQueue } = await sandboxWorker({ connection: env.nativeConnection, sandbox, bundle, ring });
+    const tracesBefore = sandbox.requests({ endpoint: 'register_pds' }).length;
+    await worker.runUntil(async () => {
+      for (const row of outOfBounds(newPatient())) {
+        const err = await client.start(row.request).then(
+          () => assert.fail(`expected ${row.input} to be refused`),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof InvalidOutreachRequestError, String(err));
+        assert.deepEqual(err.problems, [row.problem]);
+        rows.push({ where: 'library', input: row.input, saw: `InvalidOutreachRequestError: ${oneLine(err.message)}` });
+
+        // Another language's client skips the library's check: the run refuses it before any Hero call.
+        const run = await env.client.workflow.start(patientOutreachWorkflow, {
+          taskQueue,
+          workflowId: uniqueId('bad-bound'),
+          args: [row.request],
+        });
+        const failed = await run.result().then(
+          () => assert.fail(`expected ${row.input} to fail the run`),
+          (e: unknown) => e,
+        );
+        assert.ok(failed instanceof WorkflowFailedError && failed.cause instanceof ApplicationFailure, String(failed));
+        assert.equal(failed.cause.type, 'InvalidWorkflowInput');
+        assert.equal(failed.cause.message, `Invalid outreach input: ${row.problem}`);
+        rows.push({
+          where: 'workflow input (started without the library)',
+          input: row.input,
+          saw: `run fails (InvalidWorkflowInput), no Hero call: ${oneLine(failed.cause.message)}`,
+        });
+      }
+    });
+    assert.equal(sandbox.requests({ endpoint: 'register_pds' }).length, tracesBefore, 'no trace was sent');
+  });
+
   it('library: refuses a request over the size cap or nested too deep, naming the cap, and starts no run', async () => {
     const client = new HeroFlowClient(env.client, uniqueId('tq'), 'secret');
     const valid = outreachRequest(newPatient());
@@ -254,7 +322,10 @@ describe('bad input: a clear error, and nothing lost', () => {
         maximumUseCount: Number.MAX_SAFE_INTEGER,
       },
       message: { type: 'nhs_app', text: `{booking_link}${'\u0001'.repeat(1986)}` },
-      verification: { timeout: Number.MAX_SAFE_INTEGER, recheckEvery: Number.MAX_SAFE_INTEGER },
+      verification: {
+        timeout: DURATION_BOUNDS.verificationTimeout,
+        recheckEvery: DURATION_BOUNDS.verificationTimeout,
+      },
     };
     assert.equal(largest.nhsNumber.length, 32);
     const bytes = Buffer.byteLength(JSON.stringify(largest));

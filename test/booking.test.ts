@@ -428,6 +428,55 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
     assert.equal(result.appointment.id, null, 'learnt from the link, not a webhook');
   });
 
+  it('follows the reschedules of a booking it learnt from the link, to the state Hero holds now', async () => {
+    const result = await withWorker(sandbox, async (start) => {
+      const p = patientIn(sandbox);
+      const handle = await start(outreachRequest(p, { awaitBooking: { window: '3 days', recheckEvery: '1 day' } }));
+      await inState(handle, 'awaiting_booking');
+      const linkId = (await status(handle)).bookingLinkId!;
+      const booked = sandbox.book(linkId, { notify: false });
+      const day1 = await skip('25 hours');
+      try {
+        await inState(handle, 'booked');
+        assert.equal((await status(handle)).appointment?.id, null, 'learnt from the link, not a webhook');
+        // As the webhook receiver signals it: the appointment's state read from Hero when the event came.
+        const rescheduled = (startTime: string) =>
+          handle.signal(bookingEventSignal, {
+            event: 'appointment.rescheduled',
+            appointmentId: booked.id,
+            bookingLinkId: linkId,
+            confirmedAt: new Date(booked.bookingConfirmedAt).toISOString(),
+            startTime,
+          });
+        sandbox.rescheduleAppointment(booked.id, '2026-12-09T14:30:00Z', { notify: false });
+        await rescheduled('2026-12-09T14:30:00Z');
+        const at = (iso: string | null | undefined) => (iso ? Date.parse(iso) : undefined);
+        await eventually(
+          async () => at((await status(handle)).appointment?.startTime) === at('2026-12-09T14:30:00Z'),
+          10_000,
+          'the first reschedule applied',
+        );
+        assert.equal((await status(handle)).appointment?.id, booked.id);
+        // A second reschedule whose signal is overtaken by the first one's state (delivered out of order):
+        // the run reads the appointment from Hero.
+        sandbox.rescheduleAppointment(booked.id, '2026-12-10T08:00:00Z', { notify: false });
+        await rescheduled('2026-12-09T14:30:00Z');
+        await eventually(
+          async () => at((await status(handle)).appointment?.startTime) === at('2026-12-10T08:00:00Z'),
+          10_000,
+          "the appointment's current start time",
+        );
+      } finally {
+        await day1.release();
+      }
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'booked');
+    assert.ok(result.outcome === 'booked');
+    assert.notEqual(result.appointment.id, null, "the appointment's id, learnt from its reschedule");
+    assert.equal(Date.parse(result.appointment.startTime!), Date.parse('2026-12-10T08:00:00Z'));
+  });
+
   describe('a reminder whose send was uncertain and that Hero lists as not sent', () => {
     it('is not sent again when the patient booked in the meantime: the run ends booked', async () => {
       await withWorker(sandbox, async (start) => {

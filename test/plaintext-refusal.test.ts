@@ -186,11 +186,23 @@ describe('plaintext refusal: a worker with keys refuses patient data sent withou
         );
       assert.ok(rejected instanceof WorkflowUpdateFailedError && rejected.cause instanceof ApplicationFailure);
       assert.equal(rejected.cause.type, 'HeroUnencryptedPayload');
-      assert.equal(rejected.cause.message, unencryptedPayloadMessage('update'));
+      assert.equal(rejected.cause.message, unencryptedPayloadMessage('confirmVerification'));
       assert.match(
         rejected.cause.message,
         /^The confirmVerification update payload was not encrypted\..*--codec-endpoint/,
       );
+      // resolveReview is named as itself, not as confirmVerification.
+      const review = await plaintextSender.workflow
+        .getHandle(workflowId)
+        .executeUpdate('resolveReview', { args: [{ action: 'abandon', note: canary }] })
+        .then(
+          () => assert.fail('expected the update to be rejected'),
+          (e: unknown) => e,
+        );
+      assert.ok(review instanceof WorkflowUpdateFailedError && review.cause instanceof ApplicationFailure);
+      assert.equal(review.cause.type, 'HeroUnencryptedPayload');
+      assert.equal(review.cause.message, unencryptedPayloadMessage('resolveReview'));
+      assert.match(review.cause.message, /^The resolveReview update payload was not encrypted\..*update was rejected/);
       // Without the codec at all, the caller is refused too; it cannot read why (the failure is encrypted).
       await assert.rejects(handle.executeUpdate('confirmVerification', { args: [{ source: canary }] }));
 

@@ -1,30 +1,15 @@
 import { condition, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
 import { HERO_BOOKING_LINK_ID } from '../shared/search-attributes';
-import { checkBookingLink } from './activity-stubs';
-import { messagesOf, type SendContext, sendWithReconcile } from './review';
+import { checkBookingLink, getAppointment } from './activity-stubs';
+import { takes } from './patches';
+import { type SendContext, sendWithReconcile } from './review';
 import {
   type AppointmentSummary,
   type AwaitBooking,
-  type BookingEvent,
   DEFAULT_BOOKING_WINDOW_MS,
+  DURATION_BOUNDS,
   type OutreachResult,
 } from './schemas';
-
-/** Appointment events for this run's link, in the order they arrived (signal bookingEvent). */
-export class BookingEvents {
-  private queue: BookingEvent[] = [];
-  add(event: BookingEvent): void {
-    this.queue.push(event);
-  }
-  get pending(): boolean {
-    return this.queue.length > 0;
-  }
-  take(): BookingEvent[] {
-    const taken = this.queue;
-    this.queue = [];
-    return taken;
-  }
-}
 
 /** Indexes the run by its booking link, so that an appointment event finds it. */
 export function indexBookingLink(bookingLinkId: string): void {
@@ -46,15 +31,16 @@ function endOfDay(date: string): number {
 export async function awaitBooking(
   ctx: SendContext,
   options: AwaitBooking,
-  events: BookingEvents,
   firstSentAt: number,
 ): Promise<OutreachResult> {
   const { run, bookingLink, patientId } = ctx;
   const expiry = ctx.input.booking.expiryDate;
-  const windowEnd =
-    firstSentAt +
-    (options.window ??
-      (expiry !== undefined ? Math.max(0, endOfDay(expiry) - firstSentAt) : DEFAULT_BOOKING_WINDOW_MS));
+  let windowMs =
+    options.window ?? (expiry !== undefined ? Math.max(0, endOfDay(expiry) - firstSentAt) : DEFAULT_BOOKING_WINDOW_MS);
+  // A window taken from a far expiryDate is cut to the longest the product supports, as an explicit one is
+  // (and an older run's unbounded one, e.g. 1e16 ms, which could not even be written as a date).
+  if (windowMs > DURATION_BOUNDS.bookingWindow && takes('boundedDurations')) windowMs = DURATION_BOUNDS.bookingWindow;
+  const windowEnd = firstSentAt + windowMs;
   let appointment: AppointmentSummary | undefined;
   /** Link uses that belong to bookings since cancelled: the use count must exceed it to mean a booking. */
   let cancelledUses = 0;
@@ -65,23 +51,42 @@ export async function awaitBooking(
 
   const setBooked = (a: AppointmentSummary | undefined) => {
     appointment = a;
-    if (a) run.update({ appointment: a });
-    else {
-      const { appointment: _dropped, ...rest } = run.status;
-      run.status = rest;
+    run.booked(a);
+  };
+
+  /**
+   * An appointment whose event may not tell its current state (a reschedule may be overtaken by a later
+   * one, a booking first known from the link's use count): read from Hero before the run goes on.
+   */
+  let toRead: string | undefined;
+  const readLater = (appointmentId: string) => {
+    if (takes('appointmentEventsByLink')) toRead = appointmentId;
+  };
+  const readAppointment = async (appointmentId: string) => {
+    try {
+      const current = await getAppointment({ appointmentId });
+      if (appointment?.id === appointmentId && current.linkId === bookingLink.id) {
+        setBooked({ id: appointmentId, confirmedAt: current.bookingConfirmedAt, startTime: current.startTime });
+      }
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // Unreadable now: the run keeps what the event said.
     }
-    run.set(a ? 'booked' : 'awaiting_booking');
   };
 
   const applyEvents = () => {
-    for (const e of events.take()) {
+    for (const e of run.takeBookingEvents()) {
       if (e.bookingLinkId !== bookingLink.id) continue;
       const details = { confirmedAt: e.confirmedAt ?? null, startTime: e.startTime ?? null };
       switch (e.event) {
         case 'appointment.confirmed':
           // A cancellation may overtake its confirmation (deliveries can be reordered).
           if (cancelledIds.has(e.appointmentId)) break;
-          if (appointment?.id !== e.appointmentId) setBooked({ id: e.appointmentId, ...details });
+          if (appointment?.id !== e.appointmentId) {
+            const learntFromLink = appointment?.id === null;
+            setBooked({ id: e.appointmentId, ...details });
+            if (learntFromLink) readLater(e.appointmentId);
+          }
           break;
         case 'appointment.cancelled':
           if (cancelledIds.has(e.appointmentId)) break;
@@ -90,7 +95,18 @@ export async function awaitBooking(
           if (appointment && (appointment.id === e.appointmentId || appointment.id === null)) setBooked(undefined);
           break;
         case 'appointment.rescheduled':
-          if (appointment?.id === e.appointmentId) setBooked({ ...appointment, startTime: details.startTime });
+          if (appointment?.id === e.appointmentId) {
+            setBooked({ ...appointment, startTime: details.startTime });
+            readLater(e.appointmentId);
+          } else if (
+            (appointment === undefined || appointment.id === null) &&
+            !cancelledIds.has(e.appointmentId) &&
+            takes('appointmentEventsByLink')
+          ) {
+            // The booking the link's use count told of (or whose confirmation is late): its link is this run's.
+            setBooked({ id: e.appointmentId, ...details });
+            readLater(e.appointmentId);
+          }
           break;
       }
     }
@@ -109,12 +125,18 @@ export async function awaitBooking(
     }
   };
 
-  run.update({ bookingWindowEndsAt: new Date(windowEnd).toISOString(), bookingLinkId: bookingLink.id });
+  run.bookingWindowOpened(windowEnd, bookingLink.id);
   run.set('awaiting_booking');
   for (;;) {
     applyEvents();
     const now = Date.now();
     if (now >= windowEnd) break;
+    if (toRead !== undefined) {
+      const appointmentId = toRead;
+      toRead = undefined;
+      await readAppointment(appointmentId);
+      continue;
+    }
     const reminder = options.reminders[nextReminder];
     const reminderAt = reminder ? firstSentAt + reminder.after : Number.POSITIVE_INFINITY;
     if (!appointment && (now >= nextRecheck || now >= reminderAt)) {
@@ -148,7 +170,7 @@ export async function awaitBooking(
       continue;
     }
     const wakeAt = appointment ? windowEnd : Math.min(windowEnd, nextRecheck, reminderAt);
-    await condition(() => events.pending, wakeAt - now, {
+    await condition(() => run.bookingEventsPending, wakeAt - now, {
       summary: waitSummary(
         run.status.state,
         windowEnd,
@@ -163,7 +185,7 @@ export async function awaitBooking(
   if (!appointment && (await linkWasUsed())) setBooked({ id: null, confirmedAt: null, startTime: null });
   applyEvents();
 
-  const messages = messagesOf(run);
+  const messages = [...run.messages];
   if (appointment) {
     run.set('booked');
     return { outcome: 'booked', patientId, bookingLink, appointment, messages, remindersSent };

@@ -72,11 +72,11 @@ export function isUnencryptedMarker(value: unknown): value is UnencryptedMarker 
 }
 
 /**
- * Why a run or an update was refused, and how to start runs correctly. Names no value: the payload is
- * patient data.
+ * Why a run or an update (named, so its caller knows which) was refused, and how to send it correctly.
+ * Names no value: the payload is patient data.
  */
-export function unencryptedPayloadMessage(what: 'input' | 'update'): string {
-  const payload = what === 'input' ? 'The workflow input' : 'The confirmVerification update payload';
+export function unencryptedPayloadMessage(what: 'input' | 'confirmVerification' | 'resolveReview'): string {
+  const payload = what === 'input' ? 'The workflow input' : `The ${what} update payload`;
   return (
     `${payload} was not encrypted. This worker has encryption keys (HERO_CODEC_KEYS) and refuses patient data ` +
     `sent in plaintext: ${what === 'input' ? 'the run was stopped before any call to Hero' : 'the update was rejected'}. ` +

@@ -1,8 +1,7 @@
 import { isCancellation, sleep } from '@temporalio/workflow';
 import { FAILED_DELIVERY_STATUSES, FINAL_DELIVERY_STATUSES } from '../hero/inferred';
 import { checkMessageStatus } from './activity-stubs';
-import type { RunState } from './run-state';
-import type { SentMessageStatus } from './schemas';
+import type { OutreachRun } from './run-state';
 
 /**
  * When to read a sent message's delivery status, counted from the send: at once, then backing off.
@@ -16,18 +15,18 @@ export const DELIVERY_READS_AFTER_MS = [0, 10_000, 30_000, 90_000, 300_000];
  * one or the reads run out. Never throws: a status it cannot read is not a reason to fail the run, and a
  * cancelled run ends through its main path.
  */
-export async function followDelivery(run: RunState, index: number): Promise<void> {
+export async function followDelivery(run: OutreachRun, index: number): Promise<void> {
   let waited = 0;
   for (const at of DELIVERY_READS_AFTER_MS) {
     try {
       if (at > waited) await sleep(at - waited);
       waited = at;
-      const messageId = run.status.messages?.[index]?.messageId;
+      const messageId = run.messages[index]?.messageId;
       if (messageId === undefined) return;
       const { status } = await checkMessageStatus({ messageId });
       const normalised = status?.toLowerCase() ?? null;
       const final = normalised !== null && FINAL_DELIVERY_STATUSES.has(normalised);
-      updateMessage(run, index, {
+      run.deliveryRead(index, {
         deliveryStatus: status,
         deliveryFinal: final,
         deliveryFailed: final && FAILED_DELIVERY_STATUSES.has(normalised),
@@ -38,12 +37,4 @@ export async function followDelivery(run: RunState, index: number): Promise<void
       // Unreadable this time (Hero down, unknown id): ask again at the next read.
     }
   }
-}
-
-export function updateMessage(run: RunState, index: number, fields: Partial<SentMessageStatus>): void {
-  const messages = [...(run.status.messages ?? [])];
-  const current = messages[index];
-  if (!current) return;
-  messages[index] = { ...current, ...fields };
-  run.update({ messages });
 }

@@ -1,43 +1,165 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  isCancellation,
-  log,
-  patched,
-  setHandler,
-} from '@temporalio/workflow';
-import type { z } from 'zod';
+import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import type { BookingLink, TraceResult } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
-import { describeProblems } from '../shared/problems';
 import { createBookingLink, tracePatient } from './activity-stubs';
-import { awaitBooking, BookingEvents, indexBookingLink } from './booking-wait';
-import {
-  bookingEventSignal,
-  confirmVerificationUpdate,
-  isUnencryptedMarker,
-  resolveReviewUpdate,
-  statusQuery,
-  unencryptedPayloadMessage,
-  verificationCompletedSignal,
-} from './definitions';
+import { awaitBooking, indexBookingLink } from './booking-wait';
 import { activityCauseType, isFailureOfType } from './failures';
+import { parseInput } from './input';
 import { recordFailure, recordOutcome, recordVerified } from './metrics';
-import { messagesOf, Reviews, type SendContext, sendWithReconcile } from './review';
-import { RunState, STATE_IN_WORDS } from './run-state';
-import {
-  bookingEventSchema,
-  type OutreachInput,
-  type OutreachRequest,
-  type OutreachResult,
-  outreachInputSchema,
-  type ReviewResolved,
-  reviewResolutionSchema,
-  type VerificationAccepted,
-  verificationCompletedSchema,
-  type VerificationFinding,
-} from './schemas';
+import { type SendContext, sendWithReconcile } from './review';
+import { OutreachRun, STATE_IN_WORDS } from './run-state';
+import type { OutreachInput, OutreachRequest, OutreachResult } from './schemas';
+
+/**
+ * Traces a patient against NHS PDS through Hero, waits durably while the patient verifies their
+ * identity, then creates a booking link, sends it to the patient, and (awaitBooking) waits for the
+ * booking. The parameter is typed for callers; what arrives is still validated (other clients, other
+ * languages, older runs).
+ */
+export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promise<OutreachResult> {
+  // Its state, query, signals and updates: registered here, before the first await.
+  const run = new OutreachRun();
+  try {
+    const input = parseInput(rawInput);
+
+    // Trace, waiting while Hero asks the patient to verify their identity.
+    run.set('tracing');
+    const traced = await traceUntilVerified(input, run);
+    if (traced.outcome !== 'patient') return recordOutcome(traced);
+    const { patientId } = traced;
+
+    // The booking link.
+    const link = await createLink(input, patientId, run);
+    if ('result' in link) return recordOutcome(link.result);
+    const { bookingLink } = link;
+
+    // The message that carries it.
+    const send: SendContext = { run, input, patientId, bookingLink, deliveries: [] };
+    const first = await sendWithReconcile(send, 'message', input.message.text);
+    if (first.sent === false) return recordOutcome(await settled(send, first.result));
+    // Only a send given a stillWanted check can be skipped: reminders, never the first message.
+    if (first.sent === 'skipped') throw new Error('the first message was skipped');
+
+    // The wait for the booking, when asked for.
+    if (input.awaitBooking) {
+      return recordOutcome(await settled(send, await awaitBooking(send, input.awaitBooking, Date.now())));
+    }
+    const messageId = run.messages[first.index]?.messageId;
+    run.set('completed');
+    return recordOutcome(
+      await settled(
+        send,
+        {
+          outcome: 'completed',
+          patientId,
+          bookingLink,
+          ...(messageId !== undefined && { messageId }),
+          ...(send.resolution && { review: send.resolution }),
+        },
+        true,
+      ),
+    );
+  } catch (err) {
+    // Cancelled by the caller, while waiting or mid-activity (whose HTTP request is aborted): a clean outcome.
+    if (isCancellation(err)) {
+      run.set('cancelled');
+      run.traces.ended('cancelled');
+      return recordOutcome({ outcome: 'cancelled' });
+    }
+    run.set('failed');
+    run.traces.ended('failed');
+    throw recordFailure(err instanceof ActivityFailure ? explainFailure(err) : err);
+  }
+}
+
+/**
+ * Traces until Hero returns a patient id. While Hero asks for identity verification, waits for the
+ * verification signal or the re-check interval (Hero has no webhook), until the timeout.
+ */
+async function traceUntilVerified(
+  input: OutreachInput,
+  run: OutreachRun,
+): Promise<{ outcome: 'patient'; patientId: string } | OutreachResult> {
+  let deadline: number | undefined;
+  for (;;) {
+    run.countTrace();
+    let result: TraceResult;
+    try {
+      result = await tracePatient({ nhsNumber: input.nhsNumber, dob: input.dob });
+    } catch (err) {
+      if (isFailureOfType(err, FailureType.PatientNotFound)) {
+        run.set('patient_not_found');
+        run.traces.answered('patient_not_found');
+        return { outcome: 'patient_not_found' };
+      }
+      throw err;
+    }
+    if (result.kind === 'patient') {
+      // Set here rather than in createLink (the same command, in the same place) so that an update
+      // answered by this trace reports the state the run is now in.
+      run.set('creating_booking_link');
+      run.traces.answered('patient');
+      if (deadline !== undefined) recordVerified(deadline, input.verification.timeout);
+      return { outcome: 'patient', patientId: result.patientId };
+    }
+
+    deadline ??= Date.now() + input.verification.timeout;
+    if (Date.now() >= deadline) {
+      run.set('verification_expired');
+      run.traces.ended('verification_required');
+      return { outcome: 'verification_expired', attempts: run.status.attempts };
+    }
+    run.set('awaiting_verification', result.loginUrl);
+    run.traces.answered('verification_required');
+    // A signal that came while tracing counts: re-trace at once.
+    if (!run.takeVerificationSignal()) {
+      const ms = Math.min(input.verification.recheckEvery, deadline - Date.now());
+      await run.waitForVerification(ms, waitSummary(result.loginUrl, ms));
+      run.takeVerificationSignal();
+    }
+    run.set('tracing');
+  }
+}
+
+/** Creates the booking link (an uncertain creation ends in review only for older runs: src/workflows/patches.ts). */
+async function createLink(
+  input: OutreachInput,
+  patientId: string,
+  run: OutreachRun,
+): Promise<{ bookingLink: BookingLink } | { result: OutreachResult }> {
+  run.set('creating_booking_link');
+  let bookingLink: BookingLink;
+  try {
+    bookingLink = await createBookingLink({ ...input.booking, patientId });
+  } catch (err) {
+    if (!isFailureOfType(err, FailureType.OutcomeUncertain)) throw err;
+    run.set('needs_review');
+    return {
+      result: {
+        outcome: 'needs_review',
+        step: 'create_booking_link',
+        patientId,
+        reason: (err as ActivityFailure).cause?.message ?? 'Hero may have acted on the request',
+      },
+    };
+  }
+  run.linkCreated(bookingLink.id);
+  // Only runs that wait for the booking are looked up by their link (and none of them predates this).
+  if (input.awaitBooking) indexBookingLink(bookingLink.id);
+  return { bookingLink };
+}
+
+/**
+ * Waits for the delivery reads still running, then gives the result with the messages' last statuses.
+ * Runs without delivery reads return what they did (src/workflows/patches.ts, reconcile).
+ */
+async function settled(ctx: SendContext, result: OutreachResult, addMessages = false): Promise<OutreachResult> {
+  if (!ctx.deliveries.length) return result;
+  await Promise.all(ctx.deliveries);
+  const messages = ctx.run.messages;
+  if ('messages' in result || addMessages) return { ...result, messages } as OutreachResult;
+  return result;
+}
 
 /**
  * The summary of the timer a waiting run sleeps on. The UI shows it in the event history, on the run's
@@ -54,374 +176,6 @@ function waitSummary(loginUrl: string, ms: number): string {
         ? `${Math.round(ms / 60_000)} min`
         : `${Math.round(ms / 1000)} s`;
   return `State: awaiting_verification (${STATE_IN_WORDS.awaiting_verification}) · verify link: ${loginUrl} · re-check in ${recheck}`;
-}
-
-type TraceAnswer = Required<Pick<VerificationAccepted, 'retraced' | 'found'>>;
-
-/**
- * The traces a run sends, for confirmVerification updates that wait for what the next one finds.
- * An update waits for a trace sent after it was accepted; a trace already in flight settles it only
- * when the run traces no more after it (patient found, not found, failed), since otherwise the run
- * re-traces at once for the confirmation.
- */
-class Traces {
-  private sent = 0;
-  private waiting: { after: number; resolve: (answer: TraceAnswer) => void }[] = [];
-
-  sending(): void {
-    this.sent++;
-  }
-
-  /** A trace answered: call it after the run's state has been set from the answer. */
-  answered(found: VerificationFinding): void {
-    this.settle(found, (w) => this.sent > w.after || found !== 'verification_required');
-  }
-
-  /** The run traces no more (it expired, or is cancelled or failed): every waiting update is answered. */
-  ended(found: VerificationFinding): void {
-    this.settle(found, () => true);
-  }
-
-  next(): Promise<TraceAnswer> {
-    return new Promise((resolve) => this.waiting.push({ after: this.sent, resolve }));
-  }
-
-  private settle(found: VerificationFinding, settles: (w: { after: number }) => boolean): void {
-    this.waiting = this.waiting.filter((w) => {
-      if (!settles(w)) return true;
-      w.resolve({ retraced: this.sent > w.after, found });
-      return false;
-    });
-  }
-}
-
-/**
- * Traces a patient against NHS PDS through Hero, waits durably while the patient verifies their
- * identity, then creates a booking link and sends it to the patient. The parameter is typed for
- * callers; what arrives is still validated (other clients, other languages, older runs).
- */
-export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promise<OutreachResult> {
-  const run = new RunState();
-  const traces = new Traces();
-  let verificationSignalled = false;
-
-  // Registered before the first await, so a signal or update that arrives early is not lost.
-  setHandler(statusQuery, () => run.status);
-  setHandler(verificationCompletedSignal, (received) => {
-    let payload: unknown = received;
-    if (isUnencryptedMarker(received)) {
-      if (refusesPlaintext()) {
-        // No content, not even the payload's shape: it is patient data sent in plaintext.
-        log.warn(
-          'Ignored a verificationCompleted signal whose payload was not encrypted: this worker has encryption keys ' +
-            'and accepts signals only through the codec (see docs/codec-wire-format.md)',
-        );
-        return;
-      }
-      payload = received.value;
-    }
-    const parsed = verificationCompletedSchema.safeParse(payload);
-    if (!parsed.success && refusesUnknownKeys(parsed.error)) {
-      // The problems name fields (at most), never values.
-      log.warn('Ignored a malformed verificationCompleted signal', { problems: payloadProblems(parsed.error) });
-      return;
-    }
-    verificationSignalled = true;
-  });
-  setHandler(
-    confirmVerificationUpdate,
-    async (): Promise<VerificationAccepted> => {
-      verificationSignalled = true;
-      // Runs from before answered at once, and their history completes the update in the same task.
-      if (!patched(AWAIT_RETRACE_PATCH)) return { accepted: true, state: run.status.state };
-      const answer = await traces.next();
-      return { accepted: true, state: run.status.state, ...answer };
-    },
-    {
-      validator: (payload) => {
-        // Rejected updates never reach history and validators do not run on replay: no patch needed.
-        if (isUnencryptedMarker(payload)) {
-          throw ApplicationFailure.nonRetryable(unencryptedPayloadMessage('update'), FailureType.UnencryptedPayload);
-        }
-        const parsed = verificationCompletedSchema.safeParse(payload);
-        if (!parsed.success) {
-          throw new Error(
-            `malformed verification payload (expected nothing or { "source": string }): ` +
-              payloadProblems(parsed.error).join('; '),
-          );
-        }
-        if (run.status.state !== 'tracing' && run.status.state !== 'awaiting_verification') {
-          throw new Error(`this run is ${run.status.state}; it is no longer waiting for identity verification`);
-        }
-      },
-    },
-  );
-
-  const bookingEvents = new BookingEvents();
-  setHandler(bookingEventSignal, (received) => {
-    const parsed = bookingEventSchema.safeParse(isUnencryptedMarker(received) ? undefined : received);
-    if (!parsed.success) {
-      log.warn('Ignored a malformed bookingEvent signal', { problems: describeProblems(parsed.error, '(payload)') });
-      return;
-    }
-    bookingEvents.add(parsed.data);
-  });
-  const reviews = new Reviews();
-  setHandler(
-    resolveReviewUpdate,
-    (resolution): Promise<ReviewResolved> =>
-      new Promise((resolve) => {
-        const action = reviewResolutionSchema.parse(resolution).action;
-        reviews.pending = {
-          resolution: reviewResolutionSchema.parse(resolution),
-          applied: (state) => resolve({ accepted: true, action, state }),
-        };
-      }),
-    {
-      validator: (payload) => {
-        if (isUnencryptedMarker(payload)) {
-          throw ApplicationFailure.nonRetryable(unencryptedPayloadMessage('update'), FailureType.UnencryptedPayload);
-        }
-        const parsed = reviewResolutionSchema.safeParse(payload);
-        if (!parsed.success) {
-          throw new Error(
-            'malformed review resolution (expected { "action": "resend" | "mark_sent" | "abandon", "note"?: string }): ' +
-              describeProblems(parsed.error, '(payload)', reviewResolutionSchema).join('; '),
-          );
-        }
-        if (run.status.state !== 'needs_review' || !reviews.waiting) {
-          throw new Error(`this run is ${run.status.state}, not waiting for a review decision`);
-        }
-        if (reviews.pending) throw new Error('this review already has a decision, being applied');
-      },
-    },
-  );
-
-  try {
-    const input = parseInput(rawInput);
-    run.set('tracing');
-    const patient = await traceUntilVerified(input, run, traces, {
-      consume: () => {
-        const was = verificationSignalled;
-        verificationSignalled = false;
-        return was;
-      },
-      wait: (ms, summary) => condition(() => verificationSignalled, ms, { summary }),
-    });
-    if (patient.outcome !== 'patient') return recordOutcome(patient);
-    return recordOutcome(await bookAndSend(input, patient.patientId, run, reviews, bookingEvents));
-  } catch (err) {
-    // Cancelled by the caller, while waiting or mid-activity (whose HTTP request is aborted): a clean outcome.
-    if (isCancellation(err)) {
-      run.set('cancelled');
-      traces.ended('cancelled');
-      return recordOutcome({ outcome: 'cancelled' });
-    }
-    run.set('failed');
-    traces.ended('failed');
-    throw recordFailure(err instanceof ActivityFailure ? explainFailure(err) : err);
-  }
-}
-
-/**
- * confirmVerification once answered at once, before the run re-traced, so its caller learnt nothing.
- * Its handler now waits for the trace after it (Traces). An update completed in a later workflow task
- * than the one that accepted it changes the run's commands, so a run whose history shows the old,
- * immediate answer must give it again on replay: this patch marks the updates that wait. A waiting
- * update is answered (Traces.ended) in the same activation as the run closes, before the SDK checks for
- * unfinished handlers, so its caller never sees the run close under it.
- */
-const AWAIT_RETRACE_PATCH = 'await-verification-retrace';
-
-/**
- * Input and signal payloads were once parsed leniently: unknown keys were dropped. A run started then
- * with an unknown key (the library passed the caller's request through as it was) would, parsed
- * strictly on replay, fail where its history shows it went on: a nondeterminism error. This patch
- * marks the runs that refuse unknown keys. It is consulted only for a payload whose only problem is
- * unknown keys, so the commands of every valid run stay as they were (the committed histories replay
- * unchanged); a new run gains one marker, before failing on such input or ignoring such a signal.
- */
-const STRICT_PAYLOADS_PATCH = 'strict-payloads';
-
-/** False only when replaying a run from before strict payloads, and the problems are unknown keys alone. */
-function refusesUnknownKeys(error: z.ZodError): boolean {
-  return !error.issues.every((i) => i.code === 'unrecognized_keys') || patched(STRICT_PAYLOADS_PATCH);
-}
-
-/** A copy of `value` without the keys `error` reports as unknown: what the lenient parse once kept. */
-function withoutUnknownKeys(value: unknown, error: z.ZodError): unknown {
-  const copy = JSON.parse(JSON.stringify(value)) as unknown;
-  for (const issue of error.issues) {
-    if (issue.code !== 'unrecognized_keys') continue;
-    let target = copy as Record<PropertyKey, unknown> | undefined;
-    for (const segment of issue.path) target = target?.[segment] as Record<PropertyKey, unknown> | undefined;
-    for (const key of issue.keys) if (target) delete target[key];
-  }
-  return copy;
-}
-
-/**
- * While the worker has keys, its codec hands the workflow a marker in place of a payload that arrived
- * unencrypted (workerDataConverter, src/codec/data-converter.ts): the run refuses such an input, and
- * ignores such a signal. A run that a client started or signalled in plaintext before this refusal
- * (the worker then decoded it silently) and that is still open would, refused on replay, fail where its
- * history shows it went on: a nondeterminism error. This patch marks the runs that refuse plaintext;
- * it is consulted only when a marker arrives, so every encrypted run, and every replay without a codec,
- * issues the same commands as before.
- */
-const REFUSE_PLAINTEXT_PATCH = 'refuse-plaintext';
-
-/** False only when replaying a run from before the refusal: it then goes on with the plaintext value. */
-function refusesPlaintext(): boolean {
-  return patched(REFUSE_PLAINTEXT_PATCH);
-}
-
-/**
- * Strict, as on the client's path: a run started by another client (another language's SDK, the
- * Temporal CLI) with an unknown or misspelt key fails at once with InvalidWorkflowInput, naming it;
- * one started without the payload codec fails with HeroUnencryptedPayload, before any Hero call.
- */
-function parseInput(received: unknown): OutreachInput {
-  let rawInput = received;
-  if (isUnencryptedMarker(received)) {
-    if (refusesPlaintext()) {
-      throw ApplicationFailure.nonRetryable(unencryptedPayloadMessage('input'), FailureType.UnencryptedPayload);
-    }
-    rawInput = received.value;
-  }
-  const parsed = outreachInputSchema.safeParse(rawInput);
-  if (!parsed.success && !refusesUnknownKeys(parsed.error)) {
-    const legacy = outreachInputSchema.safeParse(withoutUnknownKeys(rawInput, parsed.error));
-    if (legacy.success) return legacy.data;
-  }
-  if (!parsed.success) {
-    const problems = describeProblems(parsed.error, '(input)', outreachInputSchema);
-    throw ApplicationFailure.nonRetryable(
-      `Invalid outreach input: ${problems.join('; ')}`,
-      FailureType.InvalidWorkflowInput,
-    );
-  }
-  return parsed.data;
-}
-
-function payloadProblems(error: z.ZodError): string[] {
-  return describeProblems(error, '(payload)', verificationCompletedSchema);
-}
-
-/**
- * Traces until Hero returns a patient id. While Hero asks for identity verification, waits for the
- * verification signal or the re-check interval (Hero has no webhook), until the timeout.
- */
-async function traceUntilVerified(
-  input: OutreachInput,
-  run: RunState,
-  traces: Traces,
-  verification: { consume: () => boolean; wait: (ms: number, summary: string) => Promise<boolean> },
-): Promise<{ outcome: 'patient'; patientId: string } | OutreachResult> {
-  let deadline: number | undefined;
-  for (;;) {
-    run.countTrace();
-    traces.sending();
-    let result: TraceResult;
-    try {
-      result = await tracePatient({ nhsNumber: input.nhsNumber, dob: input.dob });
-    } catch (err) {
-      if (isFailureOfType(err, FailureType.PatientNotFound)) {
-        run.set('patient_not_found');
-        traces.answered('patient_not_found');
-        return { outcome: 'patient_not_found' };
-      }
-      throw err;
-    }
-    if (result.kind === 'patient') {
-      // Set here rather than in bookAndSend (the same command, in the same place) so that an update
-      // answered by this trace reports the state the run is now in.
-      run.set('creating_booking_link');
-      traces.answered('patient');
-      if (deadline !== undefined) recordVerified(deadline, input.verification.timeout);
-      return { outcome: 'patient', patientId: result.patientId };
-    }
-
-    deadline ??= Date.now() + input.verification.timeout;
-    if (Date.now() >= deadline) {
-      run.set('verification_expired');
-      traces.ended('verification_required');
-      return { outcome: 'verification_expired', attempts: run.status.attempts };
-    }
-    run.set('awaiting_verification', result.loginUrl);
-    traces.answered('verification_required');
-    // A signal that came while tracing counts: re-trace at once.
-    if (!verification.consume()) {
-      const ms = Math.min(input.verification.recheckEvery, deadline - Date.now());
-      await verification.wait(ms, waitSummary(result.loginUrl, ms));
-      verification.consume();
-    }
-    run.set('tracing');
-  }
-}
-
-async function bookAndSend(
-  input: OutreachInput,
-  patientId: string,
-  run: RunState,
-  reviews: Reviews,
-  bookingEvents: BookingEvents,
-): Promise<OutreachResult> {
-  run.set('creating_booking_link');
-  let bookingLink: BookingLink;
-  try {
-    bookingLink = await createBookingLink({ ...input.booking, patientId });
-  } catch (err) {
-    // Only runs from before links were retried whatever failed get here (src/workflows/activity-stubs.ts).
-    if (!isFailureOfType(err, FailureType.OutcomeUncertain)) throw err;
-    run.set('needs_review');
-    return {
-      outcome: 'needs_review',
-      step: 'create_booking_link',
-      patientId,
-      reason: (err as ActivityFailure).cause?.message ?? 'Hero may have acted on the request',
-    };
-  }
-  run.update({ bookingLinkId: bookingLink.id });
-  // Only runs that wait for the booking are looked up by their link (and none of them predates this).
-  if (input.awaitBooking) indexBookingLink(bookingLink.id);
-
-  const ctx: SendContext = { run, reviews, input, patientId, bookingLink, deliveries: [] };
-  const first = await sendWithReconcile(ctx, 'message', input.message.text);
-  if (first.sent === false) return await settled(ctx, first.result);
-  // Only a send given a stillWanted check can be skipped: reminders, never the first message.
-  if (first.sent === 'skipped') throw new Error('the first message was skipped');
-  const firstSentAt = Date.now();
-  const message = messagesOf(run)[first.index];
-  const review = ctx.resolution;
-
-  if (input.awaitBooking) {
-    return await settled(ctx, await awaitBooking(ctx, input.awaitBooking, bookingEvents, firstSentAt));
-  }
-  run.set('completed');
-  return await settled(
-    ctx,
-    {
-      outcome: 'completed',
-      patientId,
-      bookingLink,
-      ...(message?.messageId !== undefined && { messageId: message.messageId }),
-      ...(review && { review }),
-    },
-    true,
-  );
-}
-
-/**
- * Waits for the delivery reads still running, then gives the result with the messages' last statuses.
- * Runs from before delivery status read none, and return what they did.
- */
-async function settled(ctx: SendContext, result: OutreachResult, addMessages = false): Promise<OutreachResult> {
-  if (!ctx.deliveries.length) return result;
-  await Promise.all(ctx.deliveries);
-  const messages = messagesOf(ctx.run);
-  if ('messages' in result || addMessages) return { ...result, messages } as OutreachResult;
-  return result;
 }
 
 /** A failed Hero call ends the run as `failed`; rejected credentials say what to fix. */

@@ -1,28 +1,22 @@
-import { ActivityFailure, condition, isCancellation, patched, sleep } from '@temporalio/workflow';
+import { ActivityFailure, isCancellation, sleep } from '@temporalio/workflow';
 import type { BookingLink } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
 import { findSentMessages, sendMessage } from './activity-stubs';
 import { followDelivery } from './delivery';
 import { isFailureOfType } from './failures';
 import { recordReview } from './metrics';
-import type { RunState } from './run-state';
+import { takes } from './patches';
+import type { OutreachRun } from './run-state';
 import {
   BOOKING_LINK_PLACEHOLDER,
   DEFAULT_REVIEW_DEADLINE_MS,
+  DURATION_BOUNDS,
   type OutreachInput,
   type OutreachResult,
   type OutreachState,
   type ReviewResolution,
   type ReviewStep,
 } from './schemas';
-
-/**
- * A send whose outcome was uncertain once ended the run as `needs_review`, for good. It now asks Hero
- * first, then waits for an operator's decision: more commands where such a run once completed, so a run
- * whose history shows the old ending must end so again on replay. This patch marks the runs that
- * reconcile; the same patch marks those that read the delivery status after the message.
- */
-export const RECONCILE_PATCH = 'reconcile-delivery-and-review';
 
 /**
  * How long after an uncertain send the run waits before asking Hero what it holds: a request that
@@ -41,15 +35,8 @@ export interface PendingDecision {
   applied(state: OutreachState): void;
 }
 
-/** What the run shares with its reviews: the open decision slot the update handler fills. */
-export class Reviews {
-  pending: PendingDecision | undefined;
-  waiting = false;
-}
-
 export interface SendContext {
-  run: RunState;
-  reviews: Reviews;
+  run: OutreachRun;
   input: OutreachInput;
   patientId: string;
   bookingLink: BookingLink;
@@ -93,13 +80,12 @@ export async function sendWithReconcile(
         text: template.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
         shortLinkId: bookingLink.id,
       });
-      // Runs from before delivery status completed right after the send: they must again on replay.
-      const follow = kind === 'reminder' || patched(RECONCILE_PATCH);
+      const follow = kind === 'reminder' || takes('reconcile');
       return { sent: true, index: recordSent(ctx, kind, sent.messageId, follow) };
     } catch (err) {
       if (!isFailureOfType(err, FailureType.OutcomeUncertain)) throw err;
       reason = (err as ActivityFailure).cause?.message ?? 'Hero may have acted on the request';
-      if (kind === 'message' && !patched(RECONCILE_PATCH)) {
+      if (kind === 'message' && !takes('reconcile')) {
         run.set('needs_review');
         return { sent: false, result: { outcome: 'needs_review', step, patientId, bookingLink, reason } };
       }
@@ -122,7 +108,7 @@ export async function sendWithReconcile(
       run.set('needs_review_expired');
       return {
         sent: false,
-        result: { outcome: 'needs_review_expired', step, patientId, bookingLink, messages: messagesOf(run), reason },
+        result: { outcome: 'needs_review_expired', step, patientId, bookingLink, messages: [...run.messages], reason },
       };
     }
     resolution = decided.resolution;
@@ -132,7 +118,14 @@ export async function sendWithReconcile(
         decided.applied('abandoned');
         return {
           sent: false,
-          result: { outcome: 'abandoned', step, patientId, bookingLink, messages: messagesOf(run), review: resolution },
+          result: {
+            outcome: 'abandoned',
+            step,
+            patientId,
+            bookingLink,
+            messages: [...run.messages],
+            review: resolution,
+          },
         };
       case 'mark_sent': {
         ctx.resolution = resolution;
@@ -163,7 +156,7 @@ async function askHero(
   ctx: SendContext,
 ): Promise<{ sent: true; messageId: string } | { sent: false; notSent: boolean; why: string }> {
   await sleep(ctx.input.review?.reconcileAfter ?? RECONCILE_AFTER_MS);
-  const knownSent = ctx.run.status.messages?.length ?? 0;
+  const knownSent = ctx.run.messages.length;
   try {
     const found = await findSentMessages({ patientId: ctx.patientId, bookingLinkId: ctx.bookingLink.id });
     if (!found.known) return { sent: false, notSent: false, why: found.why };
@@ -177,24 +170,23 @@ async function askHero(
 
 /** Waits in `needs_review` for an operator's decision, or its deadline (then undefined). */
 async function review(ctx: SendContext, step: ReviewStep, reason: string): Promise<PendingDecision | undefined> {
-  const { run, reviews, input } = ctx;
+  const { run, input } = ctx;
   const openedAt = Date.now();
-  const deadline = openedAt + (input.review?.deadline ?? DEFAULT_REVIEW_DEADLINE_MS);
-  run.set('needs_review');
-  run.update({
-    review: { step, reason, openedAt: new Date(openedAt).toISOString(), deadline: new Date(deadline).toISOString() },
+  let waitMs = input.review?.deadline ?? DEFAULT_REVIEW_DEADLINE_MS;
+  // Only older runs get here with more (one of 1e16 ms could not even be written as a date).
+  if (waitMs > DURATION_BOUNDS.reviewDeadline && takes('boundedDurations')) waitMs = DURATION_BOUNDS.reviewDeadline;
+  const deadline = openedAt + waitMs;
+  run.reviewOpened({
+    step,
+    reason,
+    openedAt: new Date(openedAt).toISOString(),
+    deadline: new Date(deadline).toISOString(),
   });
-  reviews.waiting = true;
   recordReview('opened', step);
-  try {
-    await condition(() => reviews.pending !== undefined, deadline - openedAt, {
-      summary: `State: needs_review (${step}) · resolve with: hero-flow review resolve <workflow ID> --action resend|mark_sent|abandon · deadline ${new Date(deadline).toISOString()}`,
-    });
-  } finally {
-    reviews.waiting = false;
-  }
-  const decided = reviews.pending;
-  reviews.pending = undefined;
+  const decided = await run.awaitDecision(
+    deadline - openedAt,
+    `State: needs_review (${step}) · resolve with: hero-flow review resolve <workflow ID> --action resend|mark_sent|abandon · deadline ${new Date(deadline).toISOString()}`,
+  );
   recordReview(decided?.resolution.action ?? 'expired', step);
   return decided;
 }
@@ -206,21 +198,7 @@ function recordSent(
   messageId: string | undefined,
   follow: boolean,
 ): number {
-  const messages = [...messagesOf(ctx.run)];
-  messages.push({
-    kind,
-    ...(messageId !== undefined && { messageId }),
-    sentAt: new Date().toISOString(),
-    deliveryStatus: null,
-    deliveryFinal: false,
-    deliveryFailed: false,
-  });
-  ctx.run.update({ messages });
-  const index = messages.length - 1;
+  const index = ctx.run.messageSent(kind, messageId);
   if (follow && messageId !== undefined) ctx.deliveries.push(followDelivery(ctx.run, index));
   return index;
-}
-
-export function messagesOf(run: RunState) {
-  return run.status.messages ?? [];
 }

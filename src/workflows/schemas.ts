@@ -1,30 +1,81 @@
 import { z } from 'zod';
 import { dobSchema } from '../hero/dob';
-import { msToNumber } from '../shared/duration';
 import { nhsNumberSchema } from '../shared/nhs-number';
-import { bookingLinkOptionsSchema, messageTypeSchema } from '../hero/schemas';
+import {
+  appointmentEventTypeSchema,
+  bookingLinkOptionsSchema,
+  bookingLinkSchema,
+  messageTypeSchema,
+} from '../hero/schemas';
+import { formatDuration, parseDuration } from '../shared/duration';
 
 /** Placeholder in message text that is replaced by the booking link's URL. */
 export const BOOKING_LINK_PLACEHOLDER = '{booking_link}';
 
-/** A Temporal duration string such as "7 days" or "6 hours", or milliseconds. */
-const durationSchema = (min: number) =>
-  z.union([z.string().max(64, 'must be at most 64 characters'), z.number()]).transform((value, ctx) => {
-    let ms: number;
-    try {
-      ms = msToNumber(value as never);
-    } catch {
-      ms = Number.NaN;
-    }
-    if (!Number.isFinite(ms) || ms < min) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `must be a duration of at least ${min / 1000} s, e.g. "6 hours"`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * The longest durations a request may carry: what the product supports, and what keeps a run's history
+ * far below Temporal's limits (docs/schemas say so too). Runs started before these bounds replay with
+ * the lenient parse (the bounded-durations patch, src/workflows/patches.ts).
+ */
+export const DURATION_BOUNDS = {
+  verificationTimeout: 30 * DAY_MS,
+  bookingWindow: 90 * DAY_MS,
+  reviewDeadline: 30 * DAY_MS,
+  reconcileAfter: DAY_MS,
+} as const;
+/**
+ * At most this many re-checks per wait: `recheckEvery` must be at least the wait (verification timeout,
+ * booking window) divided by it. Each re-check adds about a dozen events to the run's history, so a
+ * request at every bound stays below Temporal's 10,240-event warning with margin (test/history-size.test.ts).
+ */
+export const MAX_RECHECKS = 250;
+/** The shortest re-check interval, whatever the wait. */
+export const MIN_RECHECK_MS = 10_000;
+
+/**
+ * A duration string such as "7 days" or "6 hours", or milliseconds, from `min` to `max` ms. `max` is
+ * undefined only in the lenient schema that replays runs from before the bounds.
+ */
+const durationSchema = (min: number, max: number | undefined) =>
+  z
+    .union([
+      z.string().max(64, 'must be at most 64 characters'),
+      // The bounds in the JSON Schema; the transform checks them, with messages that say them.
+      max === undefined ? z.number() : z.number().meta({ minimum: min, maximum: max }),
+    ])
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (!Number.isFinite(ms) || ms < min) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            `must be a duration of at least ${min / 1000} s` +
+            (max === undefined ? '' : ` and at most ${formatDuration(max)}`) +
+            ', e.g. "6 hours"',
+        });
+        return z.NEVER;
+      }
+      if (max !== undefined && ms > max) {
+        ctx.addIssue({ code: 'custom', message: `must be at most ${formatDuration(max)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+/** The re-check interval's floor for a wait of `waitMs`: at most MAX_RECHECKS re-checks. */
+export function recheckFloor(waitMs: number): number {
+  return Math.max(MIN_RECHECK_MS, Math.ceil(waitMs / MAX_RECHECKS));
+}
+
+function recheckProblem(recheckEvery: number, waitMs: number, waitName: string): string | undefined {
+  if (recheckEvery >= recheckFloor(waitMs)) return undefined;
+  return (
+    `must be at least ${formatDuration(recheckFloor(waitMs))} for a ${waitName} of ${formatDuration(waitMs)} ` +
+    `(at most ${MAX_RECHECKS} re-checks: ${waitName} / ${MAX_RECHECKS})`
+  );
+}
 
 /** Message text: the first message's and each reminder's. */
 const messageTextSchema = z
@@ -42,99 +93,152 @@ export const DEFAULT_BOOKING_WINDOW_MS = 14 * 24 * 3600_000;
 export const DEFAULT_REVIEW_DEADLINE_MS = 7 * 24 * 3600_000;
 
 /**
- * `awaitBooking`: after the message, wait for the patient to book. Reminders are timed from the first
- * message, each later than the one before, and must fall inside an explicit window.
+ * The request schemas, bounded (what clients validate and new runs parse) or lenient (durations without
+ * an upper bound or re-check floor: how runs from before the bounds parsed their input, kept for replay).
  */
-export const awaitBookingSchema = z
-  .strictObject({
-    window: durationSchema(60_000)
-      .optional()
-      .describe(
-        "How long after the message to wait for the booking: a duration or milliseconds; default: until the link's " +
-          'expiryDate ends, else 14 days',
-      ),
-    recheckEvery: durationSchema(10_000)
-      .default(12 * 3600_000)
-      .describe('How often to ask Hero whether the link was used, in case no webhook arrives; default 12 hours'),
-    reminders: z
-      .array(
-        z.strictObject({
-          after: durationSchema(60_000).describe('Time since the first message: a duration ("3 days") or milliseconds'),
-          text: messageTextSchema,
-        }),
-      )
-      .max(MAX_REMINDERS, `at most ${MAX_REMINDERS} reminders`)
-      .default([])
-      .describe('Reminders sent while the patient has not booked, each later than the one before'),
-  })
-  .superRefine((b, ctx) => {
-    b.reminders.forEach((r, i) => {
-      if (i > 0 && r.after <= b.reminders[i - 1]!.after) {
+function requestSchemas(bounded: boolean) {
+  const B = bounded ? DURATION_BOUNDS : undefined;
+  const bound = (what: string, max: number) => (bounded ? `; at most ${formatDuration(max)}` : '') + what;
+
+  /**
+   * `awaitBooking`: after the message, wait for the patient to book. Reminders are timed from the first
+   * message, each later than the one before, and must fall inside an explicit window.
+   */
+  const awaitBooking = z
+    .strictObject({
+      window: durationSchema(60_000, B?.bookingWindow)
+        .optional()
+        .describe(
+          "How long after the message to wait for the booking: a duration or milliseconds; default: until the link's " +
+            'expiryDate ends, else 14 days' +
+            bound(' (a window taken from expiryDate is cut to that too)', DURATION_BOUNDS.bookingWindow),
+        ),
+      recheckEvery: durationSchema(MIN_RECHECK_MS, B?.bookingWindow)
+        .default(12 * 3600_000)
+        .describe(
+          'How often to ask Hero whether the link was used, in case no webhook arrives; default 12 hours' +
+            (bounded ? `; at least the window / ${MAX_RECHECKS} (at most ${MAX_RECHECKS} re-checks)` : ''),
+        ),
+      reminders: z
+        .array(
+          z.strictObject({
+            after: durationSchema(60_000, B?.bookingWindow).describe(
+              'Time since the first message: a duration ("3 days") or milliseconds, within the booking window',
+            ),
+            text: messageTextSchema,
+          }),
+        )
+        .max(MAX_REMINDERS, `at most ${MAX_REMINDERS} reminders`)
+        .default([])
+        .describe('Reminders sent while the patient has not booked, each later than the one before'),
+    })
+    .superRefine((b, ctx) => {
+      b.reminders.forEach((r, i) => {
+        if (i > 0 && r.after <= b.reminders[i - 1]!.after) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['reminders', i, 'after'],
+            message: 'must be later than the reminder before it',
+          });
+        }
+        if (b.window !== undefined && r.after >= b.window) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['reminders', i, 'after'],
+            message: 'must be within the booking window',
+          });
+        }
+      });
+      const problem =
+        bounded && recheckProblem(b.recheckEvery, b.window ?? DURATION_BOUNDS.bookingWindow, 'booking window');
+      if (problem) {
         ctx.addIssue({
           code: 'custom',
-          path: ['reminders', i, 'after'],
-          message: 'must be later than the reminder before it',
+          path: ['recheckEvery'],
+          message: b.window === undefined ? `${problem}, the longest window without one given` : problem,
         });
       }
-      if (b.window !== undefined && r.after >= b.window) {
-        ctx.addIssue({ code: 'custom', path: ['reminders', i, 'after'], message: 'must be within the booking window' });
-      }
     });
-  });
-export type AwaitBooking = z.output<typeof awaitBookingSchema>;
 
+  /**
+   * The workflow's input, and what every client path validates before starting a run. Strict at every
+   * level: an unknown key is refused, not dropped, so a misspelt optional field (`verifcation`,
+   * `booking.expiryDte`) cannot silently fall back to a default, and fields the workflow does not know
+   * (`patientName`, `address`) never reach history.
+   */
+  const input = z.strictObject({
+    nhsNumber: nhsNumberSchema.describe(
+      'NHS number: 10 digits, the last a Modulus 11 check digit; spaces or hyphens allowed',
+    ),
+    dob: dobSchema.describe('Date of birth, YYYY-MM-DD, a real date not in the future'),
+    booking: bookingLinkOptionsSchema.describe(
+      'The booking link to create: numeric id strings, YYYY-MM-DD dates, maximumUseCount a positive integer',
+    ),
+    message: z
+      .strictObject({
+        type: messageTypeSchema,
+        text: messageTextSchema,
+      })
+      .describe('The message that carries the booking link'),
+    verification: z
+      .strictObject({
+        timeout: durationSchema(60_000, B?.verificationTimeout)
+          .default(7 * DAY_MS)
+          .describe(
+            'How long to wait for identity verification: a duration ("7 days") or milliseconds; default 7 days' +
+              bound('', DURATION_BOUNDS.verificationTimeout),
+          ),
+        recheckEvery: durationSchema(MIN_RECHECK_MS, B?.verificationTimeout)
+          .default(6 * 3600_000)
+          .describe(
+            'How often to re-check with Hero while waiting: a duration or milliseconds; default 6 hours' +
+              (bounded ? `; at least the timeout / ${MAX_RECHECKS} (at most ${MAX_RECHECKS} re-checks)` : ''),
+          ),
+      })
+      .superRefine((v, ctx) => {
+        const problem = bounded && recheckProblem(v.recheckEvery, v.timeout, 'verification timeout');
+        if (problem) ctx.addIssue({ code: 'custom', path: ['recheckEvery'], message: problem });
+      })
+      .prefault({}),
+    // Optional with no default object, unlike `verification`: a default would change the fingerprint of
+    // every request (src/client/fingerprint.ts), and runs already started would no longer match it.
+    review: z
+      .strictObject({
+        deadline: durationSchema(60_000, B?.reviewDeadline)
+          .optional()
+          .describe(
+            'How long a run in needs_review waits for an operator before it ends needs_review_expired; default 7 days' +
+              bound('', DURATION_BOUNDS.reviewDeadline),
+          ),
+        reconcileAfter: durationSchema(MIN_RECHECK_MS, B?.reconcileAfter)
+          .optional()
+          .describe(
+            "How long after an uncertain send to ask Hero's list of sent messages whether it went out: longer than " +
+              "the worker's Hero HTTP timeout, since a request that timed out may still land; default 2 minutes" +
+              bound('', DURATION_BOUNDS.reconcileAfter),
+          ),
+      })
+      .optional()
+      .describe('Reviews an operator resolves (hero-flow review resolve)'),
+    awaitBooking: awaitBooking
+      .optional()
+      .describe('Wait after the message until the patient books (or the window closes), with reminders'),
+  });
+  return { awaitBooking, input };
+}
+
+const bounded = requestSchemas(true);
+/** `awaitBooking`, bounded. */
+export const awaitBookingSchema = bounded.awaitBooking;
+export type AwaitBooking = z.output<typeof awaitBookingSchema>;
+/** The workflow's input, with every duration bounded (DURATION_BOUNDS, MAX_RECHECKS). */
+export const outreachInputSchema = bounded.input;
 /**
- * The workflow's input, and what every client path validates before starting a run. Strict at every
- * level: an unknown key is refused, not dropped, so a misspelt optional field (`verifcation`,
- * `booking.expiryDte`) cannot silently fall back to a default, and fields the workflow does not know
- * (`patientName`, `address`) never reach history.
+ * The input as runs from before the bounds parsed it: only the workflow uses it, to replay them
+ * (src/workflows/patches.ts, bounded-durations).
  */
-export const outreachInputSchema = z.strictObject({
-  nhsNumber: nhsNumberSchema.describe(
-    'NHS number: 10 digits, the last a Modulus 11 check digit; spaces or hyphens allowed',
-  ),
-  dob: dobSchema.describe('Date of birth, YYYY-MM-DD, a real date not in the future'),
-  booking: bookingLinkOptionsSchema.describe(
-    'The booking link to create: numeric id strings, YYYY-MM-DD dates, maximumUseCount a positive integer',
-  ),
-  message: z
-    .strictObject({
-      type: messageTypeSchema,
-      text: messageTextSchema,
-    })
-    .describe('The message that carries the booking link'),
-  verification: z
-    .strictObject({
-      timeout: durationSchema(60_000)
-        .default(7 * 24 * 3600_000)
-        .describe('How long to wait for identity verification: a duration ("7 days") or milliseconds; default 7 days'),
-      recheckEvery: durationSchema(10_000)
-        .default(6 * 3600_000)
-        .describe('How often to re-check with Hero while waiting: a duration or milliseconds; default 6 hours'),
-    })
-    .prefault({}),
-  // Optional with no default object, unlike `verification`: a default would change the fingerprint of
-  // every request (src/client/fingerprint.ts), and runs already started would no longer match it.
-  review: z
-    .strictObject({
-      deadline: durationSchema(60_000)
-        .optional()
-        .describe(
-          'How long a run in needs_review waits for an operator before it ends needs_review_expired; default 7 days',
-        ),
-      reconcileAfter: durationSchema(10_000)
-        .optional()
-        .describe(
-          "How long after an uncertain send to ask Hero's list of sent messages whether it went out: longer than " +
-            "the worker's Hero HTTP timeout, since a request that timed out may still land; default 2 minutes",
-        ),
-    })
-    .optional()
-    .describe('Reviews an operator resolves (hero-flow review resolve)'),
-  awaitBooking: awaitBookingSchema
-    .optional()
-    .describe('Wait after the message until the patient books (or the window closes), with reminders'),
-});
+export const lenientOutreachInputSchema = requestSchemas(false).input;
+
 /** What callers pass (durations as strings); the workflow parses it into `OutreachInput`. */
 export type OutreachRequest = z.input<typeof outreachInputSchema>;
 export type OutreachInput = z.output<typeof outreachInputSchema>;
@@ -229,10 +333,10 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
   z.object({
     outcome: z.literal('completed'),
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }),
+    bookingLink: bookingLinkSchema,
     /** Absent only when an operator marked the message sent (resolveReview mark_sent). */
     messageId: z.string().optional(),
-    /** Runs from before delivery status have none. */
+    /** Absent from older runs (src/workflows/patches.ts). */
     messages: z.array(sentMessageStatusSchema).optional(),
     review: reviewResolutionSchema.optional(),
   }),
@@ -240,7 +344,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
   z.object({
     outcome: z.literal('booked'),
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }),
+    bookingLink: bookingLinkSchema,
     appointment: appointmentSummarySchema,
     messages: z.array(sentMessageStatusSchema),
     remindersSent: z.number().int(),
@@ -249,7 +353,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
   z.object({
     outcome: z.literal('not_booked'),
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }),
+    bookingLink: bookingLinkSchema,
     messages: z.array(sentMessageStatusSchema),
     remindersSent: z.number().int(),
   }),
@@ -258,7 +362,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
     outcome: z.literal('abandoned'),
     step: reviewStepSchema,
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }).optional(),
+    bookingLink: bookingLinkSchema.optional(),
     messages: z.array(sentMessageStatusSchema),
     review: reviewResolutionSchema,
   }),
@@ -267,7 +371,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
     outcome: z.literal('needs_review_expired'),
     step: reviewStepSchema,
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }).optional(),
+    bookingLink: bookingLinkSchema.optional(),
     messages: z.array(sentMessageStatusSchema),
     reason: z.string(),
   }),
@@ -283,7 +387,7 @@ export const outreachResultSchema = z.discriminatedUnion('outcome', [
     outcome: z.literal('needs_review'),
     step: reviewStepSchema,
     patientId: z.string(),
-    bookingLink: z.object({ id: z.string(), url: z.string() }).optional(),
+    bookingLink: bookingLinkSchema.optional(),
     reason: z.string(),
   }),
 ]);
@@ -349,7 +453,7 @@ export type ReviewResolved = z.infer<typeof reviewResolvedSchema>;
  * booking-event workflow, src/workflows/booking-event.ts). No patient data: Hero's ids and times.
  */
 export const bookingEventSchema = z.strictObject({
-  event: z.enum(['appointment.confirmed', 'appointment.cancelled', 'appointment.rescheduled']),
+  event: appointmentEventTypeSchema,
   appointmentId: z.string().min(1).max(64),
   bookingLinkId: z.string().min(1).max(64),
   confirmedAt: z.string().max(64).nullable().optional(),
