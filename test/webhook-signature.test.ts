@@ -140,20 +140,22 @@ describe('verifyHeroSignature', () => {
     assert.deepEqual(check(timestamp, good, { body: reserialised }), { ok: false, reason: 'signature_mismatch' });
   });
 
-  it(`refuses a timestamp more than the tolerance (default ${DEFAULT_TOLERANCE_MS / 60_000} minutes) from now, either way`, () => {
+  it('refuses a timestamp more than 5 minutes (300 s, docs/hero-api.md §5) from now, either way', () => {
+    // Literal edges, not DEFAULT_TOLERANCE_MS: a wrong constant must fail here, not move the edges with it.
     const timestamp = '1781072000000';
     const signature = mac(timestamp).toString('base64');
-    assert.equal(check(timestamp, signature, { now: AT + DEFAULT_TOLERANCE_MS }).ok, true);
-    assert.equal(check(timestamp, signature, { now: AT - DEFAULT_TOLERANCE_MS }).ok, true);
-    assert.deepEqual(check(timestamp, signature, { now: AT + DEFAULT_TOLERANCE_MS + 1 }), {
-      ok: false,
-      reason: 'stale_timestamp',
-    });
-    assert.deepEqual(check(timestamp, signature, { now: AT - DEFAULT_TOLERANCE_MS - 1 }), {
-      ok: false,
-      reason: 'stale_timestamp',
-    });
+    assert.equal(DEFAULT_TOLERANCE_MS, 300_000);
+    for (const now of [AT + 300_000, AT - 300_000, AT + 299_999, AT - 1]) {
+      assert.deepEqual(check(timestamp, signature, { now }), { ok: true, timestampMs: AT }, `now = AT ${now - AT} ms`);
+    }
+    for (const now of [AT + 300_001, AT - 300_001, AT + 3_600_000]) {
+      assert.deepEqual(check(timestamp, signature, { now }), { ok: false, reason: 'stale_timestamp' }, `${now - AT}`);
+    }
+    // A tolerance given by the caller replaces the default, edges included.
+    assert.equal(check(timestamp, signature, { now: AT + 60_000, toleranceMs: 60_000 }).ok, true);
     assert.equal(check(timestamp, signature, { now: AT + 60_001, toleranceMs: 60_000 }).ok, false);
+    assert.equal(check(timestamp, signature, { now: AT - 60_001, toleranceMs: 60_000 }).ok, false);
+    assert.equal(check(timestamp, signature, { now: AT + 300_000, toleranceMs: 60_000 }).ok, false);
   });
 
   it('refuses missing or malformed headers with a code, echoing nothing', () => {

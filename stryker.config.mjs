@@ -1,0 +1,85 @@
+// @ts-check
+/**
+ * Mutation testing (`npm run test:mutation`; not part of `npm test` or CI): StrykerJS plants small bugs
+ * in a module and runs that module's fast unit-level tests (no Temporal server) through node:test; a
+ * mutant no test notices is a gap. One group per module, each with only the test files that exercise it,
+ * so a mutant costs seconds, not the whole suite. test/support/mutation.mjs runs the groups one after
+ * another (MUTATION_GROUP picks one here); results are incremental, so a rerun tests only what changed.
+ */
+
+/** @type {Record<string, { mutate: string[]; tests: string[] }>} */
+export const groups = {
+  webhooks: {
+    mutate: ['src/webhooks/signature.ts'],
+    tests: ['test/webhook-signature.test.ts'],
+  },
+  schemas: {
+    mutate: ['src/workflows/schemas.ts', 'src/hero/schemas.ts'],
+    tests: [
+      'test/guards-schemas.test.ts',
+      'test/contract.test.ts',
+      'test/workflow-id.test.ts',
+      'test/hero-client.test.ts',
+    ],
+  },
+  shared: {
+    mutate: ['src/shared/*.ts', '!src/shared/index.ts'],
+    tests: [
+      'test/redact.test.ts',
+      'test/workflow-id.test.ts',
+      'test/failure-types.test.ts',
+      'test/guards-schemas.test.ts',
+    ],
+  },
+  client: {
+    mutate: [
+      'src/client/workflow-id.ts',
+      'src/client/batch.ts',
+      'src/client/batch-run.ts',
+      'src/client/fingerprint.ts',
+      'src/client/limit.ts',
+      'src/client/prepare.ts',
+    ],
+    tests: ['test/batch.test.ts', 'test/workflow-id.test.ts'],
+  },
+  hero: {
+    mutate: ['src/hero/*.ts', '!src/hero/index.ts', '!src/hero/schemas.ts'],
+    tests: [
+      'test/hero-client.test.ts',
+      'test/hero-answers.test.ts',
+      'test/failure-types.test.ts',
+      'test/temporal-config.test.ts',
+      'test/workflow-id.test.ts',
+    ],
+  },
+  codec: {
+    mutate: ['src/codec/*.ts', '!src/codec/index.ts'],
+    tests: ['test/codec.test.ts', 'test/codec-vectors.test.ts', 'test/guards-codec.test.ts'],
+  },
+};
+
+const name = process.env.MUTATION_GROUP ?? 'webhooks';
+const group = groups[name];
+if (!group) throw new Error(`MUTATION_GROUP must be one of ${Object.keys(groups).join(', ')}`);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'command',
+  commandRunner: {
+    command: `node --import tsx --test --test-concurrency=1 --test-timeout=60000 ${group.tests.join(' ')}`,
+  },
+  coverageAnalysis: 'off',
+  mutate: group.mutate,
+  // Two cores shared with other work: one mutant at a time by default (MUTATION_CONCURRENCY to change).
+  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
+  timeoutMS: 30_000,
+  incremental: true,
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
+  reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
+  htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  tempDirName: '.stryker-tmp',
+  ignorePatterns: ['dist', '.temporal', 'test-artifacts', 'reports', 'bench/results', '*.log'],
+  cleanTempDir: true,
+};
