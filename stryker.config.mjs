@@ -4,7 +4,7 @@
  * in a module and runs that module's fast unit-level tests (no Temporal server) through node:test; a
  * mutant no test notices is a gap. One group per module, each with only the test files that exercise it,
  * so a mutant costs seconds, not the whole suite. test/support/mutation.mjs runs the groups one after
- * another (MUTATION_GROUP picks one here); results are incremental, so a rerun tests only what changed.
+ * another (MUTATION_GROUP picks one here).
  */
 
 /** @type {Record<string, { mutate: string[]; tests: string[] }>} */
@@ -92,13 +92,14 @@ export default {
   // Two cores shared with other work: one mutant at a time by default (MUTATION_CONCURRENCY to change).
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
   timeoutMS: 10_000,
-  incremental: true,
-  incrementalFile: `reports/mutation/${name}.incremental.json`,
+  // Not incremental: the command runner reports one test for the whole command, so Stryker cannot see that a
+  // test changed and would keep a survivor's stale result.
+  incremental: false,
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${name}.html` },
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   tempDirName: '.stryker-tmp',
-  ignorePatterns: ['dist', '.temporal', 'test-artifacts', 'reports', 'bench/results', '*.log'],
+  ignorePatterns: ['dist', '.temporal', 'test-artifacts', 'reports', 'bench/results', '*.log', '.stryker-tmp*'],
   cleanTempDir: true,
 };
