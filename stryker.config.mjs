@@ -49,6 +49,7 @@ export const groups = {
       'src/hero/config.ts',
     ],
     tests: [
+      'test/guards-hero.test.ts',
       'test/hero-client.test.ts',
       'test/hero-answers.test.ts',
       'test/failure-types.test.ts',
