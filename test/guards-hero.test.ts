@@ -46,6 +46,8 @@ describe('ISO calendar dates and dates of birth', () => {
       '2023-1-01',
       ' 2023-01-01',
       '2023-01-01x',
+      '0050-01-01', // Date.UTC would read the year 50 as 1950
+
       '02023-01-01',
     ])
       assert.equal(isIsoCalendarDate(bad), false, bad);
@@ -60,6 +62,8 @@ describe('ISO calendar dates and dates of birth', () => {
       'must be a real calendar date written YYYY-MM-DD',
     ]);
     assert.deepEqual(message(dobSchema.safeParse('2023-02-30')), ['must be a real calendar date written YYYY-MM-DD']);
+    assert.deepEqual(message(dobSchema.safeParse(19920101)), ['must be a string']);
+    assert.deepEqual(message(isoDateSchema.safeParse(null)), ['must be a string']);
   });
   it('takes as "today" the date in UTC+14: that day is a valid date of birth, the next is in the future', () => {
     const day = (offsetH: number) => new Date(Date.now() + offsetH * 3600_000).toISOString().slice(0, 10);
@@ -91,6 +95,11 @@ describe('NHS numbers', () => {
     assert.deepEqual(messages('943 476 591'), ['must be 10 digits (spaces or hyphens allowed)']);
     assert.deepEqual(messages('943 476 5918'), ['fails the NHS Modulus 11 check digit']);
     assert.deepEqual(messages('9434765919'.padEnd(33, ' ')), ['must be at most 32 characters']);
+    assert.deepEqual(messages('1'.repeat(33)), ['must be at most 32 characters']);
+    assert.deepEqual(
+      nhsNumberSchema.safeParse(9434765919).error?.issues.map((i) => i.message),
+      ['must be a string'],
+    );
     assert.equal(nhsNumberSchema.parse('9434765919'.padEnd(32, ' ')), '9434765919');
   });
 });
