@@ -39,17 +39,13 @@ export const groups = {
     mutate: ['src/client/batch.ts', 'src/client/batch-run.ts', 'src/client/prepare.ts'],
     tests: ['test/batch.test.ts', 'test/workflow-id.test.ts'],
   },
+  'hero-inputs': {
+    mutate: ['src/hero/nhs-number.ts', 'src/hero/dob.ts', 'src/hero/retry-after.ts'],
+    tests: ['test/guards-hero.test.ts', 'test/hero-client.test.ts', 'test/workflow-id.test.ts'],
+  },
   hero: {
-    mutate: [
-      'src/hero/nhs-number.ts',
-      'src/hero/dob.ts',
-      'src/hero/retry-after.ts',
-      'src/hero/inferred.ts',
-      'src/hero/errors.ts',
-      'src/hero/config.ts',
-    ],
+    mutate: ['src/hero/inferred.ts', 'src/hero/errors.ts', 'src/hero/config.ts'],
     tests: [
-      'test/guards-hero.test.ts',
       'test/hero-client.test.ts',
       'test/hero-answers.test.ts',
       'test/failure-types.test.ts',
