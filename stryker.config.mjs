@@ -46,6 +46,7 @@ export const groups = {
   hero: {
     mutate: ['src/hero/inferred.ts', 'src/hero/errors.ts', 'src/hero/config.ts'],
     tests: [
+      'test/guards-hero.test.ts',
       'test/hero-client.test.ts',
       'test/hero-answers.test.ts',
       'test/failure-types.test.ts',

@@ -1,6 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { z } from 'zod';
 import { dobSchema, isIsoCalendarDate, isoDateSchema } from '../src/hero/dob';
+import {
+  HeroInvalidRequestError,
+  HeroNetworkError,
+  HeroNotFoundError,
+  HeroRateLimitedError,
+  HeroServerError,
+  HeroUnauthorizedError,
+  HeroUnexpectedStatusError,
+} from '../src/hero/errors';
+import {
+  createBookingLinkResponseSchema,
+  FAILED_DELIVERY_STATUSES,
+  FINAL_DELIVERY_STATUSES,
+  sentMessagesPageSchema,
+  webhookListShape,
+} from '../src/hero/inferred';
 import { isValidNhsNumber, nhsNumberSchema, normaliseNhsNumber } from '../src/hero/nhs-number';
 import { parseRetryAfter } from '../src/hero/retry-after';
 
@@ -101,5 +118,117 @@ describe('NHS numbers', () => {
       ['must be a string'],
     );
     assert.equal(nhsNumberSchema.parse('9434765919'.padEnd(32, ' ')), '9434765919');
+  });
+});
+
+describe('Hero errors: the message each names, and whether the request may have been acted on', () => {
+  it('says which fields a 400 refused, or that Hero gave none', () => {
+    const e = new HeroInvalidRequestError('create_booking_link', [
+      { path: 'expiry_date', code: 'invalid' },
+      { path: '', code: 'required' },
+    ]);
+    assert.equal(e.message, 'Hero create_booking_link: 400 invalid request (expiry_date: invalid; (body): required)');
+    assert.equal(
+      new HeroInvalidRequestError('send_message', []).message,
+      'Hero send_message: 400 invalid request (no details)',
+    );
+  });
+  it('names each status', () => {
+    assert.match(new HeroUnauthorizedError('register_pds').message, /401 unauthorised: check HERO_API_KEY/);
+    assert.equal(new HeroNotFoundError('register_pds').message, 'Hero register_pds: 404 no patient found in PDS');
+    assert.equal(new HeroNotFoundError('get_appointment').message, 'Hero get_appointment: 404 not found');
+    assert.equal(
+      new HeroRateLimitedError('send_message', 1500).message,
+      'Hero send_message: 429 rate limited, retry after 1500 ms',
+    );
+    assert.equal(
+      new HeroRateLimitedError('send_message', undefined).message,
+      'Hero send_message: 429 rate limited (no Retry-After)',
+    );
+    assert.equal(new HeroServerError('get_message', 503).message, 'Hero get_message: 503 server error');
+    assert.equal(new HeroUnexpectedStatusError('get_message', 418).transient, false);
+  });
+  it('counts a request refused before it left (DNS, no route, connection refused) as not sent, anything else as maybe', () => {
+    for (const code of [
+      'ECONNREFUSED',
+      'ENOTFOUND',
+      'EAI_AGAIN',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'UND_ERR_CONNECT_TIMEOUT',
+    ]) {
+      const direct = new HeroNetworkError('send_message', { code });
+      assert.equal(direct.processed, 'no', code);
+      assert.equal(direct.message, `Hero send_message: network error: ${code}`);
+      assert.equal(
+        new HeroNetworkError('send_message', { cause: { code } }).processed,
+        'no',
+        `${code} as fetch's cause`,
+      );
+    }
+    assert.equal(new HeroNetworkError('send_message', { code: 'ECONNRESET' }).processed, 'maybe');
+    const unknown = new HeroNetworkError('send_message', undefined);
+    assert.equal(unknown.message, 'Hero send_message: network error: the request could not be sent');
+    assert.equal(unknown.processed, 'maybe');
+    assert.equal(new HeroNetworkError('send_message', { code: 42 }).processed, 'maybe');
+  });
+});
+
+describe("Hero's inferred answers (docs/hero-api.md, INFERRED)", () => {
+  it('reads the booking link from short_link, else url, and refuses a body with neither', () => {
+    assert.deepEqual(createBookingLinkResponseSchema.parse({ id: 5, short_link: 'https://h.st/a' }), {
+      id: '5',
+      url: 'https://h.st/a',
+    });
+    assert.deepEqual(createBookingLinkResponseSchema.parse({ id: '5', url: 'https://h.st/b' }).url, 'https://h.st/b');
+    const neither = createBookingLinkResponseSchema.safeParse({ id: '5' });
+    assert.deepEqual(
+      neither.error?.issues.map((i) => [i.path.join('.'), i.message]),
+      [['short_link', 'expected short_link (or url) in the booking link response']],
+    );
+  });
+  it('knows which delivery statuses are final, and which of those failed', () => {
+    assert.deepEqual([...FAILED_DELIVERY_STATUSES].sort(), [
+      'bounced',
+      'cancelled',
+      'expired',
+      'failed',
+      'rejected',
+      'undelivered',
+    ]);
+    assert.deepEqual([...FINAL_DELIVERY_STATUSES].sort(), [
+      'bounced',
+      'cancelled',
+      'delivered',
+      'expired',
+      'failed',
+      'read',
+      'rejected',
+      'seen',
+      'undelivered',
+    ]);
+  });
+  it('reads a page of sent messages and a webhook list in either shape', () => {
+    assert.deepEqual(
+      sentMessagesPageSchema.parse({
+        data: [
+          { id: 1, short_link: { id: 2 } },
+          { id: 3, short_link: null },
+        ],
+        count: 2,
+      }),
+      {
+        data: [
+          { id: '1', short_link: { id: '2' } },
+          { id: '3', short_link: null },
+        ],
+        count: 2,
+      },
+    );
+    assert.equal(sentMessagesPageSchema.safeParse({ data: [], count: -1 }).success, false);
+    const list = webhookListShape(z.object({ id: z.string() }));
+    assert.deepEqual(list.parse({ data: [{ id: 'a' }] }), [{ id: 'a' }]);
+    assert.deepEqual(list.parse([{ id: 'b' }]), [{ id: 'b' }]);
+    assert.equal(list.safeParse({ items: [] }).success, false);
   });
 });
