@@ -44,6 +44,8 @@ describe('Retry-After: delta-seconds or an HTTP-date', () => {
       '5s',
       '2026-06-10T06:13:50Z',
       'Wed 10 Jun 2026',
+      // V8 ignores a parenthesised comment: the weekday must lead.
+      '10 Jun 2026 06:13:50 GMT (Wed,)',
       'Wed, nonsense',
     ])
       assert.equal(parseRetryAfter(bad, NOW), undefined, String(bad));
@@ -110,6 +112,8 @@ describe('NHS numbers', () => {
     assert.equal(nhsNumberSchema.parse(' 943 476 5919 '), '9434765919');
     const messages = (v: string) => nhsNumberSchema.safeParse(v).error?.issues.map((i) => i.message);
     assert.deepEqual(messages('943 476 591'), ['must be 10 digits (spaces or hyphens allowed)']);
+    assert.deepEqual(messages('x943 476 5919'), ['must be 10 digits (spaces or hyphens allowed)']);
+    assert.deepEqual(messages('943 476 5919 0'), ['must be 10 digits (spaces or hyphens allowed)']);
     assert.deepEqual(messages('943 476 5918'), ['fails the NHS Modulus 11 check digit']);
     assert.deepEqual(messages('9434765919'.padEnd(33, ' ')), ['must be at most 32 characters']);
     assert.deepEqual(messages('1'.repeat(33)), ['must be at most 32 characters']);
