@@ -9,7 +9,7 @@ import { HERO_BOOKING_LINK_ID, HERO_FLOW_STATE } from '../src/shared/search-attr
 import { bookingEventSignal, resolveReviewUpdate, statusQuery } from '../src/workflows/definitions';
 import type { OutreachRequest, OutreachResult, OutreachStatus } from '../src/workflows/schemas';
 import { type Sandbox, startSandbox } from '../tools/sandbox';
-import { eventually, newPatient, outreachRequest, signalHandled, uniqueId } from './support/fixtures';
+import { eventually, newPatient, outreachRequest, signalHandled, uniqueId, within } from './support/fixtures';
 import { startTestStack, stopTestStack } from './support/temporal';
 import { type StartOutreach, withOutreachWorker } from './support/workers';
 
@@ -252,7 +252,7 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
       assert.equal((await status(handle)).state, 'awaiting_booking');
       // Not in review: a decision is refused by the validator, and nothing enters history.
       await assert.rejects(
-        handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'mark_sent' }] }),
+        within(handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'mark_sent' }] }), 30_000, 'the decision'),
         (err: unknown) =>
           err instanceof WorkflowUpdateFailedError &&
           /awaiting_booking, not waiting for a review decision/.test(String(err.cause?.message)),
@@ -291,12 +291,20 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
         assert.match(s.review!.reason, /cannot tell/);
         assert.equal((await handle.describe()).typedSearchAttributes.get(HERO_FLOW_STATE), 'needs_review');
         await assert.rejects(
-          handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'retry' as 'resend' }] }),
+          within(
+            handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'retry' as 'resend' }] }),
+            30_000,
+            'the decision',
+          ),
           (err: unknown) =>
             err instanceof WorkflowUpdateFailedError && /resend.*mark_sent.*abandon/.test(String(err.cause?.message)),
         );
         await assert.rejects(
-          handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'abandon', extra: 1 } as never] }),
+          within(
+            handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'abandon', extra: 1 } as never] }),
+            30_000,
+            'the decision',
+          ),
           WorkflowUpdateFailedError,
         );
         // Ended before time moves on: left in review, the run reaches its 7-day deadline while the sleeper's
@@ -310,9 +318,13 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
     it('completes with the review recorded when an operator marks the message sent', async () => {
       await withWorker(opaque, async (start) => {
         const { handle, patient, release } = await inReview(start);
-        const answer = await handle.executeUpdate(resolveReviewUpdate, {
-          args: [{ action: 'mark_sent', note: 'patient confirmed by phone' }],
-        });
+        const answer = await within(
+          handle.executeUpdate(resolveReviewUpdate, {
+            args: [{ action: 'mark_sent', note: 'patient confirmed by phone' }],
+          }),
+          30_000,
+          'the decision',
+        );
         assert.deepEqual(answer, { accepted: true, action: 'mark_sent', state: 'completed' });
         await release();
         const result = await handle.result();
@@ -327,7 +339,11 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
     it('sends again when an operator says resend, and shows the delivery status Hero reports, failed included', async () => {
       await withWorker(opaque, async (start) => {
         const { handle, patient, release } = await inReview(start);
-        const answer = await handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'resend' }] });
+        const answer = await within(
+          handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'resend' }] }),
+          30_000,
+          'the decision',
+        );
         assert.equal(answer.action, 'resend');
         await release();
         const result = await handle.result();
@@ -346,7 +362,11 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
     it('ends abandoned when an operator abandons it', async () => {
       await withWorker(opaque, async (start) => {
         const { handle, release } = await inReview(start);
-        const answer = await handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'abandon' }] });
+        const answer = await within(
+          handle.executeUpdate(resolveReviewUpdate, { args: [{ action: 'abandon' }] }),
+          30_000,
+          'the decision',
+        );
         assert.equal(answer.state, 'abandoned');
         await release();
         const result: OutreachResult = await handle.result();
@@ -387,14 +407,15 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
       await inState(handle, 'awaiting_booking');
       // Up to acceptance only: a decision the validator let through would be accepted, then wait for a
       // review that never opens (time does not skip while an update is awaited).
-      const update = await handle.startUpdate(resolveReviewUpdate, {
-        args: [{ action: 'resend' }],
-        waitForStage: 'ACCEPTED',
-      });
+      const update = await within(
+        handle.startUpdate(resolveReviewUpdate, { args: [{ action: 'resend' }], waitForStage: 'ACCEPTED' }),
+        30_000,
+        'the decision to be refused or accepted',
+      );
       const events = (await handle.fetchHistory()).events ?? [];
       assert.equal(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length, 0);
       await assert.rejects(
-        update.result(),
+        within(update.result(), 30_000, 'the refusal'),
         (err: unknown) =>
           err instanceof WorkflowUpdateFailedError &&
           /awaiting_booking, not waiting for a review decision/.test(String(err.cause?.message)),

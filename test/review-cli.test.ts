@@ -11,7 +11,7 @@ import { generateKeySpec, parseKeyRing } from '../src/codec';
 import { REVIEW_ACTIONS, REVIEW_NOTE_MAX } from '../src/cli/usage';
 import { HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { DEFAULT_REVIEW_DEADLINE_MS, reviewResolutionSchema } from '../src/workflows/schemas';
-import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
+import { eventually, newPatient, outreachRequest, uniqueId, within } from './support/fixtures';
 import { cli, freePort } from './support/processes';
 import { startTestStack, stopTestStack, type TestStack } from './support/temporal';
 import { runSuiteWorker, type SuiteWorker } from './support/workers';
@@ -23,6 +23,9 @@ import { runSuiteWorker, type SuiteWorker } from './support/workers';
  * by default): the two runs this suite reviews are started first, and the tests that need no review run
  * meanwhile.
  */
+/** Every decision, CLI or library, is answered in seconds; one left waiting (a validator that wrongly accepted) fails now. */
+const BOUND = 30_000;
+
 describe('hero-flow review: list the runs in review and resolve them', () => {
   const keySpec = generateKeySpec('review-cli');
   const ring = parseKeyRing(keySpec);
@@ -106,7 +109,7 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
       [],
       ['--action', 'abandon', '--note', 'x'.repeat(REVIEW_NOTE_MAX + 1)],
     ]) {
-      const run = await cli(['review', 'resolve', 'referral-1', ...args], nowhere);
+      const run = await cli(['review', 'resolve', 'referral-1', ...args], nowhere, undefined, { timeoutMs: BOUND });
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       assert.equal(run.stdout, '');
       assert.match(run.stderr, /^hero-flow: /);
@@ -116,23 +119,30 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
         assert.ok(!run.stderr.includes(args[1]!), 'the value was echoed');
       }
     }
-    const missingId = await cli(['review', 'resolve', '--action', 'resend'], nowhere);
+    const missingId = await cli(['review', 'resolve', '--action', 'resend'], nowhere, undefined, { timeoutMs: BOUND });
     assert.equal(missingId.code, 2);
     assert.match(missingId.stderr, /missing required argument 'workflow-id'/);
   });
 
   it('`review resolve` of a workflow ID with no run says there is none, exit 1', async () => {
-    const run = await cli(['review', 'resolve', uniqueId('review-none'), '--action', 'abandon'], env);
+    const run = await cli(['review', 'resolve', uniqueId('review-none'), '--action', 'abandon'], env, undefined, {
+      timeoutMs: BOUND,
+    });
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /No hero-flow run with that workflow ID/);
     assert.equal(run.stdout, '');
-    await assert.rejects(client.resolveReview(uniqueId('review-none'), { action: 'abandon' }), WorkflowNotFoundError);
+    await assert.rejects(
+      within(client.resolveReview(uniqueId('review-none'), { action: 'abandon' }), BOUND, 'the review decision'),
+      WorkflowNotFoundError,
+    );
   });
 
   it('`review resolve` of a finished run says it finished, with its outcome, and changes nothing (exit 1)', async () => {
     const { workflowId } = await client.start(outreachRequest(newPatientIn()), { workflowId: uniqueId('review-done') });
-    assert.equal((await client.result(workflowId)).outcome, 'completed');
-    const run = await cli(['review', 'resolve', workflowId, '--action', 'resend'], env);
+    assert.equal((await within(client.result(workflowId), BOUND, 'the run to end')).outcome, 'completed');
+    const run = await cli(['review', 'resolve', workflowId, '--action', 'resend'], env, undefined, {
+      timeoutMs: BOUND,
+    });
     assert.equal(run.code, 1, run.stderr);
     const out = json(run.stdout);
     assert.deepEqual([out.workflowId, out.finished, out.accepted, out.outcome], [workflowId, true, false, 'completed']);
@@ -140,7 +150,10 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
       run.stderr,
       new RegExp(`${workflowId} already finished at \\S+: completed: .*it has no review to resolve`),
     );
-    await assert.rejects(client.resolveReview(workflowId, { action: 'resend' }), OutreachRunFinishedError);
+    await assert.rejects(
+      within(client.resolveReview(workflowId, { action: 'resend' }), BOUND, 'the review decision'),
+      OutreachRunFinishedError,
+    );
     assert.equal(stack.sandbox.messages().filter((m) => m.patientId === patients.at(-1)!.patientId).length, 1);
 
     // Its status, for a person: the message and what Hero says of its delivery.
@@ -155,13 +168,18 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
       workflowId: uniqueId('review-waiting'),
     });
     await untilState(workflowId, 'awaiting_booking');
-    const run = await cli(['review', 'resolve', workflowId, '--action', 'mark_sent'], env);
+    const run = await cli(['review', 'resolve', workflowId, '--action', 'mark_sent'], env, undefined, {
+      timeoutMs: BOUND,
+    });
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, new RegExp(`^hero-flow: The run ${workflowId} did not accept the review decision: `));
     assert.equal(run.stdout, '');
-    await assert.rejects(client.resolveReview(workflowId, { action: 'mark_sent' }), ReviewRejectedError);
     await assert.rejects(
-      client.resolveReview(workflowId, { action: 'retry' } as never),
+      within(client.resolveReview(workflowId, { action: 'mark_sent' }), BOUND, 'the review decision'),
+      ReviewRejectedError,
+    );
+    await assert.rejects(
+      within(client.resolveReview(workflowId, { action: 'retry' } as never), BOUND, 'the review decision'),
       (err: unknown) => err instanceof InvalidReviewResolutionError && /resend.*mark_sent.*abandon/.test(err.message),
     );
     const events = (await client.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
@@ -215,7 +233,12 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
 
   it('`review resolve --action mark_sent --note` completes the run with the decision recorded; `abandon` ends the other', async () => {
     const [first, second] = await inReview;
-    const marked = await cli(['review', 'resolve', first!, '--action', 'mark_sent', '--note', 'seen in Hero'], env);
+    const marked = await cli(
+      ['review', 'resolve', first!, '--action', 'mark_sent', '--note', 'seen in Hero'],
+      env,
+      undefined,
+      { timeoutMs: BOUND },
+    );
     assert.equal(marked.code, 0, marked.stderr);
     assert.deepEqual(json(marked.stdout), {
       workflowId: first,
@@ -223,19 +246,24 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
       action: 'mark_sent',
       state: 'completed',
     });
-    const done = await client.result(first!);
+    const done = await within(client.result(first!), BOUND, 'the run to end');
     assert.ok(done.outcome === 'completed');
     assert.deepEqual(done.review, { action: 'mark_sent', note: 'seen in Hero' });
 
     // An operator's note may hold what they saw in Hero: it is never printed back.
     const note = 'called patient on 07700 900123, DOB 01/02/1960, NHS 943 476 5919: refused';
-    const abandoned = await cli(['review', 'resolve', second!, '--action', 'abandon', '--note', note, '--pretty'], env);
+    const abandoned = await cli(
+      ['review', 'resolve', second!, '--action', 'abandon', '--note', note, '--pretty'],
+      env,
+      undefined,
+      { timeoutMs: BOUND },
+    );
     assert.equal(abandoned.code, 0, abandoned.stderr);
     assert.match(
       abandoned.stdout,
       new RegExp(`^${second} accepted abandon: it ends, abandoned\\.\\n {2}State: abandoned`),
     );
-    assert.equal((await client.result(second!)).outcome, 'abandoned');
+    assert.equal((await within(client.result(second!), BOUND, 'the run to end')).outcome, 'abandoned');
 
     // No message was sent again by either decision: the 500s are the only sends for their patients.
     for (const p of patients.slice(0, 2)) {
@@ -244,7 +272,7 @@ describe('hero-flow review: list the runs in review and resolve them', () => {
     await eventually(async () => (await client.listReviews()).length === 0, 20_000, 'no runs listed');
     const after = await cli(['review', 'list'], env);
     assert.deepEqual([after.code, after.stdout], [0, '']);
-    const again = await cli(['review', 'resolve', first!, '--action', 'resend'], env);
+    const again = await cli(['review', 'resolve', first!, '--action', 'resend'], env, undefined, { timeoutMs: BOUND });
     assert.equal(again.code, 1, again.stderr);
     assert.match(again.stderr, /already finished at \S+: completed/);
     const noteFragments = ['07700', '900123', '1960', '5919', 'refused'];

@@ -5,6 +5,8 @@ import {
   decodeHeroSignature,
   DEFAULT_TOLERANCE_MS,
   parseHeroTimestamp,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
   verifyHeroSignature,
 } from '../src/webhooks/signature';
 
@@ -21,6 +23,13 @@ const mac = (timestamp: string, body: Buffer = BODY, key = KEY) =>
   createHmac('sha256', key)
     .update(`${timestamp}.${body.toString('utf8')}`)
     .digest();
+
+describe('Hero webhook headers', () => {
+  it('are X-Herohealth-Signature and X-Herohealth-Timestamp (docs/hero-api.md §5), as Node lower-cases them', () => {
+    assert.equal(SIGNATURE_HEADER, 'x-herohealth-signature');
+    assert.equal(TIMESTAMP_HEADER, 'x-herohealth-timestamp');
+  });
+});
 
 describe('Hero webhook timestamps: Unix seconds, Unix milliseconds or ISO 8601', () => {
   it('reads each form as the same instant', () => {
@@ -39,6 +48,7 @@ describe('Hero webhook timestamps: Unix seconds, Unix milliseconds or ISO 8601',
       assert.equal(parseHeroTimestamp(form), AT, form);
     }
     assert.equal(parseHeroTimestamp('1781072000.5'), AT + 500);
+    assert.equal(parseHeroTimestamp('2026-06-10T06:13Z'), AT - 20_000, 'seconds are optional');
   });
 
   it('refuses anything else: no zone, a date alone, words, signs, exponents', () => {
@@ -53,6 +63,9 @@ describe('Hero webhook timestamps: Unix seconds, Unix milliseconds or ISO 8601',
       '0x6a1f0a00',
       '17810720000000000',
       '2026-13-40T06:13:20Z',
+      // Whole-value forms only: text around an accepted form is not ignored.
+      '+002026-06-10T06:13:20Z',
+      'x1781072000',
     ]) {
       assert.equal(parseHeroTimestamp(bad), undefined, bad);
     }
@@ -87,6 +100,14 @@ describe('Hero webhook signatures: hex or base64, with or without sha256=', () =
       'z'.repeat(64),
       `v1=${bytes.toString('hex')}`,
       `${bytes.toString('hex')},${bytes.toString('hex')}`,
+      // Characters base64 decoding would skip: the whole value must be in one encoding.
+      `!${bytes.toString('base64')}`,
+      `${bytes.toString('base64')}!`,
+      `${bytes.toString('base64').slice(0, 20)}!${bytes.toString('base64').slice(20)}`,
+      `*${bytes.toString('base64url')}`,
+      `${bytes.toString('base64url')}*`,
+      // The prefix only in front.
+      `${bytes.toString('hex').slice(0, 10)}sha256=${bytes.toString('hex').slice(10)}`,
     ]) {
       assert.equal(decodeHeroSignature(bad), undefined, bad);
     }
@@ -140,20 +161,22 @@ describe('verifyHeroSignature', () => {
     assert.deepEqual(check(timestamp, good, { body: reserialised }), { ok: false, reason: 'signature_mismatch' });
   });
 
-  it(`refuses a timestamp more than the tolerance (default ${DEFAULT_TOLERANCE_MS / 60_000} minutes) from now, either way`, () => {
+  it('refuses a timestamp more than 5 minutes (300 s, docs/hero-api.md §5) from now, either way', () => {
+    // Literal edges, not DEFAULT_TOLERANCE_MS: a wrong constant must fail here, not move the edges with it.
     const timestamp = '1781072000000';
     const signature = mac(timestamp).toString('base64');
-    assert.equal(check(timestamp, signature, { now: AT + DEFAULT_TOLERANCE_MS }).ok, true);
-    assert.equal(check(timestamp, signature, { now: AT - DEFAULT_TOLERANCE_MS }).ok, true);
-    assert.deepEqual(check(timestamp, signature, { now: AT + DEFAULT_TOLERANCE_MS + 1 }), {
-      ok: false,
-      reason: 'stale_timestamp',
-    });
-    assert.deepEqual(check(timestamp, signature, { now: AT - DEFAULT_TOLERANCE_MS - 1 }), {
-      ok: false,
-      reason: 'stale_timestamp',
-    });
+    assert.equal(DEFAULT_TOLERANCE_MS, 300_000);
+    for (const now of [AT + 300_000, AT - 300_000, AT + 299_999, AT - 1]) {
+      assert.deepEqual(check(timestamp, signature, { now }), { ok: true, timestampMs: AT }, `now = AT ${now - AT} ms`);
+    }
+    for (const now of [AT + 300_001, AT - 300_001, AT + 3_600_000]) {
+      assert.deepEqual(check(timestamp, signature, { now }), { ok: false, reason: 'stale_timestamp' }, `${now - AT}`);
+    }
+    // A tolerance given by the caller replaces the default, edges included.
+    assert.equal(check(timestamp, signature, { now: AT + 60_000, toleranceMs: 60_000 }).ok, true);
     assert.equal(check(timestamp, signature, { now: AT + 60_001, toleranceMs: 60_000 }).ok, false);
+    assert.equal(check(timestamp, signature, { now: AT - 60_001, toleranceMs: 60_000 }).ok, false);
+    assert.equal(check(timestamp, signature, { now: AT + 300_000, toleranceMs: 60_000 }).ok, false);
   });
 
   it('refuses missing or malformed headers with a code, echoing nothing', () => {
@@ -163,6 +186,7 @@ describe('verifyHeroSignature', () => {
       [undefined, signature, 'missing_timestamp'],
       ['  ', signature, 'missing_timestamp'],
       [timestamp, undefined, 'missing_signature'],
+      [timestamp, ' \t', 'missing_signature'],
       ['yesterday', signature, 'malformed_timestamp'],
       [timestamp, signature.slice(1), 'malformed_signature'],
     ];

@@ -104,3 +104,19 @@ export async function signalHandled(handle: WorkflowHandle): Promise<void> {
     'the signal to be handled',
   );
 }
+
+/**
+ * `promise`, or a failure naming `what` once `ms` have passed: every wait on an update, a result or a child
+ * process gets one, so a bug that leaves it pending fails the test at once instead of at the file timeout.
+ */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -54,16 +54,21 @@ export interface SandboxWorkerOptions {
   ring?: KeyRing;
   /** Overrides of the Hero client's settings, e.g. a wrong key to provoke a 401. */
   hero?: Partial<HeroConfig>;
+  /** A task queue to poll (a second worker taking over a first one's runs); default a fresh one. */
+  taskQueue?: string;
+  /** 0: no sticky cache, so another worker on the task queue gets a run's next task at once. */
+  maxCachedWorkflows?: number;
 }
 
 /** A hero-flow worker on a fresh task queue, talking HTTP to the sandbox. */
 export async function sandboxWorker(opts: SandboxWorkerOptions): Promise<{ worker: Worker; taskQueue: string }> {
-  const taskQueue = uniqueId('tq');
+  const taskQueue = opts.taskQueue ?? uniqueId('tq');
   const worker = await createHeroWorker({
     connection: opts.connection,
     namespace: 'default',
     taskQueue,
     workflowBundle: opts.bundle,
+    ...(opts.maxCachedWorkflows !== undefined && { maxCachedWorkflows: opts.maxCachedWorkflows }),
     dataConverter: opts.ring ? workerDataConverter(opts.ring) : undefined,
     hero: new HeroClient({
       apiKey: opts.sandbox.apiKey,
@@ -91,7 +96,7 @@ export interface TestStack {
 export async function startTestStack(opts: { server: 'time-skipping' | 'dev'; ring?: KeyRing }): Promise<TestStack> {
   quietRuntime();
   const client = opts.ring ? { dataConverter: heroDataConverter(opts.ring) } : undefined;
-  const [env, sandbox, bundle] = await Promise.all([
+  const [env, sandbox, bundle] = await Promise.allSettled([
     opts.server === 'time-skipping'
       ? testServerExecutable().then((executable) =>
           TestWorkflowEnvironment.createTimeSkipping({ server: { executable }, client }),
@@ -102,9 +107,19 @@ export async function startTestStack(opts: { server: 'time-skipping' | 'dev'; ri
     startSandbox(),
     bundleWorkflows(),
   ]);
-  await ensureSearchAttributes(env.nativeConnection, 'default');
-  return { env, sandbox, bundle };
+  const started = { env: valueOf(env), sandbox: valueOf(sandbox), bundle: valueOf(bundle) };
+  try {
+    for (const part of [env, sandbox, bundle]) if (part.status === 'rejected') throw part.reason;
+    await ensureSearchAttributes(started.env!.nativeConnection, 'default');
+    return started as TestStack;
+  } catch (err) {
+    // What did start must not outlive the failure: an open sandbox kept the test file alive to its timeout.
+    await stopTestStack(started).catch(() => {});
+    throw err;
+  }
 }
+
+const valueOf = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
 
 export async function stopTestStack(stack: Partial<TestStack> | undefined): Promise<void> {
   await stack?.sandbox?.close();
