@@ -81,7 +81,7 @@ describe('parseBatch (start-batch files)', () => {
     assert.deepEqual(entry, { index: 0, error: 'item 0: workflowID: unknown field; did you mean "workflowId"?' });
   });
 
-  it('reads examples/batch.jsonl (the README example) into valid requests', () => {
+  it('reads examples/batch.jsonl (the example of docs/library-and-cli.md) into valid requests', () => {
     const entries = parseBatch(readFileSync(join(__dirname, '..', 'examples', 'batch.jsonl'), 'utf8'));
     assert.equal(entries.length, 3);
     for (const e of entries) {

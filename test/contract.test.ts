@@ -25,7 +25,7 @@ describe('the contract other languages call: JSON Schemas in docs/schemas', () =
     assert.deepEqual(input.required.sort(), ['booking', 'dob', 'message', 'nhsNumber']);
     assert.equal(input.additionalProperties, false);
     assert.equal(input.properties.booking!.additionalProperties, false);
-    // The example request the README shows is valid under the zod schema the JSON Schema mirrors.
+    // The example request docs/library-and-cli.md shows is valid under the zod schema the JSON Schema mirrors.
     assert.ok(outreachInputSchema.safeParse(outreachRequest(newPatient())).success);
   });
 

@@ -161,7 +161,7 @@ const count = <T>(items: T[]) =>
   );
 
 /**
- * A rolling deploy (README, "Deploy"), with real worker processes, since the point is their SIGTERM: while
+ * A rolling deploy (docs/deploy.md, rolling deploys), with real worker processes, since the point is their SIGTERM: while
  * 100 outreach runs are open and Hero takes 3 to 9 s to answer each call, five times a new `hero-flow worker`
  * process starts, and once the Temporal server sees it poll, the old one gets SIGTERM. The old worker's
  * shutdown grace (15 s by default) exceeds the Hero HTTP timeout (10 s), so every call it has in flight

@@ -85,7 +85,8 @@ const ENTRIES: Entry[] = [
     title: 'bookingEventWorkflow input',
     description:
       'The one argument of workflow type bookingEventWorkflow, started by the webhook receiver once per delivered ' +
-      'appointment event (workflow ID hero-webhook.<event>.<appointment id>).',
+      'appointment event delivery (workflow ID hero-webhook.<event>.<appointment id>.<delivery>, the delivery being ' +
+      '32 hex characters of a hash of what Hero signed; earlier receivers left it out).',
     schema: bookingEventInputSchema,
     io: 'input',
   },

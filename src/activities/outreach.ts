@@ -83,7 +83,7 @@ export function createActivities(hero: HeroClient) {
 
     /**
      * Retried even when Hero may have made the link: a link that was made but never sent reaches no patient
-     * (README, "What a review means"), so a second one costs nothing and needs no operator.
+     * (docs/workflow.md, reviews), so a second one costs nothing and needs no operator.
      */
     async createBookingLink(input: CreateBookingLinkRequest): Promise<BookingLink> {
       return heroCall('create_booking_link', true, (signal) => hero.createBookingLink(input, { signal }));

@@ -74,7 +74,7 @@ ${TEMPORAL_ENV}
   HERO_METRICS_PORT      serve Prometheus metrics (no authentication) on http://HOST:PORT/metrics
   HERO_METRICS_HOST      the IP address metrics listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   HERO_SHUTDOWN_GRACE_SECONDS, HERO_LOG_LEVEL, HERO_RATE_LIMIT_PER_SECOND, HERO_MAX_CONCURRENT_ACTIVITIES,
-  HERO_MAX_CONCURRENT_WORKFLOW_TASKS, HERO_MAX_CACHED_WORKFLOWS   see the README's Configuration`,
+  HERO_MAX_CONCURRENT_WORKFLOW_TASKS, HERO_MAX_CACHED_WORKFLOWS   see docs/configuration.md`,
   examples([
     'HERO_API_KEY=... HERO_PRACTICE_GROUP_ID=... HERO_CODEC_KEYS=... hero-flow worker',
     'npm run dev      # a dev server, the Hero sandbox, the codec server and a worker, in one terminal',
@@ -251,7 +251,7 @@ Temporal Web UI and CLI show payloads decrypted.`,
   HERO_CODEC_HOST        default 127.0.0.1
   HERO_CODEC_CORS_ORIGINS   origins allowed to call it, e.g. http://localhost:8233
   HERO_CODEC_AUTH_TOKEN  bearer token callers must send (at least 16 characters; 32 off loopback)
-  HERO_CODEC_NAMESPACES, HERO_CODEC_ALLOWED_HOSTS   see the README's "Reading payloads in the Temporal UI"`,
+  HERO_CODEC_NAMESPACES, HERO_CODEC_ALLOWED_HOSTS   see docs/patient-data.md, "Reading payloads in the Temporal UI"`,
   examples([
     'HERO_CODEC_KEYS=... HERO_CODEC_CORS_ORIGINS=http://localhost:8233 hero-flow codec-server',
     'temporal server start-dev --ui-codec-endpoint http://localhost:8888',

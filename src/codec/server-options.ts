@@ -41,7 +41,7 @@ export interface CodecServerOptions {
  * The Temporal Web UI and `temporal --codec-endpoint` send one Payloads field per request (one call's
  * arguments, a result, one failure's attributes), and hero-flow's workflows and activities take a single
  * argument: a handful of payloads, never hundreds. 1,000 bounds a request's work to about 20 ms of
- * encryption (about 15-18 µs a payload, see README), where 1.39 million empty payloads took 21 s.
+ * encryption (about 15-18 µs a payload, see docs/patient-data.md), where 1.39 million empty payloads took 21 s.
  */
 export const DEFAULT_MAX_PAYLOADS = 1_000;
 /** 4 MiB of request body at most (MAX_BODY_BYTES) encrypts to under 6 MiB; 16 MiB leaves room for decodes. */

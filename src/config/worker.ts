@@ -58,7 +58,7 @@ const workerEnvSchema = z.object({
    * limit together. Every activity is exactly one Hero call, so the one task queue (workflows and
    * activities) needs no separate activity queue: workflow tasks are not counted by this limit.
    * The server splits the limit evenly across the queue's partitions, so give the queue one
-   * partition (README, Throughput); one partition carries far more than Hero's limit.
+   * partition (docs/deploy.md, rate limit and throughput); one partition carries far more than Hero's limit.
    * 429s are still retried after `Retry-After` for when the limit is shared with other clients.
    * Unset: no limit (SDK default).
    */

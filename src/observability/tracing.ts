@@ -118,7 +118,7 @@ export function setupTracing(env: NodeJS.ProcessEnv = process.env, serviceName =
 }
 
 /**
- * The span attributes exported: identifiers only. The interceptors add more than the README promises:
+ * The span attributes exported: identifiers only. The interceptors add more than docs/deploy.md (Tracing) promises:
  * workflow spans get the whole WorkflowInfo (memo, search attributes, parent, last result...), a
  * termination span the operator's reason; anything not named here is dropped.
  */

@@ -33,7 +33,7 @@ export interface HeroWorkerOptions {
    * TEMPORAL_DEPLOYMENT_NAME). Workflows default to AUTO_UPGRADE: a run waits up to 7 days for
    * verification and longer for a booking, longer than a version should be kept running, so runs move to
    * the deployment's current version on their next task, and workflow changes stay behind patched()
-   * (README, "Changing the workflow safely").
+   * (docs/development.md, "Changing the workflow safely").
    * @default undefined: an unversioned worker
    */
   workerDeployment?: { buildId: string; deploymentName: string };

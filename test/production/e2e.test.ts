@@ -148,7 +148,7 @@ describe('hero-flow end to end on Temporal 1.29.1 with PostgreSQL and mTLS', () 
   });
 
   it("gives the hero-flow task queue one partition, and the suites' task queues too, from the dynamic config file", async () => {
-    // The README's entry names hero-flow's queue; the namespace-wide one covers the queues the
+    // docs/deploy.md's entry names hero-flow's queue; the namespace-wide one covers the queues the
     // reliability suite and the bench name per run.
     for (const name of [DEFAULT_TASK_QUEUE, uniqueId('bench')]) {
       const partitions = await connection.workflowService.listTaskQueuePartitions({

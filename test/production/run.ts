@@ -2,7 +2,7 @@
  * `npm run test:production`: hero-flow on the kind of Temporal a deployment runs. Provisions (cached in
  * .temporal/) and starts Temporal server 1.29.1 on a PostgreSQL cluster made for the run (persistence
  * and SQL advanced visibility), with frontend mTLS, one task-queue partition from a dynamic config file,
- * and the namespace and search attributes created with the README's `temporal operator` commands
+ * and the namespace and search attributes created with the `temporal operator` commands of docs/deploy.md
  * (stack.ts). Then, against that server:
  *
  *   1. e2e          the suites of this folder: provisioning (provision.test.ts) and end to end

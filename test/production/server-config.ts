@@ -1,7 +1,7 @@
 /**
  * The Temporal server's configuration for the production-shaped suite, as text: the static config
  * (PostgreSQL persistence and SQL visibility, frontend mTLS) and the dynamic config file (one
- * task-queue partition). The README's "Deploy" section is written from these.
+ * task-queue partition). docs/deploy.md is written from these.
  */
 import { DEFAULT_TASK_QUEUE } from '../../src/shared/task-queue';
 
@@ -134,7 +134,7 @@ dynamicConfigClient:
 /**
  * The dynamic config file. The server splits `maxTaskQueueActivitiesPerSecond` (the worker's
  * HERO_RATE_LIMIT_PER_SECOND) evenly across a queue's partitions, 4 by default, so a backlog left in
- * one partition drains at a quarter of Hero's limit (README "Throughput"): hero-flow's task queue gets
+ * one partition drains at a quarter of Hero's limit (docs/deploy.md, rate limit and throughput): hero-flow's task queue gets
  * one. The suites also run workers on task queues named per run (the reliability suite's, the
  * bench's), which no entry can name in advance: `namespaceWide: true` adds an entry giving every queue of
  * the namespace one partition too.

@@ -2,7 +2,7 @@
  * The production-shaped Temporal of `npm run test:production`: Temporal server 1.29.1 on a PostgreSQL
  * cluster made for the run (persistence and SQL advanced visibility), its frontend behind mTLS with
  * certificates made for the run, one task-queue partition from a dynamic config file, and the
- * namespace and search attributes created with the `temporal operator` commands the README documents.
+ * namespace and search attributes created with the `temporal operator` commands docs/deploy.md documents.
  * Everything lives in one temporary folder, removed by teardown() (or killNow() on a hard exit).
  */
 import {
@@ -38,7 +38,7 @@ export const RETENTION = '30d';
 
 export type Say = (line: string) => void;
 
-/** The README's `temporal operator` commands (ProductionStack.temporal() adds the address and TLS flags). */
+/** docs/deploy.md's `temporal operator` commands (ProductionStack.temporal() adds the address and TLS flags). */
 export function operatorCommands(namespace = NAMESPACE): string[][] {
   return [
     ['operator', 'namespace', 'create', '--namespace', namespace, '--retention', RETENTION],
@@ -51,7 +51,7 @@ export function operatorCommands(namespace = NAMESPACE): string[][] {
       '--name',
       k.name,
       '--type',
-      k.type[0] + k.type.slice(1).toLowerCase(), // Keyword, as the README spells it
+      k.type[0] + k.type.slice(1).toLowerCase(), // Keyword, as docs/deploy.md spells it
     ]),
   ];
 }
@@ -237,7 +237,7 @@ export class ProductionStack {
     return r.stdout;
   }
 
-  /** The namespace and the search attributes, with the README's operator commands, checked before any worker runs. */
+  /** The namespace and the search attributes, with docs/deploy.md's operator commands, checked before any worker runs. */
   async #createNamespace(): Promise<void> {
     const started = Date.now();
     for (const args of operatorCommands()) await this.temporal(args);
