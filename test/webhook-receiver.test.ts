@@ -513,6 +513,18 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     let heroFlow: HeroFlowClient;
     let bookings: WebhookReceiver;
     let bookingsUrl: string;
+    /** Subscribes the receiver to the sandbox's appointment events, as `hero-flow webhooks register` does. */
+    const subscribeReceiver = () =>
+      registerWebhooks({
+        hero: new HeroClient({
+          apiKey: stack.sandbox.apiKey,
+          practiceGroupId: stack.sandbox.practiceGroupId,
+          baseUrl: stack.sandbox.url,
+          timeoutMs: 5_000,
+        }),
+        url: bookingsUrl,
+        signingKey: SIGNING_KEY,
+      });
     let heroEnv: NodeJS.ProcessEnv;
     const bookingStarts: Recorded[] = [];
     /** The workflow IDs the receiver started (or found) for one event of one appointment, in order. */
@@ -618,16 +630,7 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     });
 
     it('the signed appointment.confirmed of a booking through the link makes the run booked; a forged copy is refused, a duplicate is processed once', async () => {
-      await registerWebhooks({
-        hero: new HeroClient({
-          apiKey: stack.sandbox.apiKey,
-          practiceGroupId: stack.sandbox.practiceGroupId,
-          baseUrl: stack.sandbox.url,
-          timeoutMs: 5_000,
-        }),
-        url: bookingsUrl,
-        signingKey: SIGNING_KEY,
-      });
+      await subscribeReceiver();
       const patient = newPatient();
       stack.sandbox.addPatient(patient);
       const { workflowId } = await heroFlow.start(outreachRequest(patient, { awaitBooking: { window: '1 hour' } }), {
@@ -724,16 +727,7 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
     });
 
     it('a patient who moves the appointment twice: the run follows both reschedules, ending at the second time', async () => {
-      await registerWebhooks({
-        hero: new HeroClient({
-          apiKey: stack.sandbox.apiKey,
-          practiceGroupId: stack.sandbox.practiceGroupId,
-          baseUrl: stack.sandbox.url,
-          timeoutMs: 5_000,
-        }),
-        url: bookingsUrl,
-        signingKey: SIGNING_KEY,
-      });
+      await subscribeReceiver();
       // Milliseconds: two events of one appointment within a second would otherwise be signed alike.
       stack.sandbox.setWebhookSigning({ encoding: 'hex', timestamp: 'unix-ms' });
       const patient = newPatient();
