@@ -14,6 +14,8 @@ import {
   requestFingerprint,
   requestFingerprints,
 } from '../src/client/fingerprint';
+import { concurrencyLimit } from '../src/client/limit';
+import { outreachWorkflowId, WorkflowIdError } from '../src/client/workflow-id';
 import type { KeyRing } from '../src/codec/keys';
 import type { OutreachInput } from '../src/workflows/schemas';
 
@@ -95,5 +97,37 @@ describe('requestFingerprint and requestFingerprints', () => {
     const bare = {};
     keyFingerprintsWithRing(bare, undefined);
     assert.equal(requestFingerprints(input, undefined, bare).memo, undefined);
+  });
+});
+
+describe('concurrencyLimit: a finished task gives its slot back', () => {
+  it('runs task after task, one at a time, without ever blocking once the earlier ones are done', async () => {
+    const limit = concurrencyLimit(2);
+    const bound = <T>(p: Promise<T>) =>
+      Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('task never ran')), 2000))]);
+    for (let i = 0; i < 5; i++) assert.equal(await bound(limit(async () => i)), i);
+  });
+});
+
+describe('outreachWorkflowId: the business ID and the secret', () => {
+  const request = { nhsNumber: '9434765919', dob: '1992-01-01', message: 'hi' } as unknown as OutreachInput;
+
+  it('refuses, with the options to fix it, when there is neither a business ID nor a secret', () => {
+    for (const opts of [{}, { secret: '' }])
+      assert.throws(
+        () => outreachWorkflowId(request, opts),
+        (err: unknown) =>
+          err instanceof WorkflowIdError &&
+          err.message ===
+            'no workflow ID: pass your own business ID (--workflow-id) or set HERO_WORKFLOW_ID_SECRET so one is derived',
+      );
+  });
+
+  it('takes a business ID of 1 to 200 characters once trimmed', () => {
+    assert.equal(outreachWorkflowId(request, { businessId: 'a' }), 'a');
+    assert.equal(outreachWorkflowId(request, { businessId: '  order-17  ' }), 'order-17');
+    assert.equal(outreachWorkflowId(request, { businessId: 'x'.repeat(200) }), 'x'.repeat(200));
+    for (const businessId of ['', '   ', 'x'.repeat(201)])
+      assert.throws(() => outreachWorkflowId(request, { businessId }), /must be 1-200 characters/);
   });
 });
