@@ -41,6 +41,8 @@ describe('problems: edit distance and the suggested key', () => {
     assert.equal(editDistance('a'.repeat(100), ''), 100);
     // More than 64 characters apart, the length difference stands in: a bound, not worth the quadratic work.
     assert.equal(editDistance('x', 'y'.repeat(70)), 69);
+    assert.equal(editDistance('x', 'y'.repeat(65)), 65); // 64 apart: still computed
+    assert.equal(editDistance('a'.repeat(40), 'b'.repeat(40)), 40); // long but equally long: computed
   });
 
   it('suggests only a close enough key: 1 edit up to 4 characters, 2 up to 8, 3 beyond', () => {
