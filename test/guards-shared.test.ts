@@ -198,6 +198,16 @@ describe('patient-data: what counts as a date, and which timestamps are kept', (
       assert.deepEqual(kinds(text), [], text);
   });
 
+  it('counts an 8-digit run anywhere in a chain, and a triple only with a four-digit year', () => {
+    assert.deepEqual(kinds('ref 5 19920101'), ['date']);
+    for (const text of ['v 5-1-1', 'v 12-1-1']) assert.deepEqual(kinds(text), [], text);
+  });
+
+  it('keeps timestamps only when asked: the workflow-ID check refuses them', () => {
+    assert.deepEqual(kinds('2026-11-26T09:10:38Z'), ['date']);
+    assert.deepEqual(kinds('2026-11-26T09:10:38Z', true), []);
+  });
+
   it('takes only one- or two-digit day and month', () => {
     for (const text of ['1992-001-01', '1992-01-001', '001-01-1992', '01-001-1992'])
       assert.deepEqual(kinds(text), [], text);
@@ -212,7 +222,13 @@ describe('patient-data: what counts as a date, and which timestamps are kept', (
   });
 
   it('keeps a timestamp with any time part other than midnight, fractions and commas included', () => {
-    for (const ts of ['2026-11-26T00:00:05', '1992-01-01T00:00:00.5', '1992-01-01T00:00:00,5', '2026-11-26T00:01'])
+    for (const ts of [
+      '2026-11-26T00:00:05',
+      '1992-01-01T00:00:00.5',
+      '1992-01-01T00:00:00,5',
+      '1992-01-01T00:00:00.05',
+      '2026-11-26T00:01',
+    ])
       assert.equal(redact(`at ${ts} ok`), `at ${ts} ok`, ts);
     // A number before the timestamp, in the same chain, does not stop it being one.
     assert.equal(redact('attempt 3, 2026-11-26T09:10:38.123Z'), 'attempt 3, 2026-11-26T09:10:38.123Z');
@@ -245,6 +261,25 @@ describe('redact: edge cases of the kept addresses and login URLs', () => {
       assert.equal(redact(`peer ${address} up`), `peer ${address} up`, address);
     // 256 is no octet: this is no address, only digits that pass Modulus 11.
     assert.equal(redact('peer 10.256.1.1:101 up'), 'peer [nhs-number] up');
+  });
+
+  it('keeps exactly the loopback, private and link-local ranges when the digits pass Modulus 11', () => {
+    // Every address below, with its port, reads as a valid NHS number.
+    for (const kept of ['172.16.1.1:118', '172.31.1.1:104'])
+      assert.equal(redact(`peer ${kept} up`), `peer ${kept} up`, kept);
+    for (const masked of [
+      '169.253.1.1:15',
+      '11.254.1.1:104',
+      '172.15.1.1:105',
+      '172.32.1.1:109',
+      '11.20.1.1:1005',
+      '193.168.1.1:12',
+      '11.168.1.1:103',
+      '192.167.1.1:14',
+    ])
+      assert.equal(redact(`peer ${masked} up`), 'peer [nhs-number] up', masked);
+    // Only an NHS number sends an address to the range check: one that merely reads as a date stays whole.
+    assert.equal(redact('peer 94.1.1.1:1992 up'), 'peer 94.1.1.1:1992 up');
   });
 });
 
