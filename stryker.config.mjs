@@ -25,6 +25,7 @@ export const groups = {
   shared: {
     mutate: ['src/shared/*.ts', '!src/shared/index.ts'],
     tests: [
+      'test/guards-shared.test.ts',
       'test/redact.test.ts',
       'test/workflow-id.test.ts',
       'test/failure-types.test.ts',
@@ -33,7 +34,7 @@ export const groups = {
   },
   client: {
     mutate: ['src/client/workflow-id.ts', 'src/client/fingerprint.ts', 'src/client/limit.ts'],
-    tests: ['test/workflow-id.test.ts', 'test/batch.test.ts'],
+    tests: ['test/guards-client.test.ts', 'test/workflow-id.test.ts', 'test/batch.test.ts'],
   },
   'client-batch': {
     mutate: ['src/client/batch.ts', 'src/client/batch-run.ts', 'src/client/prepare.ts'],
