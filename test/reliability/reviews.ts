@@ -132,7 +132,10 @@ export class ReviewOperator {
     const args = ['review', 'resolve', rec.workflowId, '--action', rec.action, '--note', note, '--json'];
     const startedAt = Date.now();
     rec.attempts += 1;
-    const out = await this.#cli(args, 30_000);
+    // The answer comes once the decision is applied, and a resend first re-reads the booking link (a booked
+    // patient gets no reminder), which under the suite's Hero faults can take several retries: 30 s was
+    // passed once (a reminder resend whose link read retried 4 times), so the bound leaves room for that.
+    const out = await this.#cli(args, RESOLVE_TIMEOUT_MS);
     if (out.code !== 0) {
       rec.errors.push(`exit ${out.code}: ${firstLine(out.stderr) || firstLine(out.stdout)}`);
       return;
@@ -147,7 +150,7 @@ export class ReviewOperator {
     this.opts.say(`review resolved: ${rec.workflowId} ${rec.action} -> ${rec.answer?.state}`);
     if (this.#repeats < REPEATS) {
       this.#repeats += 1;
-      const again = await this.#cli(args, 30_000);
+      const again = await this.#cli(args, RESOLVE_TIMEOUT_MS);
       rec.repeat = { code: again.code, refused: again.code === 1 };
     }
   }
@@ -164,5 +167,8 @@ export class ReviewOperator {
     return out;
   }
 }
+
+/** How long one `hero-flow review resolve` may take before the review counts as unresolved. */
+const RESOLVE_TIMEOUT_MS = 90_000;
 
 const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
