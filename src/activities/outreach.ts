@@ -13,6 +13,7 @@ import type {
   TraceResult,
 } from '../hero/schemas';
 import { HeroApiError, type HeroEndpoint } from '../hero/errors';
+import type { PracticeGroupScoped } from '../shared/campaign-ids';
 import { recordHeroCall } from '../observability/hero-calls';
 import { toApplicationFailure, uncertainAfterCutOff } from './failures';
 
@@ -76,7 +77,7 @@ async function heroCall<T>(
 export function createActivities(hero: HeroClient) {
   return {
     /** Traces the patient on PDS through Hero: a patient id, or a login URL for identity verification. */
-    async tracePatient(input: TraceRequest): Promise<TraceResult> {
+    async tracePatient(input: TraceRequest & PracticeGroupScoped): Promise<TraceResult> {
       // register_pds finds or creates the patient: safe to repeat (docs/hero-api.md §6.6).
       return heroCall('register_pds', true, (signal) => hero.registerPds(input, { signal }));
     },
@@ -85,26 +86,26 @@ export function createActivities(hero: HeroClient) {
      * Retried even when Hero may have made the link: a link that was made but never sent reaches no patient
      * (docs/workflow.md, reviews), so a second one costs nothing and needs no operator.
      */
-    async createBookingLink(input: CreateBookingLinkRequest): Promise<BookingLink> {
+    async createBookingLink(input: CreateBookingLinkRequest & PracticeGroupScoped): Promise<BookingLink> {
       return heroCall('create_booking_link', true, (signal) => hero.createBookingLink(input, { signal }));
     },
 
-    async sendMessage(input: SendMessageRequest): Promise<SentMessage> {
+    async sendMessage(input: SendMessageRequest & PracticeGroupScoped): Promise<SentMessage> {
       return heroCall('send_message', false, (signal) => hero.sendMessage(input, { signal }));
     },
 
     /** How often the booking link was used: the fallback when no webhook says the patient booked. */
-    async checkBookingLink(input: { bookingLinkId: string }): Promise<BookingLinkState> {
+    async checkBookingLink(input: { bookingLinkId: string } & PracticeGroupScoped): Promise<BookingLinkState> {
       return heroCall('get_booking_link', true, (signal) => hero.getBookingLink(input.bookingLinkId, { signal }));
     },
 
     /** A message's delivery status (docs/hero-api.md §3.2). */
-    async checkMessageStatus(input: { messageId: string }): Promise<MessageState> {
+    async checkMessageStatus(input: { messageId: string } & PracticeGroupScoped): Promise<MessageState> {
       return heroCall('get_message', true, (signal) => hero.getMessage(input.messageId, { signal }));
     },
 
     /** The appointment an event names: the link it was booked through (docs/hero-api.md §2.6). */
-    async getAppointment(input: { appointmentId: string }): Promise<Appointment> {
+    async getAppointment(input: { appointmentId: string } & PracticeGroupScoped): Promise<Appointment> {
       return heroCall('get_appointment', true, (signal) => hero.getAppointment(input.appointmentId, { signal }));
     },
 
@@ -112,7 +113,9 @@ export function createActivities(hero: HeroClient) {
      * How many of the patient's sent messages carry this booking link, when Hero can tell: how a run
      * reconciles an uncertain send before asking an operator (the endpoint is INFERRED).
      */
-    async findSentMessages(input: { patientId: string; bookingLinkId: string }): Promise<SentWithLink> {
+    async findSentMessages(
+      input: { patientId: string; bookingLinkId: string } & PracticeGroupScoped,
+    ): Promise<SentWithLink> {
       return heroCall('list_sent_messages', true, (signal) =>
         hero.sentMessagesWithLink(input.patientId, input.bookingLinkId, { signal }),
       );

@@ -22,6 +22,11 @@ export const FailureType = {
   InvalidWorkflowInput: 'InvalidWorkflowInput',
   /** Workflow-level: the input or update arrived without the payload codec while the worker has keys. */
   UnencryptedPayload: 'HeroUnencryptedPayload',
+  /**
+   * Activity-level: the run's campaign is paused or cancelled (or paused itself on refused credentials),
+   * so no Hero call was made. Retried, with a growing delay, until the campaign resumes.
+   */
+  CampaignPaused: 'HeroCampaignPaused',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
