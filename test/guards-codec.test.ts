@@ -224,7 +224,9 @@ describe('EncryptionCodec edges', () => {
     for (const bad of ['', 'PASS', 'drop']) {
       assert.throws(
         () => new EncryptionCodec(oneKey, { unencrypted: bad as 'pass' }),
-        (err: Error) => err instanceof CodecConfigError && err.message.includes("unencrypted must be 'pass' or 'mark'"),
+        (err: Error) =>
+          err instanceof CodecConfigError &&
+          err.message === "Invalid EncryptionCodec options:\n  - unencrypted must be 'pass' or 'mark'",
       );
     }
     const plain = defaultPayloadConverter.toPayload({ nhs: '9434765919' });
@@ -282,7 +284,7 @@ describe('parseKeyRing edges', () => {
       () => parseKeyRing(`a:${b64}, ,nocolon`),
       (err: Error) => {
         assert.match(err.message, /entry 2: expected "<id>:<base64 key>" \(the entry is empty\)/);
-        assert.match(err.message, /entry 3: expected "<id>:<base64 key>"(?! \(the entry is empty\))/);
+        assert.match(err.message, /entry 3: expected "<id>:<base64 key>"$/m);
         return true;
       },
     );
