@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { awaitBookingSchema, MAX_REMINDERS, outreachInputSchema } from '../src/workflows/schemas';
+import {
+  appointmentResponseSchema,
+  bookingLinkOptionsSchema,
+  bookingLinkStateResponseSchema,
+  createBookingLinkRequestSchema,
+  createWebhookRequestSchema,
+  messageStateResponseSchema,
+  sendMessageRequestSchema,
+} from '../src/hero/schemas';
 import { newPatient, outreachRequest } from './support/fixtures';
 
 /**
@@ -62,5 +71,75 @@ describe('awaitBooking reminders at their edges', () => {
       recheckEvery: 12 * 3_600_000,
       reminders: [{ after: 86_400_000, text: 'Reminder: {booking_link}' }],
     });
+  });
+});
+
+/**
+ * Hero's request and answer schemas at their edges (found by mutation testing, src/hero/schemas.ts): what a
+ * request may carry, and how an answer's absent fields read.
+ */
+describe('Hero schemas at their edges', () => {
+  const ok = (schema: { safeParse(v: unknown): { success: boolean } }, v: unknown) => schema.safeParse(v).success;
+  const messages = (
+    schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } },
+    v: unknown,
+  ) => schema.safeParse(v).error?.issues.map((i) => i.message) ?? [];
+
+  it('booking link options: numeric ids of at most 20 digits, a positive whole use count, no unknown key', () => {
+    const base = { appointmentTypeId: '12', locationId: '34' };
+    assert.ok(ok(bookingLinkOptionsSchema, { ...base, practitionerId: '9'.repeat(20), maximumUseCount: 1 }));
+    assert.deepEqual(messages(bookingLinkOptionsSchema, { ...base, locationId: '9'.repeat(21) }), [
+      'must be at most 20 characters',
+    ]);
+    assert.deepEqual(messages(bookingLinkOptionsSchema, { ...base, locationId: '12a' }), [
+      'must be a numeric id string',
+    ]);
+    for (const maximumUseCount of [0, -1, 1.5]) assert.ok(!ok(bookingLinkOptionsSchema, { ...base, maximumUseCount }));
+    assert.ok(!ok(bookingLinkOptionsSchema, { ...base, expiryDte: '2026-01-01' }));
+    assert.ok(!ok(createBookingLinkRequestSchema, { ...base, patientId: 'p1' }));
+    assert.ok(ok(createBookingLinkRequestSchema, { ...base, patientId: '123456789012345678901234' }));
+  });
+
+  it('a message needs text and a known channel, and takes no unknown key', () => {
+    const base = { patientId: '1', messageType: 'nhs_app', text: 'x' };
+    assert.ok(ok(sendMessageRequestSchema, base));
+    assert.deepEqual(messages(sendMessageRequestSchema, { ...base, text: '' }), ['message text must not be empty']);
+    assert.ok(!ok(sendMessageRequestSchema, { ...base, messageType: 'fax' }));
+    assert.ok(!ok(sendMessageRequestSchema, { ...base, extra: 1 }));
+  });
+
+  it('answers read absent fields as null, and refuse a negative or fractional use count', () => {
+    assert.deepEqual(bookingLinkStateResponseSchema.parse({ id: 7, number_of_uses: 0 }), {
+      id: '7',
+      numberOfUses: 0,
+      active: null,
+      expiryDate: null,
+    });
+    assert.deepEqual(
+      bookingLinkStateResponseSchema.parse({ id: '7', number_of_uses: 2, active: false, expiry_date: '2026-01-01' }),
+      { id: '7', numberOfUses: 2, active: false, expiryDate: '2026-01-01' },
+    );
+    for (const n of [-1, 0.5]) assert.ok(!ok(bookingLinkStateResponseSchema, { id: '7', number_of_uses: n }));
+    assert.deepEqual(appointmentResponseSchema.parse({ id: '5' }), {
+      id: '5',
+      linkId: null,
+      bookingConfirmedAt: null,
+      startTime: null,
+    });
+    assert.deepEqual(messageStateResponseSchema.parse({ id: '3' }), { id: '3', status: null });
+    assert.ok(ok(messageStateResponseSchema, { id: '3', status: 'x'.repeat(64) }));
+    assert.ok(!ok(messageStateResponseSchema, { id: '3', status: 'x'.repeat(65) }));
+  });
+
+  it('a webhook subscription: http(s) URL, a signing key of 16 or more, a description of 200 at most', () => {
+    const base = { eventType: 'appointment.rescheduled', url: 'https://h.example/hook', signingKey: 'k'.repeat(16) };
+    assert.ok(ok(createWebhookRequestSchema, { ...base, description: 'd'.repeat(200) }));
+    assert.ok(ok(createWebhookRequestSchema, { ...base, url: 'http://h.example/hook' }));
+    assert.ok(!ok(createWebhookRequestSchema, { ...base, url: 'ftp://h.example/hook' }));
+    assert.deepEqual(messages(createWebhookRequestSchema, { ...base, signingKey: 'k'.repeat(15) }), [
+      'must be at least 16 characters',
+    ]);
+    assert.ok(!ok(createWebhookRequestSchema, { ...base, description: 'd'.repeat(201) }));
+    assert.ok(!ok(createWebhookRequestSchema, { ...base, eventType: 'appointment.created' }));
   });
 });
