@@ -8,7 +8,11 @@ import {
   createBookingLinkRequestSchema,
   createWebhookRequestSchema,
   messageStateResponseSchema,
+  registerPdsResponseSchema,
   sendMessageRequestSchema,
+  sendMessageResponseSchema,
+  validationErrorBodySchema,
+  webhookSubscriptionSchema,
 } from '../src/hero/schemas';
 import { newPatient, outreachRequest } from './support/fixtures';
 
@@ -141,5 +145,45 @@ describe('Hero schemas at their edges', () => {
     ]);
     assert.ok(!ok(createWebhookRequestSchema, { ...base, description: 'd'.repeat(201) }));
     assert.ok(!ok(createWebhookRequestSchema, { ...base, eventType: 'appointment.created' }));
+  });
+
+  it('answers map to their camel-case form: a trace either way, a sent message, a subscription, a 400 body', () => {
+    assert.deepEqual(registerPdsResponseSchema.parse({ patient_id: '42' }), { kind: 'patient', patientId: '42' });
+    assert.deepEqual(registerPdsResponseSchema.parse({ login_url: 'https://login.example/x', message: 'verify' }), {
+      kind: 'verification_required',
+      loginUrl: 'https://login.example/x',
+      message: 'verify',
+    });
+    assert.ok(!ok(registerPdsResponseSchema, { login_url: 'not a url' }));
+    assert.ok(!ok(registerPdsResponseSchema, {}));
+    assert.deepEqual(sendMessageResponseSchema.parse({ message_id: 9 }), { messageId: '9' });
+    assert.ok(!ok(sendMessageResponseSchema, {}));
+    assert.deepEqual(
+      webhookSubscriptionSchema.parse({ id: 1, event_type: 'appointment.cancelled', url: 'https://h/x' }),
+      {
+        id: '1',
+        eventType: 'appointment.cancelled',
+        url: 'https://h/x',
+      },
+    );
+    assert.ok(!ok(webhookSubscriptionSchema, { id: 1, url: 'https://h/x' }));
+    const body = { error: true, statusCode: 400, message: [{ code: 'invalid_type', path: ['a', 0] }] };
+    assert.ok(ok(validationErrorBodySchema, body));
+    assert.ok(!ok(validationErrorBodySchema, { ...body, error: false }));
+    assert.ok(!ok(validationErrorBodySchema, { ...body, message: [{ path: ['a'] }] }));
+  });
+
+  it('a Hero patient id is digits only, with its own message, and a link request needs one', () => {
+    const base = { appointmentTypeId: '12', locationId: '34' };
+    for (const patientId of ['1p', 'p1', '']) {
+      assert.deepEqual(messages(createBookingLinkRequestSchema, { ...base, patientId }), [
+        'must be a numeric id string',
+      ]);
+    }
+    assert.ok(!ok(createBookingLinkRequestSchema, base));
+    const hook = { eventType: 'appointment.confirmed', signingKey: 'k'.repeat(16) };
+    for (const url of ['httpx://h.example/hook', 'xhttp://h.example/hook']) {
+      assert.ok(!ok(createWebhookRequestSchema, { ...hook, url }), url);
+    }
   });
 });
