@@ -10,6 +10,7 @@ import {
   messageStateResponseSchema,
   registerPdsResponseSchema,
   sendMessageRequestSchema,
+  traceRequestSchema,
   sendMessageResponseSchema,
   validationErrorBodySchema,
   webhookSubscriptionSchema,
@@ -185,5 +186,17 @@ describe('Hero schemas at their edges', () => {
     for (const url of ['httpx://h.example/hook', 'xhttp://h.example/hook']) {
       assert.ok(!ok(createWebhookRequestSchema, { ...hook, url }), url);
     }
+  });
+
+  it('a trace request is the NHS number and date of birth; an id both too long and not numeric gets one message', () => {
+    const patient = newPatient();
+    assert.deepEqual(traceRequestSchema.parse({ nhsNumber: patient.nhsNumber, dob: patient.dob }), {
+      nhsNumber: patient.nhsNumber,
+      dob: patient.dob,
+    });
+    assert.ok(!ok(traceRequestSchema, { nhsNumber: patient.nhsNumber, dob: patient.dob, name: 'x' }));
+    assert.deepEqual(messages(bookingLinkOptionsSchema, { appointmentTypeId: 'x'.repeat(21), locationId: '1' }), [
+      'must be at most 20 characters',
+    ]);
   });
 });
