@@ -222,7 +222,8 @@ export function loadHeroPracticeGroups(
     variables.set(name, g);
   }
   const filePath = value('HERO_API_KEYS_FILE');
-  const fileKeys = filePath === undefined ? {} : (readKeysFile(filePath, problems, warn) ?? {});
+  const fromFile = filePath === undefined ? {} : readKeysFile(filePath, problems, warn);
+  const fileKeys = fromFile ?? {};
   for (const g of Object.keys(fileKeys)) {
     if (!served.includes(g))
       warn(
@@ -246,7 +247,8 @@ export function loadHeroPracticeGroups(
         : own !== undefined
           ? [own.trim(), variable]
           : [fallback, 'HERO_API_KEY'];
-    if (apiKey === undefined && base.success) {
+    // An unreadable file is the one problem to fix: its groups' keys are not also reported missing.
+    if (apiKey === undefined && base.success && fromFile !== undefined) {
       problems.push(
         `HERO_API_KEY: is required for practice group ${g}, which has no key of its own (${variable} or an entry in HERO_API_KEYS_FILE)`,
       );
