@@ -103,6 +103,10 @@ describe('practice groups: HERO_PRACTICE_GROUP_IDS and per-group keys', () => {
     assert.deepEqual(configProblems({ HERO_API_KEY: 'k' }), [
       'HERO_PRACTICE_GROUP_ID: is required (or HERO_PRACTICE_GROUP_IDS, the groups this worker serves)',
     ]);
+    assert.deepEqual(configProblems({}), [
+      'HERO_PRACTICE_GROUP_ID: is required (or HERO_PRACTICE_GROUP_IDS, the groups this worker serves)',
+      'HERO_API_KEY: is required',
+    ]);
     assert.deepEqual(
       configProblems({ HERO_PRACTICE_GROUP_IDS: '1', HERO_API_KEY_1: 'secret key-of-two\n', HERO_API_KEY: 'k' }),
       ['HERO_API_KEY_1: the key of practice group 1 must be printable ASCII without spaces or line breaks'],

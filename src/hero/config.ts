@@ -209,6 +209,9 @@ export function loadHeroPracticeGroups(
     problems.push('HERO_PRACTICE_GROUP_ID: is required (or HERO_PRACTICE_GROUP_IDS, the groups this worker serves)');
   }
   served ??= single !== undefined ? [single] : [];
+  if (served.length === 0 && base.success && base.data.HERO_API_KEY === undefined) {
+    problems.push('HERO_API_KEY: is required');
+  }
 
   const variables = new Map<string, string>();
   for (const g of served) {
