@@ -66,8 +66,17 @@ export interface WebhookReceiverOptions {
   toleranceMs?: number;
   /** Default 64 KiB; Hero's payloads are a few hundred bytes. */
   maxBodyBytes?: number;
-  /** When set, events of another practice group are answered 200 and ignored. */
+  /**
+   * When set, events of another practice group are answered 200 and ignored (unless in practiceGroupIds);
+   * with practiceGroupIds, the default group, whose events start the booking-event workflow as before.
+   */
   practiceGroupId?: string;
+  /**
+   * Every practice group served (HERO_PRACTICE_GROUP_IDS): their events are routed, each to the booking-event
+   * workflow with its group (read with that group's key); others' are answered 200 and ignored.
+   * @default [practiceGroupId] when that is set; otherwise every group
+   */
+  practiceGroupIds?: string[];
   /** Default 10 s. */
   startTimeoutMs?: number;
   /** One line per delivery (`delivery event=… status=… outcome=… reason=…`); default stderr, prefixed "hero-flow webhooks: ". */
@@ -210,6 +219,12 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
   const toleranceMs = settings.toleranceMs ?? DEFAULT_TOLERANCE_MS;
   const startTimeoutMs = settings.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const practiceGroupId = settings.practiceGroupId;
+  const served: ReadonlySet<string> | undefined =
+    settings.practiceGroupIds || practiceGroupId !== undefined
+      ? new Set([...(settings.practiceGroupIds ?? []), ...(practiceGroupId !== undefined ? [practiceGroupId] : [])])
+      : undefined;
+  // The group whose events carry no practiceGroupId in the workflow input, as before groups: the worker's default.
+  const defaultGroup = practiceGroupId ?? settings.practiceGroupIds?.[0];
   const log = opts.log ?? ((line: string) => process.stderr.write(`hero-flow webhooks: ${line}\n`));
   const temporal = temporalReachability(opts.client.client);
   let closing = false;
@@ -280,18 +295,21 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
     const { event, id, practice_group_id: group } = payload.data;
     const appointmentEvent = appointmentEventTypeSchema.safeParse(event);
     if (!appointmentEvent.success) return deliver(res, 200, 'ignored', 'not_an_appointment_event', event);
-    if (practiceGroupId !== undefined && group !== undefined && group !== practiceGroupId) {
+    if (served !== undefined && group !== undefined && !served.has(group)) {
       return deliver(res, 200, 'ignored', 'other_practice_group', event);
     }
     if (id === undefined || !APPOINTMENT_ID.test(id))
       return deliver(res, 400, 'malformed', 'bad_appointment_id', event);
     // Signed with our key but not saying whose it is: processed, since the workflow's read of the appointment
     // with our API key finds only our group's, and logged so that it is not taken for an ordinary one.
-    const noGroup = practiceGroupId !== undefined && group === undefined ? '_without_practice_group' : '';
+    const noGroup = served !== undefined && group === undefined ? '_without_practice_group' : '';
+    // Another served group's event names its group, so its appointment is read with that group's key; the
+    // default group's input stays as it was (a worker not yet upgraded accepts it).
+    const routed = group !== undefined && group !== defaultGroup ? { practiceGroupId: group } : {};
 
     try {
       const started = await opts.client.startBookingEvent(
-        { event: appointmentEvent.data, appointmentId: id },
+        { event: appointmentEvent.data, appointmentId: id, ...routed },
         { timeoutMs: startTimeoutMs, delivery: deliveryKey(timestamp ?? '', body.bytes) },
       );
       temporal.record(true);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dobSchema } from '../hero/dob';
 import { nhsNumberSchema } from '../shared/nhs-number';
+import { practiceGroupIdSchema } from '../shared/campaign-ids';
 import {
   appointmentEventTypeSchema,
   bookingLinkOptionsSchema,
@@ -484,6 +485,8 @@ export type BookingEvent = z.infer<typeof bookingEventSchema>;
 export const bookingEventInputSchema = z.strictObject({
   event: bookingEventSchema.shape.event,
   appointmentId: bookingEventSchema.shape.appointmentId,
+  /** The group the delivery named, when the worker serves several: the appointment is read with its key. */
+  practiceGroupId: practiceGroupIdSchema.optional(),
 });
 export type BookingEventInput = z.infer<typeof bookingEventInputSchema>;
 
