@@ -66,6 +66,12 @@ async function heroCall<T>(
   }
 }
 
+/** The request without the practice group, which HeroClient's strict schemas refuse (it picks no client). */
+function unscoped<T extends object>(input: T & PracticeGroupScoped): T {
+  const { practiceGroupId: _group, ...request } = input;
+  return request as T;
+}
+
 /**
  * Activities built around a Hero client; the worker registers the object this returns.
  *
@@ -79,7 +85,7 @@ export function createActivities(hero: HeroClient) {
     /** Traces the patient on PDS through Hero: a patient id, or a login URL for identity verification. */
     async tracePatient(input: TraceRequest & PracticeGroupScoped): Promise<TraceResult> {
       // register_pds finds or creates the patient: safe to repeat (docs/hero-api.md §6.6).
-      return heroCall('register_pds', true, (signal) => hero.registerPds(input, { signal }));
+      return heroCall('register_pds', true, (signal) => hero.registerPds(unscoped(input), { signal }));
     },
 
     /**
@@ -87,11 +93,11 @@ export function createActivities(hero: HeroClient) {
      * (docs/workflow.md, reviews), so a second one costs nothing and needs no operator.
      */
     async createBookingLink(input: CreateBookingLinkRequest & PracticeGroupScoped): Promise<BookingLink> {
-      return heroCall('create_booking_link', true, (signal) => hero.createBookingLink(input, { signal }));
+      return heroCall('create_booking_link', true, (signal) => hero.createBookingLink(unscoped(input), { signal }));
     },
 
     async sendMessage(input: SendMessageRequest & PracticeGroupScoped): Promise<SentMessage> {
-      return heroCall('send_message', false, (signal) => hero.sendMessage(input, { signal }));
+      return heroCall('send_message', false, (signal) => hero.sendMessage(unscoped(input), { signal }));
     },
 
     /** How often the booking link was used: the fallback when no webhook says the patient booked. */
