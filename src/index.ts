@@ -106,3 +106,33 @@ export {
   type RegisterListAnswer,
 } from './workflows/campaign-schemas';
 // end campaigns: workflows
+
+// campaigns: client
+export {
+  CampaignClient,
+  CampaignKeyError,
+  CampaignListRefusedError,
+  CampaignNotFoundError,
+  CampaignSettingsConflictError,
+  checkCampaignSettings,
+  InvalidCampaignOptionsError,
+  type CampaignCancelled,
+  type CampaignHandOff,
+  type CampaignListing,
+  type CampaignSettings,
+  type CampaignStatus,
+  type StartCampaignOptions,
+} from './client/campaign/client';
+export {
+  CAMPAIGN_PAGE_MAX_BYTES,
+  CAMPAIGN_PAGE_MAX_RECORDS,
+  CampaignFileError,
+  patientKey,
+  prepareCampaignList,
+  type CampaignRecord,
+  type DuplicateLine,
+  type InvalidLine,
+  type PreparedCampaignList,
+} from './client/campaign/list';
+export { mergeTemplate } from './client/campaign/template';
+export { REPORT_COLUMNS, writeReport, type ReportFormat, type ReportRow } from './client/campaign/report';
