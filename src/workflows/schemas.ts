@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { dobSchema } from '../hero/dob';
 import { nhsNumberSchema } from '../shared/nhs-number';
-import { practiceGroupIdSchema } from '../shared/campaign-ids';
 import {
   appointmentEventTypeSchema,
   bookingLinkOptionsSchema,
