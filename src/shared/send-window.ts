@@ -117,18 +117,28 @@ function localParts(t: number, tz: string): { day: number; weekday: number; msOf
   return { day, weekday: new Date(day).getUTCDay(), msOfDay };
 }
 
-/** The instant of local wall time `day` (a UTC midnight) + `minute` in `tz`; in a DST gap, just after it. */
+/**
+ * The instant of local wall time `day` (a UTC midnight) + `minute` in `tz`. A time that occurs twice (clocks
+ * going back) is its first occurrence; one that does not occur (clocks going forward) is the instant the
+ * clocks jumped, the first local time after the gap.
+ */
 function instantOf(day: number, minute: number, tz: string): number {
   const wall = day + minute * 60_000;
-  let t = wall;
-  for (let i = 0; i < 3; i++) {
+  const offsetAt = (t: number) => {
     const p = localParts(t, tz);
-    const offset = p.day + p.msOfDay - t;
-    const next = wall - offset;
-    if (next === t) break;
-    t = next;
+    return p.day + p.msOfDay - t;
+  };
+  // Offsets change at most once within a day around `wall`: the two candidates are the offsets either side.
+  const candidates = [wall - offsetAt(wall - DAY_MS / 2), wall - offsetAt(wall + DAY_MS / 2)].sort((a, b) => a - b);
+  for (const t of candidates) if (t + offsetAt(t) === wall) return t;
+  let [lo, hi] = candidates as [number, number];
+  const before = offsetAt(lo);
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (offsetAt(mid) === before) lo = mid;
+    else hi = mid;
   }
-  return t;
+  return hi;
 }
 
 /** The openings (start, end) that overlap [from, to), in order. */
