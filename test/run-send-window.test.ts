@@ -153,7 +153,8 @@ describe('sending hours in a run (time-skipping)', () => {
       sendWindow,
       awaitBooking: {
         window,
-        recheckEvery: '12 hours',
+        // A day: no re-check wakes the run between the reminder's due time and the opening.
+        recheckEvery: '1 day',
         reminders: [{ after: '11 hours', text: 'Reminder: book at {booking_link}' }],
       },
     });
