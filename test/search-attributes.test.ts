@@ -43,14 +43,14 @@ describe('ensureSearchAttributes', () => {
   it('registers nothing when the attributes already exist', async () => {
     const conn = connectionWith({
       listSearchAttributes: async () => ({
-        // Keyword 2, Int 3, Datetime 5.
+        // Keyword 2, Int 3, Datetime 6 (IndexedValueType).
         customAttributes: {
           HeroFlowState: 2,
           HeroBookingLinkId: 2,
           HeroCampaignId: 2,
           HeroRecordId: 2,
           HeroPracticeGroup: 2,
-          HeroBookedAt: 5,
+          HeroBookedAt: 6,
           HeroRemindersSent: 3,
           HeroDeliveryStatus: 2,
           HeroReview: 2,
