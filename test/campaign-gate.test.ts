@@ -184,7 +184,7 @@ describe('practice groups and the campaign gate (dev server, sandbox with three 
       const going = uniqueId('cmpg');
       const refusedCampaign = await startCampaign(taskQueue, refused);
       const goingCampaign = await startCampaign(taskQueue, going);
-      const patients = [newPatient(), newPatient(), newPatient(), newPatient()];
+      const patients = [newPatient(), newPatient(), newPatient(), newPatient(), newPatient()];
       patients.forEach((p) => sandbox.addPatient(p));
       const runOf = (campaignId: string, p: (typeof patients)[number], group: string) =>
         client.workflow.start('groupRunWorkflow', {
@@ -192,8 +192,9 @@ describe('practice groups and the campaign gate (dev server, sandbox with three 
           workflowId: campaignRunWorkflowId(campaignId, uniqueId('key')),
           args: [{ nhsNumber: p.nhsNumber, dob: p.dob, practiceGroupId: group }],
         });
-      const refusedRuns = await Promise.all(patients.slice(0, 3).map((p) => runOf(refused, p, '2')));
-      const goingRun = await runOf(going, patients[3]!, '1');
+      // Four at once: the fourth refusal may come while the pause signal is on its way.
+      const refusedRuns = await Promise.all(patients.slice(0, 4).map((p) => runOf(refused, p, '2')));
+      const goingRun = await runOf(going, patients[4]!, '1');
 
       const result = (await within(goingRun.result(), 30_000, "the other group's run")) as { messageId: string };
       assert.ok(result.messageId);
