@@ -412,7 +412,18 @@ export class CampaignClient {
     await this.#startPages(settings, list, answer, (n) =>
       opts.onProgress?.({ step: 'page', pagesStarted: n, pages: list.pages.length }),
     );
-    await handle.executeUpdate(completeListUpdate, { args: [{ fingerprint: list.fingerprint! }] });
+    try {
+      await handle.executeUpdate(completeListUpdate, { args: [{ fingerprint: list.fingerprint! }] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new Error(
+          `campaign ${campaignId} did not take the end of the hand-off (its pages are all started; run the same ` +
+            `command again to finish it): ${err.cause?.message ?? err.message}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
     return {
       campaignId,
       workflowId,
