@@ -107,8 +107,14 @@ export function createCampaignGate(
           `Hero refused the credentials of practice group ${practiceGroupId} (HTTP ${status}) ` +
           `${r.count} times in a row: check that group's API key, then resume the campaign`,
       };
-      await client.workflow.getHandle(campaignWorkflowId(campaignId)).signal(CAMPAIGN_PAUSE_SIGNAL, pause);
+      // Marked before the signal goes: refusals arriving meanwhile (calls in flight together) send no second one.
       r.signalled = true;
+      try {
+        await client.workflow.getHandle(campaignWorkflowId(campaignId)).signal(CAMPAIGN_PAUSE_SIGNAL, pause);
+      } catch (err) {
+        r.signalled = false;
+        throw err;
+      }
       cache.delete(campaignId);
       opts.log?.(`campaign ${campaignId} paused: ${pause.reason}`);
     },
