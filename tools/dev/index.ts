@@ -14,6 +14,8 @@ import {
 import { HERO_FLOW_STATE } from '../../src/shared/search-attributes';
 import { OUTREACH_WORKFLOW_TYPE } from '../../src/workflows/definitions';
 import { HeroFlowClient } from '../../src/client';
+import type { CampaignStatus } from '../../src/client/campaign/client';
+import { CAMPAIGN_WORKFLOW_TYPE, campaignOfWorkflowId } from '../../src/shared/campaign-ids';
 import { HeroClient } from '../../src/hero/client';
 import { HERO_STAGING_URL } from '../../src/hero/config';
 import { registerWebhooks, startWebhookReceiver, type WebhookReceiver } from '../../src/webhooks';
@@ -96,7 +98,8 @@ async function narrateRuns(opts: {
   // A waiting run passes through `tracing` at each re-check; its link is announced once, not each time.
   const announcedWaiting = new Set<string>();
   const ui = (id: string) => `http://localhost:${opts.uiPort}/namespaces/default/workflows/${encodeURIComponent(id)}`;
-  const query = `WorkflowType="${OUTREACH_WORKFLOW_TYPE}" AND (ExecutionStatus="Running" OR CloseTime > "${since.toISOString()}")`;
+  // A campaign's runs are narrated as the campaign's progress (narrateCampaigns), not one line each.
+  const query = `WorkflowType="${OUTREACH_WORKFLOW_TYPE}" AND HeroCampaignId IS NULL AND (ExecutionStatus="Running" OR CloseTime > "${since.toISOString()}")`;
   let reportedError = false;
 
   const describe = async (run: WorkflowExecutionInfo, state: string | undefined): Promise<string | undefined> => {
@@ -153,6 +156,55 @@ async function narrateRuns(opts: {
       reportedError = true;
     }
     await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+  }
+}
+
+/** A campaign's progress in one line, without the parts that change every second. */
+export function campaignProgressLine(s: CampaignStatus): string {
+  const outcomes = Object.entries(s.byOutcome)
+    .filter(([, n]) => (n as number) > 0)
+    .map(([outcome, n]) => `${outcome} ${n}`)
+    .join(', ');
+  const hours = s.sendingNow ? 'sending now' : `sending hours open ${s.nextSendingWindow}`;
+  const control = s.cancelled
+    ? ' · cancelled'
+    : s.paused
+      ? ` · paused (${s.paused.by}${s.paused.reason ? `: ${s.paused.reason}` : ''})`
+      : '';
+  return (
+    `${s.total} records · ${s.started} started · ${s.finished} finished${outcomes ? ` (${outcomes})` : ''}` +
+    ` · ${hours}${control}`
+  );
+}
+
+/**
+ * One line per change of a campaign's progress (`hero-flow campaign status`), with the campaign's UI
+ * link, polled every 2 s. Counts hold no patient data.
+ */
+async function narrateCampaigns(opts: { heroFlow: HeroFlowClient; uiPort: number; stopping: () => boolean }) {
+  const campaigns = opts.heroFlow.campaigns();
+  const since = new Date(Date.now() - 1000);
+  const last = new Map<string, string>();
+  const ui = (id: string) => `http://localhost:${opts.uiPort}/namespaces/default/workflows/${encodeURIComponent(id)}`;
+  const query = `WorkflowType="${CAMPAIGN_WORKFLOW_TYPE}" AND (ExecutionStatus="Running" OR CloseTime > "${since.toISOString()}")`;
+  let reportedError = false;
+  while (!opts.stopping()) {
+    try {
+      for await (const wf of opts.heroFlow.client.workflow.list({ query })) {
+        const id = campaignOfWorkflowId(wf.workflowId);
+        if (!id) continue;
+        const line = campaignProgressLine(await campaigns.status(id));
+        if (last.get(id) === line) continue;
+        if (!last.has(id)) say(`campaign ${id} handed over · ${ui(wf.workflowId)}`);
+        last.set(id, line);
+        say(`campaign ${id}: ${line}`);
+      }
+      reportedError = false;
+    } catch (err) {
+      if (!reportedError && !opts.stopping()) say(`campaign narration paused: ${(err as Error).message}`);
+      reportedError = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000).unref());
   }
 }
 
@@ -394,7 +446,12 @@ async function main(): Promise<void> {
     ];
     const prefix = moved.map((v) => `${v} `).join('');
     say(`  ${prefix}npx hero-flow start --input examples/request.json --workflow-id ${demoWorkflowId()} --wait`);
-    say('Each run is narrated here as it goes. More examples, one per sandbox scenario: examples/README.md');
+    say(
+      `  ${prefix}npx hero-flow campaign start --input examples/campaign.jsonl --template examples/campaign-template.json ` +
+        `--campaign-id ${demoWorkflowId().replace('demo-', 'list-')} --send-days mon-sun --send-between 00:00-24:00`,
+    );
+    say('Each run is narrated here as it goes, and each campaign as one line of progress per change.');
+    say('More examples, one per sandbox scenario: examples/README.md');
     say('Ctrl-C stops everything.');
     void narrateRuns({
       address,
@@ -406,6 +463,11 @@ async function main(): Promise<void> {
     }).catch((err: Error) => {
       if (!stopping) say(`run narration stopped: ${err.message}`);
     });
+    void narrateCampaigns({ heroFlow, uiPort: settings.HERO_DEV_UI_PORT, stopping: () => stopping }).catch(
+      (err: Error) => {
+        if (!stopping) say(`campaign narration stopped: ${err.message}`);
+      },
+    );
   } catch (err) {
     // Once stopping (Ctrl-C, or a child's exit already reported above), a wait cut short is no news.
     if (!stopping) say(`failed: ${(err as Error).message}`);
