@@ -39,6 +39,9 @@ const devEnvSchema = z.object({
 
 const DEV_KEYS_FILE = join(cacheDir(), 'dev-codec-keys');
 
+/** The sandbox's second practice group in dev (the first is the sandbox's default). */
+const DEV_SECOND_GROUP = '2';
+
 /** HERO_CODEC_KEYS if set; else a local key ring kept (git-ignored) in .temporal/dev-codec-keys. */
 function devKeyRing(): { spec: string; fromFile: boolean } {
   if (process.env.HERO_CODEC_KEYS) return { spec: process.env.HERO_CODEC_KEYS, fromFile: false };
@@ -370,13 +373,24 @@ async function main(): Promise<void> {
     if (process.env.HERO_API_KEY) {
       say(`Hero API: ${process.env.HERO_API_BASE_URL || HERO_STAGING_URL} (HERO_API_KEY is set)`);
     } else {
-      sandbox = await startSandbox({ port: settings.HERO_DEV_SANDBOX_PORT });
+      // A second practice group with its own key, as a primary care network has: a campaign or request
+      // with practiceGroupId "2" calls Hero for it (the sandbox answers 403 to a key of the other group).
+      sandbox = await startSandbox({
+        port: settings.HERO_DEV_SANDBOX_PORT,
+        practiceGroups: { [DEV_SECOND_GROUP]: randomBytes(12).toString('base64url') },
+      });
+      const groups = Object.keys(sandbox.practiceGroups);
       Object.assign(workerEnv, {
         HERO_API_KEY: sandbox.apiKey,
         HERO_PRACTICE_GROUP_ID: sandbox.practiceGroupId,
+        HERO_PRACTICE_GROUP_IDS: groups.join(','),
+        [`HERO_API_KEY_${DEV_SECOND_GROUP}`]: sandbox.practiceGroups[DEV_SECOND_GROUP],
         HERO_API_BASE_URL: sandbox.url,
       });
-      say(`Hero API: sandbox at ${sandbox.url} (set HERO_API_KEY to use Hero staging instead)`);
+      say(
+        `Hero API: sandbox at ${sandbox.url}, practice groups ${groups.join(' and ')} with a key each ` +
+          '(set HERO_API_KEY to use Hero staging instead)',
+      );
       for (const p of DEFAULT_PATIENTS) {
         say(
           `  synthetic patient ${p.nhsNumber} born ${p.dob}${p.needsVerification && !p.verified ? ' (must verify identity)' : ''}`,
