@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { parseKeyRing } from '../src/codec';
-import { campaignWorkflowId } from '../src/shared/campaign-ids';
+import { campaignPageWorkflowId, campaignWorkflowId } from '../src/shared/campaign-ids';
+import { CAMPAIGN_DEFAULT_SEND_WINDOW, nextOpening, sendWindowSchema } from '../src/shared/send-window';
+import { pageRecordsQuery } from '../src/workflows/campaign-definitions';
 import { HERO_RECORD_ID } from '../src/shared/search-attributes';
 import { statusQuery } from '../src/workflows/definitions';
 import { eventually, syntheticNhsNumber } from './support/fixtures';
@@ -309,6 +311,33 @@ describe('hero-flow campaign (dev server, worker, sandbox)', () => {
       await stack.env.client.workflow.getHandle(aRun.workflowId).terminate('test over');
     },
   );
+
+  it('holds a record for the default sending hours (08:00-18:00 mon-fri Europe/London) when given none', async (t) => {
+    const now = Date.now();
+    if (nextOpening(now, sendWindowSchema.parse(CAMPAIGN_DEFAULT_SEND_WINDOW)) < now + 120_000) {
+      t.skip('the default sending hours are open now');
+      return;
+    }
+    const cid = `dh-${letters(8)}`;
+    const list = file(`hours-${cid}.jsonl`, line('h1', patient()));
+    const run = await cli(
+      ['campaign', 'start', '--input', list, '--template', template(), '--campaign-id', cid, '--spread-over', '1h'],
+      env,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const status = json((await cli(['campaign', 'status', cid, '--json'], env)).stdout);
+    assert.deepEqual(status.sendWindow, CAMPAIGN_DEFAULT_SEND_WINDOW);
+    assert.equal(status.sendingNow, false);
+    // The page waits for the first opening: no run yet.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const records = await stack.env.client.workflow.getHandle(campaignPageWorkflowId(cid, 0)).query(pageRecordsQuery);
+    assert.deepEqual(
+      records.map((r) => r.status),
+      ['pending'],
+    );
+    assert.equal(await runsOf(cid), 0);
+    assert.equal((await cli(['campaign', 'cancel', cid], env)).code, 0);
+  });
 
   it('refuses bad input with exit 2 and starts nothing', async () => {
     const cid = `bad-${letters(8)}`;

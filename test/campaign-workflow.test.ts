@@ -3,19 +3,25 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { parseKeyRing } from '../src/codec';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import { parseKeyRing, workerDataConverter } from '../src/codec';
 import type { Sandbox } from '../tools/sandbox';
 import { campaignPageWorkflowId, campaignRunWorkflowId, campaignWorkflowId } from '../src/shared/campaign-ids';
 import { HERO_CAMPAIGN_ID, HERO_RECORD_ID } from '../src/shared/search-attributes';
+import { sendWindowSchema, type SendWindowInput, spreadSlot } from '../src/shared/send-window';
 import { campaignWorkflow } from '../src/workflows/campaign';
 import { campaignPageWorkflow } from '../src/workflows/campaign-page';
 import {
   campaignGateQuery,
   campaignStateQuery,
+  cancelCampaignUpdate,
   completeListUpdate,
   pageRecordsQuery,
+  pauseCampaignSignal,
   registerListUpdate,
+  resumeCampaignUpdate,
 } from '../src/workflows/campaign-definitions';
 import type { CampaignInput, PageInput, PageRecord } from '../src/workflows/campaign-schemas';
 import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
@@ -26,16 +32,59 @@ import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal
  * bundle and the real outreach activities against the Hero sandbox over HTTP: each page starts its records'
  * runs once, the campaign holds the lists and passes pause, resume and cancel to its pages.
  */
+const { EventType } = temporal.api.enums.v1;
+const HOUR = 3600_000;
+
 describe('campaignWorkflow and campaignPageWorkflow (time-skipping)', () => {
   let env: TestWorkflowEnvironment;
   let sandbox: Sandbox;
   let bundle: WorkflowBundleWithSourceMap;
   const ring = parseKeyRing(`test:${randomBytes(32).toString('base64')}`);
 
+  let sleeperWorker: Worker | undefined;
+  let sleeperRunning: Promise<void> | undefined;
+  let holding: { started: () => void; release?: () => void } | undefined;
+
   before(async () => {
     ({ env, sandbox, bundle } = await startTestStack({ server: 'time-skipping', ring }));
+    sleeperWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'sleeper',
+      workflowsPath: require.resolve('./support/sleeper-workflow'),
+      activities: {
+        hold: () =>
+          new Promise<void>((resolve) => {
+            holding?.started();
+            holding!.release = resolve;
+          }),
+      },
+      dataConverter: workerDataConverter(ring),
+    });
+    sleeperRunning = sleeperWorker.run();
   });
-  after(() => stopTestStack({ env, sandbox }));
+  after(async () => {
+    holding?.release?.();
+    if (sleeperWorker?.getState() === 'RUNNING') sleeperWorker.shutdown();
+    await sleeperRunning;
+    await stopTestStack({ env, sandbox });
+  });
+
+  /**
+   * Lets exactly `duration` of workflow time pass, then holds time there until release() (see
+   * test/support/sleeper-workflow.ts): a paused page has no timer, and the server would skip to the end of time.
+   */
+  async function skip(duration: string): Promise<{ release: () => Promise<void> }> {
+    const held = new Promise<void>((started) => (holding = { started }));
+    const handle = await env.client.workflow.start('sleeper', {
+      taskQueue: 'sleeper',
+      workflowId: uniqueId('sleep'),
+      args: [duration],
+    });
+    const done = handle.result();
+    await held;
+    const release = holding!.release!;
+    return { release: async () => (release(), await done) };
+  }
   beforeEach(() => sandbox.reset());
 
   interface Ctx {
@@ -95,6 +144,19 @@ describe('campaignWorkflow and campaignPageWorkflow (time-skipping)', () => {
     ctx.started.push(handle);
     return handle;
   }
+
+  async function history(handle: WorkflowHandle) {
+    return (await handle.fetchHistory()).events!;
+  }
+
+  /** The pageControl signals a page has received, with their server times. */
+  async function controlsReceived(page: WorkflowHandle): Promise<number[]> {
+    return (await history(page))
+      .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'pageControl')
+      .map((e) => tsToMs(e.eventTime));
+  }
+
+  const statuses = async (page: WorkflowHandle) => (await page.query(pageRecordsQuery)).map((r) => r.status);
 
   it('starts each record of two pages once with the IDs given, none for a duplicate, and hears each page done', async () => {
     await withCampaign({}, async (ctx) => {
@@ -191,6 +253,157 @@ describe('campaignWorkflow and campaignPageWorkflow (time-skipping)', () => {
       assert.equal(state.records, 5);
       assert.equal(state.lists.length, 2);
       assert.equal(sandbox.messages().length, 3);
+    });
+  });
+
+  it('starts nothing in a page started while paused, and ends it once cancelled', async () => {
+    await withCampaign({}, async (ctx) => {
+      // Two pages, one of them never started: the cancelled campaign stays open for it, 120 days at most.
+      await ctx.campaign.executeUpdate(registerListUpdate, {
+        args: [{ fingerprint: fingerprint(), records: 4, duplicates: 0, invalid: 0, pages: 2 }],
+      });
+      await ctx.campaign.signal(pauseCampaignSignal, { by: 'credentials', reason: 'practice group 2: Hero said 403' });
+      await eventually(async () => (await ctx.campaign.query(campaignGateQuery)).paused);
+      const page = await startPage(ctx, { page: 0, startIndex: 0, total: 2, records: records(ctx, 2) });
+      await eventually(async () => (await controlsReceived(page)).length === 1, 5_000, "the campaign's answer");
+      // A second of real time (no timer to skip to: the time-skipping server would jump to the end of time).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.deepEqual(await statuses(page), ['pending', 'pending']);
+      assert.equal(sandbox.requests().length, 0, 'no Hero call');
+
+      const cancelled = await ctx.campaign.executeUpdate(cancelCampaignUpdate, {
+        args: [{ reason: 'list withdrawn' }],
+      });
+      assert.equal(cancelled.cancelled?.reason, 'list withdrawn');
+      assert.deepEqual(await ctx.campaign.query(campaignGateQuery), {
+        paused: false,
+        cancelled: true,
+        reason: 'list withdrawn',
+      });
+      assert.deepEqual(await page.result(), { page: 0, started: 0, existing: 0, duplicate: 0, cancelled: 2 });
+      assert.deepEqual(await statuses(page), ['cancelled', 'cancelled']);
+      await assert.rejects(ctx.campaign.executeUpdate(resumeCampaignUpdate), WorkflowUpdateFailedError);
+      await eventually(async () => (await ctx.campaign.query(campaignStateQuery)).pagesDone === 1);
+      // It closes 120 days after the cancel at most (not awaited: time would skip on past the test's end).
+      await eventually(async () =>
+        (await history(ctx.campaign)).some(
+          (e) => tsToMs(e.timerStartedEventAttributes?.startToFireTimeout) > 119 * 24 * HOUR,
+        ),
+      );
+      assert.equal(sandbox.requests().length, 0);
+    });
+  });
+
+  it('continues as new with its state once its history passes the threshold', async () => {
+    await withCampaign({ continueAsNewAt: 60 }, async (ctx) => {
+      const first = (await ctx.campaign.describe()).runId;
+      const fp = fingerprint();
+      await ctx.campaign.executeUpdate(registerListUpdate, {
+        args: [{ fingerprint: fp, records: 7, duplicates: 1, invalid: 1, pages: 1 }],
+      });
+      // Each pause and resume tells the (not started) page: a dozen events each round.
+      for (let i = 0; i < 8; i++) {
+        await ctx.campaign.signal(pauseCampaignSignal, { reason: `round ${i}` });
+        await ctx.campaign.executeUpdate(resumeCampaignUpdate);
+      }
+      await ctx.campaign.signal(pauseCampaignSignal, { reason: 'last' });
+      const latest = env.client.workflow.getHandle(campaignWorkflowId(ctx.campaignId));
+      const state = await eventually(async () => {
+        const s = await latest.query(campaignStateQuery);
+        return s.continuedAsNew > 0 && s.paused?.reason === 'last' && s;
+      });
+      assert.notEqual((await latest.describe()).runId, first);
+      const firstRun = await history(env.client.workflow.getHandle(campaignWorkflowId(ctx.campaignId), first));
+      assert.equal(firstRun.at(-1)!.eventType, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+      assert.ok(firstRun.length < 120, `${firstRun.length} events`);
+      assert.equal(state.records, 7);
+      assert.equal(state.lists.length, 1);
+      assert.deepEqual(
+        await latest.executeUpdate(registerListUpdate, {
+          args: [{ fingerprint: fp, records: 7, duplicates: 1, invalid: 1, pages: 1 }],
+        }),
+        { outcome: 'same', firstPage: 0, startIndex: 0 },
+      );
+      assert.deepEqual(await latest.query(campaignGateQuery), { paused: true, cancelled: false, reason: 'last' });
+    });
+  });
+
+  // The last two let time skip far (days): the ones before rely on nothing but the present.
+  it('starts records at their spread slots within the sending hours', async () => {
+    const window: SendWindowInput = { between: '09:00-10:00', days: 'mon-sun', timezone: 'UTC' };
+    const spreadOver = 2 * 24 * HOUR;
+    await withCampaign({ spreadOver, sendWindow: window }, async (ctx) => {
+      const list = records(ctx, 4);
+      const { spreadStart } = await ctx.campaign.executeUpdate(registerListUpdate, {
+        args: [{ fingerprint: fingerprint(), records: 6, duplicates: 0, invalid: 0, pages: 2 }],
+      });
+      // The second page of a list of 6: indexes 2 to 5.
+      const page = await startPage(ctx, {
+        page: 1,
+        startIndex: 2,
+        total: 6,
+        sendWindow: window,
+        spreadOver,
+        spreadStart,
+        records: list,
+      });
+      await page.result();
+      const parsed = sendWindowSchema.parse(window);
+      for (const [i, r] of list.entries()) {
+        const due = spreadSlot(spreadStart!, spreadOver, 2 + i, 6, parsed);
+        const started = (await env.client.workflow.getHandle(r.workflowId).describe()).startTime.getTime();
+        assert.ok(started >= due && started - due < 60_000, `record ${i}: started ${started - due} ms after its slot`);
+        const hour = new Date(started).getUTCHours();
+        assert.equal(hour, 9, 'inside the sending hours');
+      }
+    });
+  });
+
+  it('stops starting runs once paused (the gate says why), carries on when resumed', async () => {
+    await withCampaign({ spreadOver: HOUR }, async (ctx) => {
+      const list = records(ctx, 4);
+      const { spreadStart } = await ctx.campaign.executeUpdate(registerListUpdate, {
+        args: [{ fingerprint: fingerprint(), records: 4, duplicates: 0, invalid: 0, pages: 1 }],
+      });
+      assert.ok(spreadStart !== undefined, 'a spreading campaign says when the spread starts');
+      const page = await startPage(ctx, {
+        page: 0,
+        startIndex: 0,
+        total: 4,
+        spreadOver: HOUR,
+        spreadStart,
+        records: list,
+      });
+      await eventually(async () => (await statuses(page))[0] === 'started', 10_000, 'the first run');
+
+      await ctx.campaign.signal(pauseCampaignSignal, { reason: 'appointment book full', by: 'operator' });
+      const pausedAt = Date.now();
+      assert.deepEqual(
+        await eventually(async () => {
+          const gate = await ctx.campaign.query(campaignGateQuery);
+          return gate.paused && gate;
+        }),
+        { paused: true, cancelled: false, reason: 'appointment book full' },
+      );
+      // The page hears it (the first control is the campaign's answer to the page's start).
+      await eventually(async () => (await controlsReceived(page)).length === 2, 5_000, 'the pause at the page');
+      assert.ok(Date.now() - pausedAt < 5_000);
+
+      // Two hours of workflow time pass: every record's turn comes, none starts.
+      const held = await skip('2 hours');
+      assert.ok((await history(page)).some((e) => e.eventType === EventType.EVENT_TYPE_TIMER_FIRED));
+      assert.deepEqual(await statuses(page), ['started', 'pending', 'pending', 'pending']);
+      assert.equal(sandbox.messages().length, 1);
+      const state = await ctx.campaign.query(campaignStateQuery);
+      assert.equal(state.paused?.reason, 'appointment book full');
+      assert.equal(state.paused?.by, 'operator');
+
+      const resumed = await ctx.campaign.executeUpdate(resumeCampaignUpdate);
+      assert.equal(resumed.paused, undefined);
+      assert.deepEqual(await ctx.campaign.query(campaignGateQuery), { paused: false, cancelled: false });
+      // Still holding time: the paused page had no timer, and nothing may skip it past the test.
+      assert.deepEqual(await page.result(), { page: 0, started: 4, existing: 0, duplicate: 0, cancelled: 0 });
+      await held.release();
     });
   });
 });

@@ -461,6 +461,7 @@ export class CampaignClient {
     onPage: (started: number) => void,
   ): Promise<void> {
     const limit = concurrencyLimit(PAGE_START_CONCURRENCY);
+    const window = settings.sendWindow === undefined ? CAMPAIGN_DEFAULT_SEND_WINDOW : settings.sendWindow;
     const total = answer.startIndex + list.records;
     let offset = 0;
     let started = 0;
@@ -479,7 +480,9 @@ export class CampaignClient {
             startIndex,
             total,
             ...(settings.practiceGroupId !== undefined && { practiceGroupId: settings.practiceGroupId }),
-            ...(settings.sendWindow !== undefined && { sendWindow: settings.sendWindow }),
+            // The effective window (the campaign default when none was given): a page without one spreads
+            // over the clock and lets its runs send at any hour.
+            ...(window && { sendWindow: window }),
             ...(settings.spreadOver !== undefined && { spreadOver: settings.spreadOver }),
             ...(answer.spreadStart !== undefined && { spreadStart: answer.spreadStart }),
             records,
