@@ -109,9 +109,6 @@ describe('sending hours: the schema', () => {
       between: '08:00-18:00',
       days: 'mon-fri',
       timezone: 'Europe/London',
-      startMinute: 480,
-      endMinute: 1080,
-      weekdays: [1, 2, 3, 4, 5],
     });
   });
 
