@@ -199,6 +199,11 @@ interface SideResult {
   callsMadeRatio: number;
   /** From the first Hero call to the last run's close (booking windows included). */
   wallSeconds: number;
+  /** The most Hero calls that reached the sandbox within any one second (bursts past R draw 429s). */
+  peakCallsInOneSecond: number;
+  /** Hero calls and 429 answers per second from the first call (the JSON only). */
+  callsPerSecond: number[];
+  rateLimitedPerSecond: number[];
   firstMessages: number;
   reminders: number;
   largestRunHistory?: HistoryFigure;
@@ -618,6 +623,22 @@ async function runSide(o: {
   const firstMessagesSeconds = (lastFirstMessageAt - firstCallAt) / 1000;
   const rateLimited = calls.filter((r: RecordedRequest) => r.status === 429).length;
   const callsUntil = calls.filter((r) => r.at <= lastFirstMessageAt).length;
+  const times = calls.map((r) => r.at).sort((a, b) => a - b);
+  let peak = 0;
+  for (let i = 0, j = 0; j < times.length; j++) {
+    while (times[j]! - times[i]! >= 1000) i++;
+    peak = Math.max(peak, j - i + 1);
+  }
+  const perSecond = (pick: (r: RecordedRequest) => boolean) => {
+    const out: number[] = [];
+    for (const r of calls) {
+      if (!pick(r)) continue;
+      const second = Math.floor((r.at - firstCallAt) / 1000);
+      while (out.length <= second) out.push(0);
+      out[second]! += 1;
+    }
+    return out;
+  };
   const needed = neededCalls(specs);
   const result: SideResult = {
     side,
@@ -638,6 +659,9 @@ async function runSide(o: {
     callsUntilLastFirstMessage: callsUntil,
     callsMadeRatio: firstMessagesSeconds / (callsUntil / RATE),
     wallSeconds: (lastCallAt - firstCallAt) / 1000,
+    peakCallsInOneSecond: peak,
+    callsPerSecond: perSecond(() => true),
+    rateLimitedPerSecond: perSecond((r) => r.status === 429),
     firstMessages: firstMessageAt.size,
     reminders,
     largestRunHistory: largest('patientOutreachWorkflow', 'run'),
@@ -759,6 +783,7 @@ function rows(r: CampaignBenchReport): string[][] {
       '429 responses',
       (s) => `${s.rateLimited} of ${s.heroCalls} calls (${(100 * s.rateLimitedShare).toFixed(2)}%)`,
     ),
+    both('most Hero calls within one second', (s) => String(s.peakCallsInOneSecond)),
     both('first Hero call → last first message (s)', (s) => f1(s.firstMessagesSeconds)),
     both('… ÷ (calls needed for first messages ÷ R)', (s) => `${f3(s.idealRatio)} (ideal ${f1(s.idealSeconds)} s)`),
     both('… ÷ (calls made until then ÷ R)', (s) => `${f3(s.callsMadeRatio)} (${s.callsUntilLastFirstMessage} calls)`),
