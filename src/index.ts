@@ -62,3 +62,77 @@ export {
 export { DEFAULT_TASK_QUEUE } from './shared/task-queue';
 export { HERO_BOOKING_LINK_ID, HERO_FLOW_STATE, REQUIRED_SEARCH_ATTRIBUTES } from './shared/search-attributes';
 export { FailureType, type FailureTypeName } from './shared/failure-types';
+// campaigns: workflows
+export {
+  campaignGateQuery,
+  campaignStateQuery,
+  cancelCampaignUpdate,
+  completeListUpdate,
+  pageControlSignal,
+  pageDoneSignal,
+  pageRecordsQuery,
+  pageStartedSignal,
+  pauseCampaignSignal,
+  registerListUpdate,
+  resumeCampaignUpdate,
+} from './workflows/campaign-definitions';
+export {
+  campaignInputSchema,
+  campaignListSchema,
+  campaignStateSchema,
+  cancelCampaignSchema,
+  completeListAnswerSchema,
+  completeListSchema,
+  MAX_PAGE_RECORDS,
+  pageInputSchema,
+  pageRecordSchema,
+  pageRecordsAnswerSchema,
+  pageRecordStatusSchema,
+  pageResultSchema,
+  registerListAnswerSchema,
+  registerListSchema,
+  type CampaignInput,
+  type CampaignList,
+  type CampaignState,
+  type CancelCampaign,
+  type CompleteList,
+  type CompleteListAnswer,
+  type PageInput,
+  type PageRecord,
+  type PageRecordsAnswer,
+  type PageRecordStatus,
+  type PageResult,
+  type RegisterList,
+  type RegisterListAnswer,
+} from './workflows/campaign-schemas';
+// end campaigns: workflows
+
+// campaigns: client
+export {
+  CampaignClient,
+  CampaignKeyError,
+  CampaignListRefusedError,
+  CampaignNotFoundError,
+  CampaignSettingsConflictError,
+  checkCampaignSettings,
+  InvalidCampaignOptionsError,
+  type CampaignCancelled,
+  type CampaignHandOff,
+  type CampaignListing,
+  type CampaignSettings,
+  type CampaignStatus,
+  type StartCampaignOptions,
+} from './client/campaign/client';
+export {
+  CAMPAIGN_PAGE_MAX_BYTES,
+  CAMPAIGN_PAGE_MAX_RECORDS,
+  CampaignFileError,
+  patientKey,
+  prepareCampaignList,
+  type CampaignRecord,
+  type DuplicateLine,
+  type InvalidLine,
+  type PreparedCampaignList,
+} from './client/campaign/list';
+export { mergeTemplate } from './client/campaign/template';
+export { REPORT_COLUMNS, writeReport, type ReportFormat, type ReportRow } from './client/campaign/report';

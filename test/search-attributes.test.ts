@@ -43,7 +43,18 @@ describe('ensureSearchAttributes', () => {
   it('registers nothing when the attributes already exist', async () => {
     const conn = connectionWith({
       listSearchAttributes: async () => ({
-        customAttributes: { HeroFlowState: 2 /* KEYWORD */, HeroBookingLinkId: 2 /* KEYWORD */ },
+        // Keyword 2, Int 3, Datetime 6 (IndexedValueType).
+        customAttributes: {
+          HeroFlowState: 2,
+          HeroBookingLinkId: 2,
+          HeroCampaignId: 2,
+          HeroRecordId: 2,
+          HeroPracticeGroup: 2,
+          HeroBookedAt: 6,
+          HeroRemindersSent: 3,
+          HeroDeliveryStatus: 2,
+          HeroReview: 2,
+        },
       }),
       addSearchAttributes: async () => assert.fail('must not try to add'),
     });

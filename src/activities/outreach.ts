@@ -1,5 +1,9 @@
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { HeroClient } from '../hero/client';
+import { type CampaignGateKeeper, campaignPausedFailure, gateClosedWhy } from './campaign-gate';
+import { HeroClients } from './hero-clients';
 import type { SentWithLink } from '../hero/client';
 import type {
   Appointment,
@@ -13,7 +17,7 @@ import type {
   TraceResult,
 } from '../hero/schemas';
 import { HeroApiError, type HeroEndpoint } from '../hero/errors';
-import type { PracticeGroupScoped } from '../shared/campaign-ids';
+import { campaignOfWorkflowId, type PracticeGroupScoped } from '../shared/campaign-ids';
 import { recordHeroCall } from '../observability/hero-calls';
 import { toApplicationFailure, uncertainAfterCutOff } from './failures';
 
@@ -26,20 +30,30 @@ const HEARTBEAT_EVERY_MS = 1_000;
  */
 type SendProgress = { phase: 'sending'; attempt: number } | { phase: 'not_processed'; attempt: number };
 
+/** Called by {@link heroCall} around the HTTP request: the campaign gate and the credentials count. */
+interface CallHooks {
+  /** Before the request, after the retry check: throws to make no call (the campaign is paused). */
+  before?: () => Promise<void>;
+  /** What to throw for the call's error instead of {@link toApplicationFailure}'s failure, if anything. */
+  onError?: (err: unknown, mapped: unknown) => Promise<unknown>;
+  onSuccess?: () => void;
+}
+
 /**
  * Runs one Hero call as the body of an activity: heartbeats while it is in flight (cancellation
  * is delivered through heartbeats) and aborts the HTTP request when the activity is cancelled.
  *
  * For calls that are not idempotent, a retry is allowed only after the previous attempt said,
- * with its failure, that Hero did not process its request (429, refused connection, 4xx). Any
- * other way an attempt can end before the next one starts (worker killed, heartbeat or
- * start-to-close timeout) may have left a request at Hero, so the retry ends as
- * HeroOutcomeUncertain rather than perhaps sending a second SMS.
+ * with its failure, that Hero did not process its request (429, refused connection, 4xx, or no call
+ * made because the campaign was paused). Any other way an attempt can end before the next one starts
+ * (worker killed, heartbeat or start-to-close timeout) may have left a request at Hero, so the retry
+ * ends as HeroOutcomeUncertain rather than perhaps sending a second SMS.
  */
 async function heroCall<T>(
   endpoint: HeroEndpoint,
   idempotent: boolean,
   call: (signal: AbortSignal) => Promise<T>,
+  hooks: CallHooks = {},
 ): Promise<T> {
   const ctx = Context.current();
   const { attempt } = ctx.info;
@@ -47,12 +61,22 @@ async function heroCall<T>(
     const previous = ctx.info.heartbeatDetails as SendProgress | undefined;
     if (previous?.phase !== 'not_processed' || previous.attempt !== attempt - 1) throw uncertainAfterCutOff(endpoint);
   }
+  if (hooks.before) {
+    try {
+      await hooks.before();
+    } catch (err) {
+      // Nothing was sent: recorded first, so the retry of a message is allowed to send.
+      if (!idempotent) ctx.heartbeat({ phase: 'not_processed', attempt } satisfies SendProgress);
+      throw err;
+    }
+  }
   const progress: SendProgress | undefined = idempotent ? undefined : { phase: 'sending', attempt };
   ctx.heartbeat(progress);
   const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
   try {
     const answer = await call(ctx.cancellationSignal);
     recordHeroCall(endpoint);
+    hooks.onSuccess?.();
     return answer;
   } catch (err) {
     recordHeroCall(endpoint, err);
@@ -60,26 +84,116 @@ async function heroCall<T>(
     if (!idempotent && err instanceof HeroApiError && err.processed === 'no') {
       ctx.heartbeat({ phase: 'not_processed', attempt } satisfies SendProgress);
     }
-    throw toApplicationFailure(err, { idempotent });
+    const mapped = toApplicationFailure(err, { idempotent });
+    throw hooks.onError ? await hooks.onError(err, mapped) : mapped;
   } finally {
     clearInterval(beat);
   }
 }
 
+/** Hero calls a paused or cancelled campaign stops: new work for a patient (not reads of what was done). */
+const GATED: ReadonlySet<HeroEndpoint> = new Set(['register_pds', 'create_booking_link', 'send_message']);
+
+/** What createActivities is given besides the Hero client(s). */
+export interface ActivityCollaborators {
+  /**
+   * The campaign gate (src/activities/campaign-gate.ts, createCampaignGate): campaign runs make no trace,
+   * link or message while their campaign is paused, and refused credentials pause the campaign.
+   * @default undefined: no gate, campaign runs call Hero like any run
+   */
+  campaignGate?: CampaignGateKeeper;
+}
+
 /**
- * Activities built around a Hero client; the worker registers the object this returns.
+ * Activities built around the Hero clients of the served practice groups; the worker registers the object
+ * this returns. Each picks its client by the input's `practiceGroupId` (the default group's when absent) and
+ * passes the input on without it (HeroClient parses strictly).
  *
  * Each activity throws, for a failed Hero call, the `ApplicationFailure` that {@link toApplicationFailure}
  * makes of it (its `type` a `FailureType`, retried or not by the workflow's retry policy), and
  * `HeroOutcomeUncertain` when it is a retry of `sendMessage` whose previous attempt was cut off after
- * sending. Cancellation aborts the HTTP request and passes through.
+ * sending. Cancellation aborts the HTTP request and passes through. Also:
+ * - HeroConfiguration (non-retryable) for a practice group this worker does not serve;
+ * - for a run of a campaign (its workflow ID says so) with a gate: HeroCampaignPaused (retryable, with a
+ *   `nextRetryDelay`) when the campaign is paused or cancelled, before any call, and for a 401/403.
+ * A 401/403's message names the practice group and where its key came from.
+ *
+ * @param hero one HeroClient (one practice group: the original form) or the HeroClients of several.
+ * @param collaborators @default {}: no campaign gate
  */
-export function createActivities(hero: HeroClient) {
+export function createActivities(hero: HeroClient | HeroClients, collaborators: ActivityCollaborators = {}) {
+  const clients = HeroClients.of(hero);
+  const gate = collaborators.campaignGate;
+
+  /** Strips practiceGroupId, picks the group's client, and wraps the call with the campaign's gate. */
+  function scoped<I extends PracticeGroupScoped, T>(
+    endpoint: HeroEndpoint,
+    idempotent: boolean,
+    input: I,
+    call: (client: HeroClient, rest: Omit<I, 'practiceGroupId'>, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const { practiceGroupId, ...rest } = input;
+    const client = clients.for(practiceGroupId);
+    const group = client.practiceGroupId;
+    const info = Context.current().info;
+    const campaignId = gate && info.workflowExecution && campaignOfWorkflowId(info.workflowExecution.workflowId);
+    const credentials = (err: unknown, mapped: unknown): unknown => {
+      if (!(err instanceof HeroApiError) || (err.status !== 401 && err.status !== 403)) return mapped;
+      if (!(mapped instanceof ApplicationFailure)) return mapped;
+      const source = clients.keySource(group);
+      // Rebuilt with the group in its message: which practice's key to look at.
+      return ApplicationFailure.create({
+        type: mapped.type ?? undefined,
+        message: `${mapped.message} (practice group ${group}${source ? `, key from ${source}` : ''})`,
+        nonRetryable: mapped.nonRetryable ?? undefined,
+        details: [{ endpoint: err.endpoint, status: err.status ?? null, practiceGroupId: group }],
+      });
+    };
+    if (!gate || !campaignId) {
+      return heroCall(endpoint, idempotent, (signal) => call(client, rest, signal), {
+        onError: async (err, mapped) => credentials(err, mapped),
+      });
+    }
+    return heroCall(endpoint, idempotent, (signal) => call(client, rest, signal), {
+      before: GATED.has(endpoint)
+        ? async () => {
+            let why: string | undefined;
+            let attempt = info.attempt;
+            try {
+              why = gateClosedWhy(await gate.read(campaignId));
+            } catch (err) {
+              why = `could not be asked whether it is paused (${err instanceof Error ? err.name : 'error'})`;
+              // Not known to be paused (its worker restarting, say): asked again soon, not after a growing wait.
+              attempt = 1;
+            }
+            if (why) throw campaignPausedFailure(campaignId, why, attempt);
+          }
+        : undefined,
+      onSuccess: () => gate.succeeded(campaignId),
+      onError: async (err, mapped) => {
+        const named = credentials(err, mapped);
+        if (named === mapped || !(err instanceof HeroApiError)) return mapped;
+        try {
+          await gate.credentialsRefused(campaignId, group, err.status!);
+        } catch (signalErr) {
+          // No campaign workflow to pause: a run of no campaign after all, failed as any run's.
+          if (signalErr instanceof WorkflowNotFoundError) return named;
+        }
+        // Not a failure of the run: the campaign pauses (here, or at the third refusal in a row) and resumes.
+        return campaignPausedFailure(
+          campaignId,
+          `cannot call Hero: it refused the credentials of practice group ${group} (HTTP ${err.status})`,
+          info.attempt,
+        );
+      },
+    });
+  }
+
   return {
     /** Traces the patient on PDS through Hero: a patient id, or a login URL for identity verification. */
     async tracePatient(input: TraceRequest & PracticeGroupScoped): Promise<TraceResult> {
       // register_pds finds or creates the patient: safe to repeat (docs/hero-api.md §6.6).
-      return heroCall('register_pds', true, (signal) => hero.registerPds(input, { signal }));
+      return scoped('register_pds', true, input, (hero, req, signal) => hero.registerPds(req, { signal }));
     },
 
     /**
@@ -87,26 +201,30 @@ export function createActivities(hero: HeroClient) {
      * (docs/workflow.md, reviews), so a second one costs nothing and needs no operator.
      */
     async createBookingLink(input: CreateBookingLinkRequest & PracticeGroupScoped): Promise<BookingLink> {
-      return heroCall('create_booking_link', true, (signal) => hero.createBookingLink(input, { signal }));
+      return scoped('create_booking_link', true, input, (hero, req, signal) => hero.createBookingLink(req, { signal }));
     },
 
     async sendMessage(input: SendMessageRequest & PracticeGroupScoped): Promise<SentMessage> {
-      return heroCall('send_message', false, (signal) => hero.sendMessage(input, { signal }));
+      return scoped('send_message', false, input, (hero, req, signal) => hero.sendMessage(req, { signal }));
     },
 
     /** How often the booking link was used: the fallback when no webhook says the patient booked. */
     async checkBookingLink(input: { bookingLinkId: string } & PracticeGroupScoped): Promise<BookingLinkState> {
-      return heroCall('get_booking_link', true, (signal) => hero.getBookingLink(input.bookingLinkId, { signal }));
+      return scoped('get_booking_link', true, input, (hero, req, signal) =>
+        hero.getBookingLink(req.bookingLinkId, { signal }),
+      );
     },
 
     /** A message's delivery status (docs/hero-api.md §3.2). */
     async checkMessageStatus(input: { messageId: string } & PracticeGroupScoped): Promise<MessageState> {
-      return heroCall('get_message', true, (signal) => hero.getMessage(input.messageId, { signal }));
+      return scoped('get_message', true, input, (hero, req, signal) => hero.getMessage(req.messageId, { signal }));
     },
 
     /** The appointment an event names: the link it was booked through (docs/hero-api.md §2.6). */
     async getAppointment(input: { appointmentId: string } & PracticeGroupScoped): Promise<Appointment> {
-      return heroCall('get_appointment', true, (signal) => hero.getAppointment(input.appointmentId, { signal }));
+      return scoped('get_appointment', true, input, (hero, req, signal) =>
+        hero.getAppointment(req.appointmentId, { signal }),
+      );
     },
 
     /**
@@ -116,8 +234,8 @@ export function createActivities(hero: HeroClient) {
     async findSentMessages(
       input: { patientId: string; bookingLinkId: string } & PracticeGroupScoped,
     ): Promise<SentWithLink> {
-      return heroCall('list_sent_messages', true, (signal) =>
-        hero.sentMessagesWithLink(input.patientId, input.bookingLinkId, { signal }),
+      return scoped('list_sent_messages', true, input, (hero, req, signal) =>
+        hero.sentMessagesWithLink(req.patientId, req.bookingLinkId, { signal }),
       );
     },
   };

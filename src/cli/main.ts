@@ -13,6 +13,7 @@ import * as usage from './usage';
 const runs = () => require('./runs') as typeof import('./runs');
 const startBatchCommands = () => require('./start-batch') as typeof import('./start-batch');
 const reviewCommands = () => require('./review') as typeof import('./review');
+const campaignCommands = () => require('./campaign') as typeof import('./campaign');
 const webhookCommands = () => require('./webhooks') as typeof import('./webhooks');
 const workerCommand = () => require('./worker') as typeof import('./worker');
 const codecServerCommand = () => require('./codec-server') as typeof import('./codec-server');
@@ -212,6 +213,139 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       reviewCommands().reviewResolve(id, opts),
     ),
   );
+
+  // campaigns: client
+  const campaign = program
+    .command('campaign')
+    .description('a practice list as one campaign: hand it over, follow it, pause, resume, cancel, report')
+    .usage('start|check|status|watch|list|pause|resume|cancel|report [options]')
+    .addHelpText('after', usage.CAMPAIGN_HELP);
+  type Campaigns = ReturnType<typeof campaignCommands>;
+  const listOptions = (cmd: Command, withStart: boolean) => {
+    cmd
+      .option('-i, --input <file>', 'the list: JSON Lines of {"recordId", "request"} ("-": stdin)')
+      .option('--template <file>', "the requests' shared part (JSON), merged under each line's request")
+      .option('--campaign-id <id>', 'your name for the campaign: 1-64 letters, digits, _ or -')
+      .option('--practice-group <id>', "the Hero practice group its runs call for (default: the worker's)")
+      .option('--send-between <hh:mm-hh:mm>', 'local sending hours (default 08:00-18:00)')
+      .option('--send-days <days>', 'sending days, e.g. mon-fri (default), mon,wed,fri')
+      .option('--timezone <iana>', 'time zone of the sending hours (default Europe/London)')
+      .option('--send-anytime', 'no sending hours: messages go out at any time');
+    if (withStart) {
+      cmd
+        .option('--spread-over <duration>', 'stagger first messages over this much sending time, e.g. 3d')
+        .option('--append', 'add this list to a campaign that already holds another');
+    }
+    return cmd;
+  };
+  const campaignStart = withOptions(
+    listOptions(
+      campaign
+        .command('start')
+        .description('hand a list over to Temporal; returns once all of it is held durably')
+        .usage('--input FILE --campaign-id ID [--template FILE] [--practice-group PG] [options]')
+        .addHelpText('after', usage.CAMPAIGN_START_HELP),
+      true,
+    ),
+    clientOptions(),
+  );
+  campaignStart.action(
+    action(campaignStart, (opts: Parameters<Campaigns['campaignStart']>[0]) => campaignCommands().campaignStart(opts)),
+  );
+  const campaignCheck = withOptions(
+    listOptions(
+      campaign
+        .command('check')
+        .description('validate a list: invalid lines and duplicates, by line number; starts nothing')
+        .usage('--input FILE [--template FILE] [options]')
+        .addHelpText('after', usage.CAMPAIGN_CHECK_HELP),
+      false,
+    ),
+    outputOptions(),
+  );
+  campaignCheck.action(
+    action(campaignCheck, (opts: Parameters<Campaigns['campaignCheck']>[0]) => campaignCommands().campaignCheck(opts)),
+  );
+  const campaignById = (name: string, description: string, help: string) =>
+    withOptions(
+      campaign
+        .command(name)
+        .description(description)
+        .usage('<campaign-id> [options]')
+        .argument('<campaign-id>', "the campaign's ID")
+        .addHelpText('after', help),
+      clientOptions(),
+    );
+  const campaignStatus = campaignById(
+    'status',
+    'print its counts by state and outcome, pause, and next sending window (JSON)',
+    usage.CAMPAIGN_STATUS_HELP,
+  );
+  campaignStatus.action(
+    action(campaignStatus, (id: string, opts: Parameters<Campaigns['campaignStatus']>[1]) =>
+      campaignCommands().campaignStatus(id, opts),
+    ),
+  );
+  const campaignWatch = campaignById(
+    'watch',
+    'follow its progress: a bar on a terminal, plain lines otherwise',
+    usage.CAMPAIGN_WATCH_HELP,
+  ).option('--interval <seconds>', 'how often to look (default 2)');
+  campaignWatch.action(
+    action(campaignWatch, (id: string, opts: Parameters<Campaigns['campaignWatch']>[1]) =>
+      campaignCommands().campaignWatch(id, opts),
+    ),
+  );
+  const campaignListCmd = withOptions(
+    campaign
+      .command('list')
+      .description('one JSON line per campaign, with its counts')
+      .usage('[options]')
+      .addHelpText('after', usage.CAMPAIGN_LIST_HELP),
+    clientOptions(),
+  );
+  campaignListCmd.action(
+    action(campaignListCmd, (opts: Parameters<Campaigns['campaignList']>[0]) => campaignCommands().campaignList(opts)),
+  );
+  const campaignPause = campaignById(
+    'pause',
+    'stop new Hero work for the campaign (answers once paused)',
+    usage.CAMPAIGN_PAUSE_HELP,
+  ).option('--reason <text>', 'why, shown by status (at most 500 characters)');
+  campaignPause.action(
+    action(campaignPause, (id: string, opts: Parameters<Campaigns['campaignPause']>[1]) =>
+      campaignCommands().campaignPause(id, opts),
+    ),
+  );
+  const campaignResume = campaignById('resume', 'carry on after a pause', usage.CAMPAIGN_RESUME_HELP);
+  campaignResume.action(
+    action(campaignResume, (id: string, opts: Parameters<Campaigns['campaignResume']>[1]) =>
+      campaignCommands().campaignResume(id, opts),
+    ),
+  );
+  const campaignCancel = campaignById(
+    'cancel',
+    'cancel the campaign and every run not finished (booked runs are left alone)',
+    usage.CAMPAIGN_CANCEL_HELP,
+  ).option('--reason <text>', 'why, shown by status (at most 500 characters)');
+  campaignCancel.action(
+    action(campaignCancel, (id: string, opts: Parameters<Campaigns['campaignCancel']>[1]) =>
+      campaignCommands().campaignCancel(id, opts),
+    ),
+  );
+  const campaignReport = campaignById(
+    'report',
+    'one row per record: state, outcome, booked at, reminders, delivery, review, duplicate of',
+    usage.CAMPAIGN_REPORT_HELP,
+  )
+    .option('--format <format>', 'csv (default) or jsonl')
+    .option('-o, --output <file>', 'write it to FILE (default stdout)');
+  campaignReport.action(
+    action(campaignReport, (id: string, opts: Parameters<Campaigns['campaignReport']>[1]) =>
+      campaignCommands().campaignReport(id, opts),
+    ),
+  );
+  // end campaigns: client
 
   const codec = program
     .command('codec-server')

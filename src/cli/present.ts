@@ -51,6 +51,7 @@ const STATE_WORDS: Record<string, string> = {
   checking_with_hero: 'asking Hero whether the link or message went out',
   needs_review_expired: 'ended: nobody resolved the review in time',
   abandoned: 'ended: an operator abandoned it in review',
+  awaiting_send_window: 'waiting for the sending hours to open before sending',
 };
 
 export const stateInWords = (state: string) => `${state} (${STATE_WORDS[state] ?? 'unknown state'})`;

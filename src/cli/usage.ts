@@ -67,6 +67,7 @@ export const WORKER_HELP = sections(
 Every setting is checked before it connects; one message lists every problem.`,
   `Environment:
   HERO_API_KEY, HERO_PRACTICE_GROUP_ID   Hero partner credentials (required)
+  HERO_PRACTICE_GROUP_IDS, HERO_API_KEYS_FILE, HERO_API_KEY_<GROUP>   several practice groups, each with its own key
   HERO_API_BASE_URL      default https://api.staging.htech.app (production: https://api.herohealth.net)
   HERO_HTTP_TIMEOUT_MS   per-request timeout (default 10000)
 ${KEYS_ENV}
@@ -294,4 +295,108 @@ argument are the Temporal CLI's own: \`hero-flow temporal workflow list --help\`
   ]),
   `Exit codes:
   the Temporal CLI's own; 1 when it cannot be found or run`,
+);
+
+// campaigns: client
+export const CAMPAIGN_HELP = sections(
+  `A campaign is a practice list handed over to Temporal once: each line {"recordId", "request"} becomes
+one run (patientOutreachWorkflow), started by the campaign's page workflows, so the caller may exit, a
+worker may crash and every record is still processed once. Sending hours default to 08:00-18:00,
+Monday to Friday, Europe/London. Check a list first with \`campaign check\`.`,
+  examples([
+    'hero-flow campaign check --input examples/campaign.jsonl --template examples/campaign-template.json',
+    'hero-flow campaign start --input examples/campaign.jsonl --template examples/campaign-template.json --campaign-id flu-2026',
+    'hero-flow campaign watch flu-2026',
+    'hero-flow campaign report flu-2026 --output flu-2026.csv',
+  ]),
+  EXIT_CODES,
+);
+
+const LIST_FORMAT = `FILE holds one {"recordId": ID, "request": {...}} per line (JSON Lines, read line by line; "-":
+stdin). recordId is your own identifier for the line (1-64 letters, digits, _ or -; not patient data).
+With --template, each request is merged over the template (objects key by key, the line wins; arrays and
+values replaced), so lines need only nhsNumber, dob and what they override. A bad line is reported by
+line number and reason (never its values) and left out. A recordId seen before is left out; the same
+NHS number as an earlier record is kept as a duplicate that sends nothing (one message per patient).`;
+
+export const CAMPAIGN_START_HELP = sections(
+  LIST_FORMAT,
+  `Hands the list over: the campaign workflow hero-campaign.ID, then page workflows of at most 500
+records (and 1 MiB) each, which start the runs. It returns once Temporal holds the whole list (encrypted).
+The same file again adds nothing ("alreadyHandedOver": true); a re-run after a crash starts only what is
+missing. Another list under an existing ID is refused unless --append. Run IDs are keyed hashes of the NHS
+number (HERO_WORKFLOW_ID_SECRET, else a key derived from HERO_CODEC_KEYS).
+Sending hours: --send-between 08:00-18:00 --send-days mon-fri --timezone Europe/London (the default);
+--send-anytime for none. --spread-over 3d staggers first messages over 3 days of sending hours.
+Prints {"campaignId", "outcome", "alreadyHandedOver", "records", "pages", "invalid": [{"line", "reason"}],
+"duplicates": [{"line", "recordId", "duplicateOf", "kind"}], "seconds", "uiUrl"}.`,
+  OUTPUT,
+  examples([
+    'hero-flow campaign start --input list.jsonl --template template.json --campaign-id flu-2026',
+    'hero-flow campaign start --input more.jsonl --template template.json --campaign-id flu-2026 --append',
+    'hero-flow campaign start --input list.jsonl --campaign-id recall-b --spread-over 3d --practice-group 42',
+  ]),
+  `Exit codes:
+  0  the list is handed over (or was already)
+  1  handed over, but some lines were left out as invalid (listed in "invalid"); or Temporal failed
+  2  usage error, an unusable list or template, no valid line, or another list under the ID; nothing started`,
+);
+
+export const CAMPAIGN_CHECK_HELP = sections(
+  LIST_FORMAT,
+  `Prints the report \`campaign start\` would give: {"lines", "records", "pages", "invalid", "duplicates"}.
+Starts nothing and connects to nothing.`,
+  OUTPUT,
+  examples(['hero-flow campaign check --input list.jsonl --template template.json']),
+  `Exit codes:
+  0  every line is a valid record
+  1  some lines are invalid (listed)
+  2  usage error, or the list or template cannot be used`,
+);
+
+export const CAMPAIGN_STATUS_HELP = idCommandHelp(
+  `Prints {"total", "started", "running", "finished", "byState", "byOutcome", "byExecutionStatus", "pages",
+"pagesDone", "handedOver", "paused" (false, or {reason, by, at}), "cancelled", "sendWindow",
+"nextSendingWindow", "sendingNow", "uiUrl"}: the campaign's own state and its runs' counts from Temporal's
+visibility (which may lag a second), asked at once.`,
+  ['hero-flow campaign status flu-2026', 'hero-flow campaign status flu-2026 --pretty'],
+);
+
+export const CAMPAIGN_WATCH_HELP = idCommandHelp(
+  `Follows the campaign: on a terminal a progress bar (finished of total) on stderr; otherwise one line per
+change on stdout (with --json, the status as JSON). Ends once every page is done and no run is running,
+or on Ctrl-C.`,
+  ['hero-flow campaign watch flu-2026', 'hero-flow campaign watch flu-2026 --interval 10 > progress.log'],
+);
+
+export const CAMPAIGN_LIST_HELP = idCommandHelp(
+  `One JSON line per campaign: {"campaignId", "campaignStatus", "startedAt", "total", "pages", "pagesDone",
+"started", "finished", "paused", "cancelled"}; "error" when its state could not be read.`,
+  ['hero-flow campaign list', 'hero-flow campaign list --pretty'],
+);
+
+export const CAMPAIGN_PAUSE_HELP = idCommandHelp(
+  `Pauses the campaign: no trace, message or reminder of its runs is sent, and no new run starts, until
+\`campaign resume\`. Runs already waiting keep waiting. Answers once the campaign says paused.`,
+  ['hero-flow campaign pause flu-2026 --reason "appointment book full"'],
+);
+
+export const CAMPAIGN_RESUME_HELP = idCommandHelp(`Carries on a paused campaign.`, [
+  'hero-flow campaign resume flu-2026',
+]);
+
+export const CAMPAIGN_CANCEL_HELP = idCommandHelp(
+  `Cancels the campaign (no more runs start), then every run of it that has not finished, 16 at a time,
+until none is left: each ends "cancelled", with no message half-sent. A booked patient's run is not touched.
+Prints {"campaignId", "cancelled", "runsCancelled", "remaining"}; exit 1 while runs remain.`,
+  ['hero-flow campaign cancel flu-2026 --reason "clinic closed"'],
+);
+
+export const CAMPAIGN_REPORT_HELP = idCommandHelp(
+  `Writes one row per record, during the campaign or after it: recordId, workflowId, state, outcome,
+bookedAt, remindersSent, deliveryStatus, review, duplicateOf. CSV (RFC 4180) or JSON Lines; to stdout, or to
+--output FILE (written beside it and renamed once whole). Streamed page by page: 100,000 rows never sit in
+memory. Never an NHS number, date of birth, phone number or link. The format defaults to csv (jsonl when
+FILE ends .jsonl).`,
+  ['hero-flow campaign report flu-2026 --output flu-2026.csv', 'hero-flow campaign report flu-2026 --format jsonl'],
 );

@@ -33,7 +33,7 @@ export async function webhooks(opts: ClientOptions): Promise<number> {
     say(
       `webhook receiver on ${receiver.url}${WEBHOOK_PATH} (task queue ${client.taskQueue}; ` +
         `timestamps within ${Math.round(settings.toleranceMs / 1000)} s` +
-        `${settings.practiceGroupId ? '; this practice group only' : ''}). Stop with Ctrl-C or SIGTERM.`,
+        `${settings.practiceGroupIds ? `; practice groups ${settings.practiceGroupIds.join(', ')} only` : settings.practiceGroupId ? '; this practice group only' : ''}). Stop with Ctrl-C or SIGTERM.`,
     );
     const signal = await untilStopped();
     say(`${signal}: finishing the deliveries in flight`);

@@ -56,6 +56,9 @@ export function keyFingerprintsWithRing(client: object, ring: KeyRing | undefine
   );
 }
 
+/** The fingerprint key derived from `client`'s encrypting payload key (keyFingerprintsWithRing), if any; campaigns key patients with it. */
+export const ringFingerprintKey = (client: object): Buffer | undefined => ringKeys.get(client)?.[0];
+
 /** A request's fingerprints: the one a new run stores, and every one a run of the same request may carry. */
 export interface RequestFingerprints {
   /** The memo to start a run with; none without a secret (then a running run is compared by its input). */

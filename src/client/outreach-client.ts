@@ -44,6 +44,7 @@ import {
   requestFingerprint,
   requestFingerprints,
 } from './fingerprint';
+import { CampaignClient } from './campaign/client';
 import { concurrencyLimit, DEFAULT_START_CONCURRENCY } from './limit';
 import {
   isPreparedOutreach,
@@ -541,6 +542,11 @@ export class HeroFlowClient {
    */
   async cancel(workflowId: string): Promise<void> {
     await this.client.workflow.getHandle(workflowId).cancel();
+  }
+
+  /** The campaign commands (`hero-flow campaign …`), on this client's connection, task queue and keys. */
+  campaigns(): CampaignClient {
+    return new CampaignClient(this.client, this.taskQueue, this.workflowIdSecret);
   }
 
   /** Closes the connection this client made (`connect`); a client built on another's connection closes it too. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { msToNumber } from '../shared/duration';
 import { ConfigError } from '../shared/errors';
 import { describeProblems } from '../shared/problems';
+import { practiceGroupIdSchema } from '../shared/campaign-ids';
 import { DEFAULT_TOLERANCE_MS } from './signature';
 
 export const DEFAULT_WEBHOOK_PORT = 8787;
@@ -50,6 +51,8 @@ export const webhookReceiverSettingsSchema = z.object({
     .max(MAX_BODY_BYTES_LIMIT, `must be a whole number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT}`)
     .optional(),
   practiceGroupId: textSchema.optional(),
+  /** Every practice group served: events of others are answered 200 and ignored. */
+  practiceGroupIds: z.array(practiceGroupIdSchema).min(1, 'must name at least one practice group').optional(),
   startTimeoutMs: z
     .number({ error: `must be a number of milliseconds from 1 to ${MAX_START_TIMEOUT_MS}` })
     .min(1, `must be a number of milliseconds from 1 to ${MAX_START_TIMEOUT_MS}`)
@@ -110,6 +113,12 @@ const receiverEnvSchema = z.object({
   HERO_WEBHOOK_TOLERANCE: toleranceSchema.optional(),
   /** When set, events of another practice group are acknowledged and ignored. */
   HERO_PRACTICE_GROUP_ID: fields.practiceGroupId,
+  /** The groups served (as the worker's): events of any of them are routed, with their group. */
+  HERO_PRACTICE_GROUP_IDS: z
+    .string()
+    .transform((text) => text.split(',').map((g) => g.trim()))
+    .pipe(fields.practiceGroupIds.unwrap())
+    .optional(),
 });
 
 export interface WebhookReceiverSettings {
@@ -118,6 +127,8 @@ export interface WebhookReceiverSettings {
   signingKey: string;
   toleranceMs: number;
   practiceGroupId?: string;
+  /** HERO_PRACTICE_GROUP_IDS, when set. */
+  practiceGroupIds?: string[];
 }
 
 /** Empty values count as unset, as in the other settings (src/hero/config.ts). */
@@ -134,7 +145,15 @@ export function loadWebhookReceiverSettings(env: NodeJS.ProcessEnv = process.env
     );
   }
   const c = parsed.data;
+  const ids = c.HERO_PRACTICE_GROUP_IDS;
+  if (ids && c.HERO_PRACTICE_GROUP_ID !== undefined && !ids.includes(c.HERO_PRACTICE_GROUP_ID)) {
+    throw new ConfigError(
+      [`HERO_PRACTICE_GROUP_ID: practice group ${c.HERO_PRACTICE_GROUP_ID} is not one of HERO_PRACTICE_GROUP_IDS`],
+      'webhook receiver configuration',
+    );
+  }
   return {
+    ...(ids && { practiceGroupIds: ids }),
     port: c.HERO_WEBHOOK_PORT,
     host: c.HERO_WEBHOOK_HOST,
     signingKey: c.HERO_WEBHOOK_SIGNING_KEY,

@@ -20,7 +20,8 @@ import { DEFAULT_TOLERANCE_MS, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyHeroSig
  * 1. the body is read raw, at most `maxBodyBytes` (413 past it; the rest is not read);
  * 2. the signature is verified before the body is parsed (401, nothing started);
  * 3. the thin payload `{object, id, practice_group_id, event}` is parsed (400 if it is not one);
- * 4. an appointment event of our practice group starts the booking-event workflow, whose ID is made of
+ * 4. an appointment event of a practice group we serve (practiceGroupId, practiceGroupIds) starts the
+ *    booking-event workflow (with the group, when several are served), whose ID is made of
  *    the event, the appointment id and a hash of the delivery (src/hero/inferred.ts: heroDeliveryIdentity),
  *    so the same delivery sent again is processed once while a second event about the same appointment (a
  *    second reschedule) is processed anew; only then is it answered 200. Other events, or another practice
@@ -66,8 +67,17 @@ export interface WebhookReceiverOptions {
   toleranceMs?: number;
   /** Default 64 KiB; Hero's payloads are a few hundred bytes. */
   maxBodyBytes?: number;
-  /** When set, events of another practice group are answered 200 and ignored. */
+  /**
+   * When set, events of another practice group are answered 200 and ignored (unless in practiceGroupIds);
+   * with practiceGroupIds, the default group, whose events start the booking-event workflow as before.
+   */
   practiceGroupId?: string;
+  /**
+   * Every practice group served (HERO_PRACTICE_GROUP_IDS): their events are routed, each to the booking-event
+   * workflow with its group (read with that group's key); others' are answered 200 and ignored.
+   * @default [practiceGroupId] when that is set; otherwise every group
+   */
+  practiceGroupIds?: string[];
   /** Default 10 s. */
   startTimeoutMs?: number;
   /** One line per delivery (`delivery event=… status=… outcome=… reason=…`); default stderr, prefixed "hero-flow webhooks: ". */
@@ -210,6 +220,14 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
   const toleranceMs = settings.toleranceMs ?? DEFAULT_TOLERANCE_MS;
   const startTimeoutMs = settings.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const practiceGroupId = settings.practiceGroupId;
+  const served: ReadonlySet<string> | undefined =
+    settings.practiceGroupIds || practiceGroupId !== undefined
+      ? new Set([...(settings.practiceGroupIds ?? []), ...(practiceGroupId !== undefined ? [practiceGroupId] : [])])
+      : undefined;
+  // Serving several groups, every event names its group to the workflow, so the worker reads the appointment
+  // with that group's key whatever its own default; serving one, the input keeps its old shape (a worker not
+  // yet upgraded accepts it, and it replays as before).
+  const routeByGroup = settings.practiceGroupIds !== undefined;
   const log = opts.log ?? ((line: string) => process.stderr.write(`hero-flow webhooks: ${line}\n`));
   const temporal = temporalReachability(opts.client.client);
   let closing = false;
@@ -280,18 +298,19 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
     const { event, id, practice_group_id: group } = payload.data;
     const appointmentEvent = appointmentEventTypeSchema.safeParse(event);
     if (!appointmentEvent.success) return deliver(res, 200, 'ignored', 'not_an_appointment_event', event);
-    if (practiceGroupId !== undefined && group !== undefined && group !== practiceGroupId) {
+    if (served !== undefined && group !== undefined && !served.has(group)) {
       return deliver(res, 200, 'ignored', 'other_practice_group', event);
     }
     if (id === undefined || !APPOINTMENT_ID.test(id))
       return deliver(res, 400, 'malformed', 'bad_appointment_id', event);
     // Signed with our key but not saying whose it is: processed, since the workflow's read of the appointment
     // with our API key finds only our group's, and logged so that it is not taken for an ordinary one.
-    const noGroup = practiceGroupId !== undefined && group === undefined ? '_without_practice_group' : '';
+    const noGroup = served !== undefined && group === undefined ? '_without_practice_group' : '';
+    const routed = routeByGroup && group !== undefined ? { practiceGroupId: group } : {};
 
     try {
       const started = await opts.client.startBookingEvent(
-        { event: appointmentEvent.data, appointmentId: id },
+        { event: appointmentEvent.data, appointmentId: id, ...routed },
         { timeoutMs: startTimeoutMs, delivery: deliveryKey(timestamp ?? '', body.bytes) },
       );
       temporal.record(true);

@@ -5,7 +5,7 @@ import {
   Worker,
   type WorkerOptions,
 } from '@temporalio/worker';
-import { createActivities, createBookingEventActivities } from '../activities';
+import { createActivities, createBookingEventActivities, createCampaignGate, HeroClients } from '../activities';
 import { shutdownGraceSeconds } from '../config/worker';
 import type { HeroClient } from '../hero/client';
 import { msToNumber } from '../shared/duration';
@@ -16,7 +16,11 @@ export interface HeroWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  hero: HeroClient;
+  /**
+   * The Hero client of the one practice group served, or the HeroClients of several (each with its own key):
+   * an activity picks its group's by its input's practiceGroupId.
+   */
+  hero: HeroClient | HeroClients;
   /**
    * A bundle made by the caller (tests build one per suite).
    * @default workflowSource(): the prebuilt bundle of the built package, or the workflows bundled now
@@ -76,21 +80,21 @@ export async function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker>
   const source = opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowSource();
   // Bundling now (no prebuilt bundle): the workflow interceptors go in only if their package resolves.
   const interceptorsModule = 'workflowsPath' in source ? workflowInterceptorsModule() : undefined;
+  // The booking-event workflow finds runs by search attribute, and campaign runs ask their campaign's gate
+  // (and pause it on refused credentials): a client on the worker's own connection.
+  const client = new Client({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
+    interceptors: opts.tracing?.clientInterceptors as ClientOptions['interceptors'],
+  });
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: {
-      ...createActivities(opts.hero),
-      // The booking-event workflow finds runs by search attribute: a client on the worker's own connection.
-      ...createBookingEventActivities(
-        new Client({
-          connection: opts.connection,
-          namespace: opts.namespace,
-          dataConverter: opts.dataConverter,
-          interceptors: opts.tracing?.clientInterceptors as ClientOptions['interceptors'],
-        }),
-      ),
+      ...createActivities(HeroClients.of(opts.hero), { campaignGate: createCampaignGate(client) }),
+      ...createBookingEventActivities(client),
     },
     ...source,
     interceptors: {

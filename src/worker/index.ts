@@ -4,9 +4,24 @@ export * from './logger';
 export * from './run';
 export * from './search-attributes';
 export { workflowSource, PREBUILT_BUNDLE_FILE } from './workflow-source';
-export { createActivities, type OutreachActivities } from '../activities/outreach';
+export { type ActivityCollaborators, createActivities, type OutreachActivities } from '../activities/outreach';
+export { HeroClients } from '../activities/hero-clients';
+export {
+  CAMPAIGN_GATE_CACHE_MS,
+  type CampaignGateKeeper,
+  createCampaignGate,
+  CREDENTIAL_REFUSALS_TO_PAUSE,
+} from '../activities/campaign-gate';
 export { toApplicationFailure } from '../activities/failures';
 export { HeroClient, type CallOptions } from '../hero/client';
-export { loadHeroConfig, type HeroConfig, HERO_PRODUCTION_URL, HERO_STAGING_URL } from '../hero/config';
+export {
+  loadHeroConfig,
+  loadHeroPracticeGroups,
+  practiceGroupKeyVariable,
+  type HeroConfig,
+  type HeroPracticeGroupsConfig,
+  HERO_PRODUCTION_URL,
+  HERO_STAGING_URL,
+} from '../hero/config';
 export { ConfigError } from '../shared/errors';
 export { loadTemporalSettings, type TemporalSettings } from '../config/temporal';

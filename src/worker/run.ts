@@ -3,8 +3,8 @@ import { loadTemporalSettings } from '../config/temporal';
 import { requireKeyRing } from '../config/encryption';
 import { loadWorkerSettings, metricsAddress, shutdownGraceSeconds, workerDeployment } from '../config/worker';
 import { workerDataConverter } from '../codec';
-import { HeroClient } from '../hero/client';
-import { loadHeroConfig } from '../hero/config';
+import { HeroClients } from '../activities/hero-clients';
+import { loadHeroPracticeGroups } from '../hero/config';
 import { ConfigError } from '../shared/errors';
 import { DURATION_BUCKETS_SECONDS, METRICS } from '../observability/metric-names';
 import { type HealthServer, type Readiness, startHealthServer } from '../observability/health';
@@ -51,7 +51,7 @@ export async function runWorker(
 ): Promise<void> {
   const warnings: string[] = [];
   const [hero, temporal, settings, ring] = loadAll(
-    () => loadHeroConfig(env),
+    () => loadHeroPracticeGroups(env, { warn: (l) => warnings.push(l) }),
     () => loadTemporalSettings(env),
     () => loadWorkerSettings(env),
     () => requireKeyRing(env, { insecure: opts.insecureNoEncryption, warn: (l) => warnings.push(l) }),
@@ -109,7 +109,7 @@ export async function runWorker(
         connection,
         namespace: temporal.namespace,
         taskQueue: temporal.taskQueue,
-        hero: new HeroClient(hero),
+        hero: HeroClients.fromConfig(hero),
         shutdownGraceTime: `${graceSeconds} seconds`,
         workerDeployment: deployment,
         // With keys, a run started, signalled or updated without the codec is refused (workerDataConverter);
@@ -124,6 +124,12 @@ export async function runWorker(
       logger.info(
         `hero-flow worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace "${temporal.namespace}"), ` +
           `Hero API ${hero.baseUrl}, ` +
+          // Groups and where each key came from (a variable's name), never a key.
+          (hero.practiceGroupIds.length > 1
+            ? `practice groups ${hero.practiceGroupIds
+                .map((g) => `${g} (key from ${hero.groups[g]!.keySource})`)
+                .join(', ')}, default ${hero.defaultPracticeGroupId}, `
+            : '') +
           (ring
             ? `payloads encrypted with key ${ring.encryptWith.id}, unencrypted input, signals and updates refused`
             : 'payloads NOT encrypted') +

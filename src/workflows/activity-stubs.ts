@@ -1,7 +1,9 @@
 import type { Duration } from '@temporalio/common';
-import { type ActivityOptions, ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { type ActivityOptions, ActivityCancellationType, proxyActivities, sleep } from '@temporalio/workflow';
 import type { BookingEventActivities, OutreachActivities } from '../activities';
+import type { PracticeGroupScoped } from '../shared/campaign-ids';
 import { FailureType, NON_RETRYABLE } from '../shared/failure-types';
+import { isFailureOfType } from './failures';
 
 /** What every Hero call shares; the retry's start, attempts and non-retryable types differ by call. */
 function heroCall(retry: {
@@ -56,3 +58,51 @@ export const { findOutreachRunByBookingLink } = proxyActivities<BookingEventActi
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
+
+/**
+ * How long a run waits before calling an activity again after its retries ran out while its campaign was
+ * paused: 1 minute, doubling to an hour. Each re-call adds about a dozen events whatever the activity's
+ * attempts (retries add none), so a campaign paused for weeks keeps its runs' histories small, and one
+ * resumed soon after the pause goes on within minutes.
+ */
+export const PAUSED_RECALL_AFTER_MS = { first: 60_000, max: 3600_000 } as const;
+
+/**
+ * Calls `call` until it ends otherwise than with a campaign pause. A campaign's worker refuses Hero work
+ * while the campaign is paused (or its credentials were refused: the worker pauses it), failing the
+ * activity retryably with CampaignPaused; an activity whose retries ran out that way failed for the pause,
+ * not for the patient, so the run calls it again instead of failing. A cancelled campaign cancels its runs.
+ */
+async function untilNotPaused<T>(what: string, call: () => Promise<T>): Promise<T> {
+  for (let recalls = 0; ; recalls++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isFailureOfType(err, FailureType.CampaignPaused)) throw err;
+      const ms = Math.min(PAUSED_RECALL_AFTER_MS.first * 2 ** recalls, PAUSED_RECALL_AFTER_MS.max);
+      await sleep(ms, { summary: `Campaign paused: ${what} again at ${new Date(Date.now() + ms).toISOString()}` });
+    }
+  }
+}
+
+/**
+ * The Hero activities of one run: each input carries the run's practice group when its request names one,
+ * and the calls a campaign's pause can refuse (trace, booking link, message and reminder) are made again
+ * until the campaign lets them through. The reads need not be: each already tolerates a failure.
+ */
+export function heroActivities(practiceGroupId: string | undefined) {
+  const scope: PracticeGroupScoped = practiceGroupId === undefined ? {} : { practiceGroupId };
+  return {
+    tracePatient: (input: Parameters<typeof tracePatient>[0]) =>
+      untilNotPaused('trace', () => tracePatient({ ...input, ...scope })),
+    createBookingLink: (input: Parameters<typeof createBookingLink>[0]) =>
+      untilNotPaused('create the booking link', () => createBookingLink({ ...input, ...scope })),
+    sendMessage: (input: Parameters<typeof sendMessage>[0]) =>
+      untilNotPaused('send', () => sendMessage({ ...input, ...scope })),
+    checkBookingLink: (input: Parameters<typeof checkBookingLink>[0]) => checkBookingLink({ ...input, ...scope }),
+    checkMessageStatus: (input: Parameters<typeof checkMessageStatus>[0]) => checkMessageStatus({ ...input, ...scope }),
+    findSentMessages: (input: Parameters<typeof findSentMessages>[0]) => findSentMessages({ ...input, ...scope }),
+    getAppointment: (input: Parameters<typeof getAppointment>[0]) => getAppointment({ ...input, ...scope }),
+  };
+}
+export type HeroActivities = ReturnType<typeof heroActivities>;

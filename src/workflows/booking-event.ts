@@ -27,10 +27,11 @@ export async function bookingEventWorkflow(raw: BookingEventInput): Promise<Book
       FailureType.InvalidWorkflowInput,
     );
   }
-  const { event, appointmentId } = parsed.data;
+  const { event, appointmentId, practiceGroupId } = parsed.data;
   let appointment;
   try {
-    appointment = await getAppointment({ appointmentId });
+    // With the key of the group the delivery named; events from before groups name none: the default group's.
+    appointment = await getAppointment({ appointmentId, ...(practiceGroupId !== undefined && { practiceGroupId }) });
   } catch (err) {
     // Hero does not know the appointment (another practice group's, or deleted): nothing to do.
     if (isFailureOfType(err, FailureType.NotFound)) return { outcome: 'no_link', bookingLinkId: null };

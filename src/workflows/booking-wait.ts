@@ -1,8 +1,8 @@
 import { condition, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
 import { HERO_BOOKING_LINK_ID } from '../shared/search-attributes';
-import { checkBookingLink, getAppointment } from './activity-stubs';
+import { nextOpening } from '../shared/send-window';
 import { takes } from './patches';
-import { type SendContext, sendWithReconcile } from './review';
+import { type SendContext, sendWindowSummary, sendWithReconcile } from './review';
 import {
   type AppointmentSummary,
   type AwaitBooking,
@@ -33,7 +33,8 @@ export async function awaitBooking(
   options: AwaitBooking,
   firstSentAt: number,
 ): Promise<OutreachResult> {
-  const { run, bookingLink, patientId } = ctx;
+  const { run, bookingLink, patientId, hero } = ctx;
+  const sendWindow = ctx.input.sendWindow;
   const expiry = ctx.input.booking.expiryDate;
   let windowMs =
     options.window ?? (expiry !== undefined ? Math.max(0, endOfDay(expiry) - firstSentAt) : DEFAULT_BOOKING_WINDOW_MS);
@@ -64,7 +65,7 @@ export async function awaitBooking(
   };
   const readAppointment = async (appointmentId: string) => {
     try {
-      const current = await getAppointment({ appointmentId });
+      const current = await hero.getAppointment({ appointmentId });
       if (appointment?.id === appointmentId && current.linkId === bookingLink.id) {
         setBooked({ id: appointmentId, confirmedAt: current.bookingConfirmedAt, startTime: current.startTime });
       }
@@ -115,7 +116,7 @@ export async function awaitBooking(
   /** Whether the link's use count says the patient booked (no webhook came, or it is late). */
   const linkWasUsed = async (): Promise<boolean> => {
     try {
-      const state = await checkBookingLink({ bookingLinkId: bookingLink.id });
+      const state = await hero.checkBookingLink({ bookingLinkId: bookingLink.id });
       // Cancellations signalled while the link was read count too: compare after applying them.
       applyEvents();
       return !appointment && state.numberOfUses > cancelledUses;
@@ -138,7 +139,9 @@ export async function awaitBooking(
       continue;
     }
     const reminder = options.reminders[nextReminder];
-    const reminderAt = reminder ? firstSentAt + reminder.after : Number.POSITIVE_INFINITY;
+    const reminderDue = reminder ? firstSentAt + reminder.after : Number.POSITIVE_INFINITY;
+    // Due outside the sending hours: at their next opening, and not at all once the window has closed.
+    const reminderAt = reminder && sendWindow ? nextOpening(reminderDue, sendWindow) : reminderDue;
     if (!appointment && (now >= nextRecheck || now >= reminderAt)) {
       const used = await linkWasUsed();
       nextRecheck = Date.now() + options.recheckEvery;
@@ -161,7 +164,11 @@ export async function awaitBooking(
           return !appointment;
         };
         const out = await sendWithReconcile(ctx, 'reminder', reminder.text, stillWanted);
-        if (out.sent === 'skipped') continue;
+        if (out.sent === 'skipped') {
+          // Skipped after waiting for the sending hours: the run waits for the booking again.
+          if (run.status.state === 'awaiting_send_window') run.set(appointment ? 'booked' : 'awaiting_booking');
+          continue;
+        }
         if (!out.sent) return out.result;
         remindersSent++;
         applyEvents();
@@ -169,14 +176,22 @@ export async function awaitBooking(
       }
       continue;
     }
-    const wakeAt = appointment ? windowEnd : Math.min(windowEnd, nextRecheck, reminderAt);
+    // A reminder held for the sending hours wakes the run at its due time too, so that it says it waits.
+    const reminderWake = now < reminderDue ? reminderDue : reminderAt;
+    const wakeAt = appointment ? windowEnd : Math.min(windowEnd, nextRecheck, reminderWake);
+    // A reminder due, held for the sending hours: the run says so (and still takes a booking meanwhile).
+    const held = sendWindow && !appointment && now >= reminderDue && reminderAt < windowEnd;
+    if (held) run.awaitingSendWindow(reminderAt);
+    else if (run.status.state === 'awaiting_send_window') run.set(appointment ? 'booked' : 'awaiting_booking');
     await condition(() => run.bookingEventsPending, wakeAt - now, {
-      summary: waitSummary(
-        run.status.state,
-        windowEnd,
-        appointment ? undefined : reminderAt,
-        appointment ? undefined : nextRecheck,
-      ),
+      summary: held
+        ? `${sendWindowSummary(reminderAt, sendWindow)} · then a reminder · window closes ${new Date(windowEnd).toISOString()}`
+        : waitSummary(
+            run.status.state,
+            windowEnd,
+            appointment ? undefined : reminderAt,
+            appointment ? undefined : nextRecheck,
+          ),
     });
   }
 

@@ -1,6 +1,6 @@
 import { isCancellation, sleep } from '@temporalio/workflow';
 import { FAILED_DELIVERY_STATUSES, FINAL_DELIVERY_STATUSES } from '../hero/inferred';
-import { checkMessageStatus } from './activity-stubs';
+import type { HeroActivities } from './activity-stubs';
 import type { OutreachRun } from './run-state';
 
 /**
@@ -15,7 +15,7 @@ export const DELIVERY_READS_AFTER_MS = [0, 10_000, 30_000, 90_000, 300_000];
  * one or the reads run out. Never throws: a status it cannot read is not a reason to fail the run, and a
  * cancelled run ends through its main path.
  */
-export async function followDelivery(run: OutreachRun, index: number): Promise<void> {
+export async function followDelivery(hero: HeroActivities, run: OutreachRun, index: number): Promise<void> {
   let waited = 0;
   for (const at of DELIVERY_READS_AFTER_MS) {
     try {
@@ -23,7 +23,7 @@ export async function followDelivery(run: OutreachRun, index: number): Promise<v
       waited = at;
       const messageId = run.messages[index]?.messageId;
       if (messageId === undefined) return;
-      const { status } = await checkMessageStatus({ messageId });
+      const { status } = await hero.checkMessageStatus({ messageId });
       const normalised = status?.toLowerCase() ?? null;
       const final = normalised !== null && FINAL_DELIVERY_STATUSES.has(normalised);
       run.deliveryRead(index, {

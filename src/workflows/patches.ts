@@ -34,7 +34,12 @@ export const PATCHES = {
  * What older runs hold that needs no patch (nothing they replay differs), kept for their readers:
  * - runs from before links were retried whatever failed may end needs_review at create_booking_link;
  * - results of runs from before delivery status (reconcile, above) have no `messages`;
- * - runs from before awaitBooking cannot have one, so waiting for the booking needed no patch.
+ * - runs from before awaitBooking cannot have one, so waiting for the booking needed no patch;
+ * - runs from before sending hours and practice groups have no sendWindow nor practiceGroupId, so they
+ *   neither wait for the hours nor add a group to their activities' inputs;
+ * - runs from before campaigns are not campaign runs (no `hero-campaign.` workflow ID), so they upsert no
+ *   report search attributes, and none of their activities failed with CampaignPaused, so none is called
+ *   again for it.
  */
 export type PatchName = keyof typeof PATCHES;
 

@@ -1,7 +1,7 @@
 import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import type { BookingLink, TraceResult } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
-import { createBookingLink, tracePatient } from './activity-stubs';
+import { type HeroActivities, heroActivities } from './activity-stubs';
 import { awaitBooking, indexBookingLink } from './booking-wait';
 import { activityCauseType, isFailureOfType } from './failures';
 import { parseInput } from './input';
@@ -19,22 +19,25 @@ import type { OutreachInput, OutreachRequest, OutreachResult } from './schemas';
 export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promise<OutreachResult> {
   // Its state, query, signals and updates: registered here, before the first await.
   const run = new OutreachRun();
+  let practiceGroupId: string | undefined;
   try {
     const input = parseInput(rawInput);
+    practiceGroupId = input.practiceGroupId;
+    const hero = heroActivities(practiceGroupId);
 
     // Trace, waiting while Hero asks the patient to verify their identity.
     run.set('tracing');
-    const traced = await traceUntilVerified(input, run);
+    const traced = await traceUntilVerified(input, run, hero);
     if (traced.outcome !== 'patient') return recordOutcome(traced);
     const { patientId } = traced;
 
     // The booking link.
-    const link = await createLink(input, patientId, run);
+    const link = await createLink(input, patientId, run, hero);
     if ('result' in link) return recordOutcome(link.result);
     const { bookingLink } = link;
 
     // The message that carries it.
-    const send: SendContext = { run, input, patientId, bookingLink, deliveries: [] };
+    const send: SendContext = { run, hero, input, patientId, bookingLink, deliveries: [] };
     const first = await sendWithReconcile(send, 'message', input.message.text);
     if (first.sent === false) return recordOutcome(await settled(send, first.result));
     // Only a send given a stillWanted check can be skipped: reminders, never the first message.
@@ -68,7 +71,7 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
     }
     run.set('failed');
     run.traces.ended('failed');
-    throw recordFailure(err instanceof ActivityFailure ? explainFailure(err) : err);
+    throw recordFailure(err instanceof ActivityFailure ? explainFailure(err, practiceGroupId) : err);
   }
 }
 
@@ -79,13 +82,14 @@ export async function patientOutreachWorkflow(rawInput: OutreachRequest): Promis
 async function traceUntilVerified(
   input: OutreachInput,
   run: OutreachRun,
+  hero: HeroActivities,
 ): Promise<{ outcome: 'patient'; patientId: string } | OutreachResult> {
   let deadline: number | undefined;
   for (;;) {
     run.countTrace();
     let result: TraceResult;
     try {
-      result = await tracePatient({ nhsNumber: input.nhsNumber, dob: input.dob });
+      result = await hero.tracePatient({ nhsNumber: input.nhsNumber, dob: input.dob });
     } catch (err) {
       if (isFailureOfType(err, FailureType.PatientNotFound)) {
         run.set('patient_not_found');
@@ -126,11 +130,12 @@ async function createLink(
   input: OutreachInput,
   patientId: string,
   run: OutreachRun,
+  hero: HeroActivities,
 ): Promise<{ bookingLink: BookingLink } | { result: OutreachResult }> {
   run.set('creating_booking_link');
   let bookingLink: BookingLink;
   try {
-    bookingLink = await createBookingLink({ ...input.booking, patientId });
+    bookingLink = await hero.createBookingLink({ ...input.booking, patientId });
   } catch (err) {
     if (!isFailureOfType(err, FailureType.OutcomeUncertain)) throw err;
     run.set('needs_review');
@@ -178,11 +183,19 @@ function waitSummary(loginUrl: string, ms: number): string {
   return `State: awaiting_verification (${STATE_IN_WORDS.awaiting_verification}) · verify link: ${loginUrl} · re-check in ${recheck}`;
 }
 
-/** A failed Hero call ends the run as `failed`; rejected credentials say what to fix. */
-function explainFailure(err: ActivityFailure): unknown {
+/**
+ * A failed Hero call ends the run as `failed`; rejected credentials say what to fix, naming the practice
+ * group they were refused for (a group ID is Hero's, not patient data).
+ */
+function explainFailure(err: ActivityFailure, practiceGroupId: string | undefined): unknown {
   if (isFailureOfType(err, FailureType.Unauthorized) || isFailureOfType(err, FailureType.Forbidden)) {
+    const group =
+      practiceGroupId === undefined
+        ? "for the worker's HERO_PRACTICE_GROUP_ID: check HERO_API_KEY and HERO_PRACTICE_GROUP_ID"
+        : `for practice group ${practiceGroupId} (the request's practiceGroupId): check that group's key ` +
+          '(HERO_API_KEYS_FILE, HERO_API_KEY_<GROUP> or HERO_API_KEY) and HERO_PRACTICE_GROUP_IDS';
     return ApplicationFailure.nonRetryable(
-      "Hero rejected the worker's credentials: check HERO_API_KEY and HERO_PRACTICE_GROUP_ID (and the key's scopes) " +
+      `Hero rejected the worker's credentials ${group} (and the key's scopes) ` +
         "in the worker's environment, restart the worker, then start this outreach again",
       FailureType.Configuration,
       { cause: activityCauseType(err) },

@@ -1,12 +1,13 @@
 import { ActivityFailure, isCancellation, sleep } from '@temporalio/workflow';
 import type { BookingLink } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
-import { findSentMessages, sendMessage } from './activity-stubs';
+import { nextOpening, type SendWindow } from '../shared/send-window';
+import type { HeroActivities } from './activity-stubs';
 import { followDelivery } from './delivery';
 import { isFailureOfType } from './failures';
 import { recordReview } from './metrics';
 import { takes } from './patches';
-import type { OutreachRun } from './run-state';
+import { type OutreachRun, STATE_IN_WORDS } from './run-state';
 import {
   BOOKING_LINK_PLACEHOLDER,
   DEFAULT_REVIEW_DEADLINE_MS,
@@ -37,6 +38,8 @@ export interface PendingDecision {
 
 export interface SendContext {
   run: OutreachRun;
+  /** The run's Hero activities (its practice group, calls made again through a campaign's pause). */
+  hero: HeroActivities;
   input: OutreachInput;
   patientId: string;
   bookingLink: BookingLink;
@@ -71,10 +74,15 @@ export async function sendWithReconcile(
   let automaticResends = 0;
   let resolution: ReviewResolution;
   for (;;) {
+    // Outside the sending hours, a send (first, again, or resent) waits for them; a reminder then goes
+    // only if it is still wanted.
+    if ((await awaitSendWindow(run, input.sendWindow)) && stillWanted && !(await stillWanted())) {
+      return { sent: 'skipped' };
+    }
     run.set(sending);
     let reason: string;
     try {
-      const sent = await sendMessage({
+      const sent = await ctx.hero.sendMessage({
         patientId,
         messageType: input.message.type,
         text: template.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
@@ -158,7 +166,7 @@ async function askHero(
   await sleep(ctx.input.review?.reconcileAfter ?? RECONCILE_AFTER_MS);
   const knownSent = ctx.run.messages.length;
   try {
-    const found = await findSentMessages({ patientId: ctx.patientId, bookingLinkId: ctx.bookingLink.id });
+    const found = await ctx.hero.findSentMessages({ patientId: ctx.patientId, bookingLinkId: ctx.bookingLink.id });
     if (!found.known) return { sent: false, notSent: false, why: found.why };
     if (found.count > knownSent) return { sent: true, messageId: found.messageIds[found.messageIds.length - 1]! };
     return { sent: false, notSent: true, why: 'no such message' };
@@ -188,7 +196,30 @@ async function review(ctx: SendContext, step: ReviewStep, reason: string): Promi
     `State: needs_review (${step}) · resolve with: hero-flow review resolve <workflow ID> --action resend|mark_sent|abandon · deadline ${new Date(deadline).toISOString()}`,
   );
   recordReview(decided?.resolution.action ?? 'expired', step);
+  run.reviewEnded(decided?.resolution.action ?? 'expired');
   return decided;
+}
+
+/**
+ * Waits in `awaiting_send_window` until the sending hours `window` open, durably (a timer whose summary
+ * says until when: no patient data). Returns whether it waited: without a window, or inside the hours, not.
+ */
+export async function awaitSendWindow(run: OutreachRun, window: SendWindow | undefined): Promise<boolean> {
+  if (!window) return false;
+  const now = Date.now();
+  const opensAt = nextOpening(now, window);
+  if (opensAt <= now) return false;
+  run.awaitingSendWindow(opensAt);
+  await sleep(opensAt - now, { summary: sendWindowSummary(opensAt, window) });
+  return true;
+}
+
+/** The summary of a wait for the sending hours (also the booking wait's, for a reminder held for them). */
+export function sendWindowSummary(opensAt: number, window: SendWindow): string {
+  return (
+    `State: awaiting_send_window (${STATE_IN_WORDS.awaiting_send_window}) · opens ${new Date(opensAt).toISOString()} ` +
+    `· sending hours ${window.between} ${window.days} ${window.timezone}`
+  );
 }
 
 /** Adds a sent message to the run's status and starts following its delivery. */
@@ -199,6 +230,6 @@ function recordSent(
   follow: boolean,
 ): number {
   const index = ctx.run.messageSent(kind, messageId);
-  if (follow && messageId !== undefined) ctx.deliveries.push(followDelivery(ctx.run, index));
+  if (follow && messageId !== undefined) ctx.deliveries.push(followDelivery(ctx.hero, ctx.run, index));
   return index;
 }

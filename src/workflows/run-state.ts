@@ -5,11 +5,19 @@ import {
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { FailureType } from '../shared/failure-types';
 import { describeProblems } from '../shared/problems';
-import { HERO_FLOW_STATE } from '../shared/search-attributes';
+import { campaignOfWorkflowId } from '../shared/campaign-ids';
+import {
+  HERO_BOOKED_AT,
+  HERO_DELIVERY_STATUS,
+  HERO_FLOW_STATE,
+  HERO_REMINDERS_SENT,
+  HERO_REVIEW,
+} from '../shared/search-attributes';
 import {
   bookingEventSignal,
   confirmVerificationUpdate,
@@ -55,6 +63,7 @@ export const STATE_IN_WORDS: Record<OutreachState, string> = {
   checking_with_hero: 'asking Hero whether a message whose answer was lost went out',
   needs_review_expired: 'ended: nobody resolved the review before its deadline',
   abandoned: 'ended: an operator abandoned the run in review',
+  awaiting_send_window: 'waiting for the sending hours to open before sending',
 };
 
 /**
@@ -83,6 +92,7 @@ function currentDetails(status: OutreachStatus): string {
   if (status.review) {
     lines.push(`Review of ${status.review.step}, until ${status.review.deadline}: ${status.review.reason}`);
   }
+  if (status.sendWindowOpensAt !== undefined) lines.push(`Sending hours open ${status.sendWindowOpensAt}`);
   return lines.join('\n\n');
 }
 
@@ -141,6 +151,13 @@ export class OutreachRun {
   /** Whether a review waits for a decision, and the decision resolveReview handed over. */
   #reviewOpen = false;
   #decision: PendingDecision | undefined;
+  /**
+   * Campaign runs only: what their search attributes last said (for a campaign's report). Other runs set
+   * none, so histories from before campaigns replay unchanged.
+   */
+  readonly #report:
+    Partial<Record<'bookedAt' | 'reminders' | 'delivery' | 'review', string | number | null>> | undefined =
+    campaignOfWorkflowId(workflowInfo().workflowId) === undefined ? undefined : {};
 
   constructor() {
     setHandler(statusQuery, () => this.#status);
@@ -170,7 +187,16 @@ export class OutreachRun {
     this.#status = { ...this.#status, state, loginUrl, updatedAt: new Date().toISOString() };
     if (loginUrl === undefined) delete this.#status.loginUrl;
     if (state !== 'needs_review') delete this.#status.review;
+    if (state !== 'awaiting_send_window') delete this.#status.sendWindowOpensAt;
     this.#refresh();
+  }
+
+  /** In `awaiting_send_window` until `opensAt` (epoch ms), when the sending hours open. */
+  awaitingSendWindow(opensAt: number): void {
+    const at = new Date(opensAt).toISOString();
+    if (this.#status.state === 'awaiting_send_window' && this.#status.sendWindowOpensAt === at) return;
+    this.set('awaiting_send_window');
+    this.#update({ sendWindowOpensAt: at });
   }
 
   countTrace(): void {
@@ -200,6 +226,12 @@ export class OutreachRun {
 
   /** The appointment the patient booked, or none (cancelled): in `booked`, else `awaiting_booking`. */
   booked(appointment: AppointmentSummary | undefined): void {
+    // When the patient booked: the confirmation's time (a valid one), else when the run learnt of it.
+    const confirmed = appointment?.confirmedAt ? Date.parse(appointment.confirmedAt) : NaN;
+    const bookedAt = Number.isFinite(confirmed)
+      ? new Date(confirmed).toISOString()
+      : (this.#reportedBookedAt() ?? new Date().toISOString());
+    this.#reportValue('bookedAt', appointment ? bookedAt : null);
     if (appointment) this.#update({ appointment });
     else {
       const { appointment: _dropped, ...rest } = this.#status;
@@ -220,6 +252,7 @@ export class OutreachRun {
       deliveryFailed: false,
     });
     this.#update({ messages });
+    if (kind === 'reminder') this.#reportValue('reminders', messages.filter((m) => m.kind === 'reminder').length);
     return messages.length - 1;
   }
 
@@ -233,12 +266,20 @@ export class OutreachRun {
     if (!current) return;
     messages[index] = { ...current, ...fields };
     this.#update({ messages });
+    if (current.kind === 'message' && fields.deliveryStatus !== null)
+      this.#reportValue('delivery', fields.deliveryStatus);
   }
 
   /** In `needs_review` until an operator decides or the deadline passes. */
   reviewOpened(review: NonNullable<OutreachStatus['review']>): void {
     this.set('needs_review');
     this.#update({ review });
+    this.#reportValue('review', 'open');
+  }
+
+  /** How the last review ended: the operator's action, or `expired`. */
+  reviewEnded(how: ReviewResolved['action'] | 'expired'): void {
+    this.#reportValue('review', how);
   }
 
   get bookingEventsPending(): boolean {
@@ -268,6 +309,35 @@ export class OutreachRun {
   #update(fields: Partial<Omit<OutreachStatus, 'state' | 'loginUrl'>>): void {
     this.#status = { ...this.#status, ...fields, updatedAt: new Date().toISOString() };
     this.#refresh();
+  }
+
+  #reportedBookedAt(): string | undefined {
+    const v = this.#report?.bookedAt;
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  /**
+   * Sets a campaign run's report search attribute when its value changed (each upsert is an event); null
+   * removes it. Values are Hero's statuses, counts, times and review actions: no patient data.
+   */
+  #reportValue(field: 'bookedAt' | 'reminders' | 'delivery' | 'review', value: string | number | null): void {
+    if (!this.#report || this.#report[field] === value) return;
+    if (this.#report[field] === undefined && value === null) return;
+    this.#report[field] = value;
+    switch (field) {
+      case 'bookedAt':
+        upsertSearchAttributes([{ key: HERO_BOOKED_AT, value: value === null ? null : new Date(value) }]);
+        break;
+      case 'reminders':
+        upsertSearchAttributes([{ key: HERO_REMINDERS_SENT, value: value as number }]);
+        break;
+      case 'delivery':
+        upsertSearchAttributes([{ key: HERO_DELIVERY_STATUS, value: value as string }]);
+        break;
+      case 'review':
+        upsertSearchAttributes([{ key: HERO_REVIEW, value: value as string }]);
+        break;
+    }
   }
 
   #refresh(): void {

@@ -8,6 +8,8 @@ import {
   messageTypeSchema,
 } from '../hero/schemas';
 import { formatDuration, parseDuration } from '../shared/duration';
+import { practiceGroupIdSchema } from '../shared/campaign-ids';
+import { sendWindowSchema } from '../shared/send-window';
 
 /** Placeholder in message text that is replaced by the booking link's URL. */
 export const BOOKING_LINK_PLACEHOLDER = '{booking_link}';
@@ -223,6 +225,16 @@ function requestSchemas(bounded: boolean) {
     awaitBooking: awaitBooking
       .optional()
       .describe('Wait after the message until the patient books (or the window closes), with reminders'),
+    // Both optional with no default, like `review`: a request without them keeps its fingerprint and ID.
+    sendWindow: sendWindowSchema
+      .optional()
+      .describe(
+        'Sending hours: the first message and each reminder due outside them wait for the next opening; ' +
+          'absent: no restriction (campaigns default to 08:00-18:00, mon-fri, Europe/London)',
+      ),
+    practiceGroupId: practiceGroupIdSchema
+      .optional()
+      .describe("The Hero practice group the run's calls are made for; default: the worker's HERO_PRACTICE_GROUP_ID"),
   });
   return { awaitBooking, input };
 }
@@ -262,6 +274,8 @@ export const outreachStateSchema = z.enum([
   'checking_with_hero',
   'needs_review_expired',
   'abandoned',
+  // Runs with sending hours (sendWindow): a message or reminder waits for the next opening.
+  'awaiting_send_window',
 ]);
 export type OutreachState = z.infer<typeof outreachStateSchema>;
 
@@ -326,6 +340,11 @@ export const outreachStatusSchema = z.object({
   bookingWindowEndsAt: z.string().optional(),
   /** While in `needs_review`. */
   review: openReviewSchema.optional(),
+  /** While in `awaiting_send_window`: when the sending hours open and the message or reminder goes. */
+  sendWindowOpensAt: z
+    .string()
+    .optional()
+    .describe('While awaiting_send_window: when the sending hours open (ISO 8601) and the message or reminder goes'),
 });
 export type OutreachStatus = z.infer<typeof outreachStatusSchema>;
 
@@ -465,6 +484,8 @@ export type BookingEvent = z.infer<typeof bookingEventSchema>;
 export const bookingEventInputSchema = z.strictObject({
   event: bookingEventSchema.shape.event,
   appointmentId: bookingEventSchema.shape.appointmentId,
+  /** The group the delivery named, when the worker serves several: the appointment is read with its key. */
+  practiceGroupId: practiceGroupIdSchema.optional(),
 });
 export type BookingEventInput = z.infer<typeof bookingEventInputSchema>;
 

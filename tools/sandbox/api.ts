@@ -139,7 +139,7 @@ function createBookingLink(ctx: ApiContext, body: unknown): Reply {
     return heroError(404, 'Patient not found');
   }
   const now = ctx.now();
-  const link = ctx.links.create(v.data, now);
+  const link = ctx.links.create(v.data, now, ctx.practiceGroupId);
   return json(200, bookingLinkJson(link, ctx.baseUrl, ctx.practiceGroupId, now));
 }
 

@@ -13,16 +13,18 @@ export interface StoredLink {
   createdAt: number;
   openCount: number;
   numberOfUses: number;
+  /** The practice group whose key made it. */
+  practiceGroupId?: string;
 }
 
 export class BookingLinkStore {
   #links: StoredLink[] = [];
   #next = FIRST_BOOKING_LINK_ID;
 
-  create(request: CreateBookingLinkBody, now: number): StoredLink {
+  create(request: CreateBookingLinkBody, now: number, practiceGroupId?: string): StoredLink {
     const id = String(this.#next++);
     const code = createHash('sha256').update(`hero-sandbox-link:${id}`).digest('base64url').slice(0, 10);
-    const link: StoredLink = { id, code, request, createdAt: now, openCount: 0, numberOfUses: 0 };
+    const link: StoredLink = { id, code, request, createdAt: now, openCount: 0, numberOfUses: 0, practiceGroupId };
     this.#links.push(link);
     return link;
   }
@@ -76,7 +78,7 @@ export function bookingLinkJson(link: StoredLink, baseUrl: string, practiceGroup
   const maximumUses = r.maximum_use_count ?? null;
   return {
     id: link.id,
-    practice_group_id: practiceGroupId,
+    practice_group_id: link.practiceGroupId ?? practiceGroupId,
     short_link: shortLinkUrl(baseUrl, link.code),
     active: linkActive(link, now),
     expiry_date: expiry,

@@ -5,6 +5,7 @@
  *   SANDBOX_HOST                    default 127.0.0.1
  *   SANDBOX_API_KEY                 default sandbox-key
  *   SANDBOX_PRACTICE_GROUP_ID       default 1
+ *   SANDBOX_PRACTICE_GROUPS         optional: more groups, each with its own key, e.g. 2=key-two,3=key-three
  *   SANDBOX_RATE_LIMIT_PER_SECOND   optional: a token bucket of that capacity and refill rate
  *   SANDBOX_FAULT_RATES             optional JSON FaultRates, e.g. {"seed":7,"rates":{"server_error":0.05}}
  *   SANDBOX_MESSAGE_STATUS          optional comma-separated status sequence, e.g. queued,sent,delivered
@@ -15,6 +16,7 @@
  * Prints the URL, the credentials and the seeded SYNTHETIC patients; never the request log.
  */
 import { z } from 'zod';
+import { practiceGroupKeyVariable } from '../../src/hero/config';
 import { faultRatesSchema } from './faults';
 import { DEFAULT_PATIENTS, startSandbox } from './index';
 import { messageStatusSchema } from './messages';
@@ -36,6 +38,24 @@ const envSchema = z.object({
   SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
   SANDBOX_API_KEY: z.string().min(1).default('sandbox-key'),
   SANDBOX_PRACTICE_GROUP_ID: z.string().min(1).default('1'),
+  SANDBOX_PRACTICE_GROUPS: z
+    .string()
+    .transform((text, ctx) => {
+      const groups: Record<string, string> = {};
+      for (const pair of text
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const m = /^([A-Za-z0-9_-]{1,64})=(\S+)$/.exec(pair);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: 'must be GROUP=KEY pairs separated by commas, e.g. 2=key-two' });
+          return z.NEVER;
+        }
+        groups[m[1]!] = m[2]!;
+      }
+      return groups;
+    })
+    .optional(),
   SANDBOX_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().finite().optional(),
   SANDBOX_FAULT_RATES: jsonText('{"rates":{"server_error":0.05}}').pipe(faultRatesSchema).optional(),
   SANDBOX_MESSAGE_STATUS: z
@@ -63,6 +83,7 @@ async function main(): Promise<void> {
     port: env.SANDBOX_PORT,
     apiKey: env.SANDBOX_API_KEY,
     practiceGroupId: env.SANDBOX_PRACTICE_GROUP_ID,
+    practiceGroups: env.SANDBOX_PRACTICE_GROUPS,
     rateLimit: rate === undefined ? undefined : { capacity: Math.max(1, Math.ceil(rate)), refillPerSecond: rate },
     faultRates: env.SANDBOX_FAULT_RATES,
     messageStatus: env.SANDBOX_MESSAGE_STATUS && { sequence: env.SANDBOX_MESSAGE_STATUS },
@@ -84,6 +105,15 @@ async function main(): Promise<void> {
       `  HERO_API_BASE_URL=${sandbox.url}`,
       `  HERO_API_KEY=${sandbox.apiKey}`,
       `  HERO_PRACTICE_GROUP_ID=${sandbox.practiceGroupId}`,
+      ...(Object.keys(sandbox.practiceGroups).length > 1
+        ? [
+            `  HERO_PRACTICE_GROUP_IDS=${Object.keys(sandbox.practiceGroups).join(',')}`,
+            // Sandbox keys are not secrets; a real worker reads its keys from HERO_API_KEYS_FILE.
+            ...Object.entries(sandbox.practiceGroups)
+              .filter(([g]) => g !== sandbox.practiceGroupId)
+              .map(([g, key]) => `  ${practiceGroupKeyVariable(g)}=${key}`),
+          ]
+        : []),
       '',
       'Seeded synthetic test patients (not real people):',
       ...patients,

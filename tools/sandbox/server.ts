@@ -65,13 +65,15 @@ type Outcome = { reply: Reply; resetAfter?: boolean } | { resetBefore: true } | 
 class SandboxServer implements Sandbox {
   readonly apiKey: string;
   readonly practiceGroupId: string;
+  readonly practiceGroups: Readonly<Record<string, string>>;
   url = '';
 
   readonly #server: Server;
   readonly #now: () => number;
   readonly #latencyMs: number;
   readonly #initialRateLimit: RateLimitOptions | undefined;
-  readonly #apiKeyDigest: Buffer;
+  /** Each key's digest and the one group it is tied to. */
+  readonly #keys: { digest: Buffer; group: string }[];
   readonly #patients: PatientStore;
   readonly #links = new BookingLinkStore();
   readonly #messages = new MessageStore();
@@ -101,7 +103,10 @@ class SandboxServer implements Sandbox {
     this.#latencyMs = opts.latencyMs ?? 0;
     if (!Number.isFinite(this.#latencyMs) || this.#latencyMs < 0) throw new RangeError('latencyMs must be >= 0');
     this.#initialRateLimit = opts.rateLimit && rateLimitOptionsSchema.parse(opts.rateLimit);
-    this.#apiKeyDigest = digest(this.apiKey);
+    this.practiceGroups = Object.freeze({ ...opts.practiceGroups, [this.practiceGroupId]: this.apiKey });
+    const keys = Object.values(this.practiceGroups);
+    if (new Set(keys).size !== keys.length) throw new RangeError('each practice group needs a key of its own');
+    this.#keys = Object.entries(this.practiceGroups).map(([group, key]) => ({ digest: digest(key), group }));
     this.#patients = new PatientStore(opts.patients ?? DEFAULT_PATIENTS);
     this.setRateLimit(this.#initialRateLimit);
     this.#initialFaultRates = opts.faultRates && structuredClone(opts.faultRates);
@@ -325,9 +330,13 @@ class SandboxServer implements Sandbox {
       await this.#sleep(this.#latencyMs);
       if (generation !== this.#generation) return { abandoned: true };
     }
+    let group = this.practiceGroupId;
     if (api) {
-      const denied = this.#authenticate(req);
-      if (denied) return { reply: denied };
+      const header = req.headers['x-practice-group-id'];
+      if (typeof header === 'string') record.practiceGroupId = header;
+      const auth = this.#authenticate(req);
+      if ('denied' in auth) return { reply: auth.denied };
+      group = auth.group;
     }
 
     const { fault, randomKind } = this.#takeFault(route.endpoint, api) ?? {};
@@ -365,11 +374,17 @@ class SandboxServer implements Sandbox {
         return { reply: heroError(429, 'Too Many Requests', retryAfterHeader(header)), resetAfter };
       }
     }
-    return { reply: await this.#handle(req.method ?? 'GET', url, route, body), resetAfter };
+    return { reply: await this.#handle(req.method ?? 'GET', url, route, body, group), resetAfter };
   }
 
-  async #handle(method: string, url: URL, route: Route, body: { text: string; json: unknown }): Promise<Reply> {
-    if (isApiPath(url.pathname)) return handleApi(this.#apiContext(), route, body.json, url.searchParams);
+  async #handle(
+    method: string,
+    url: URL,
+    route: Route,
+    body: { text: string; json: unknown },
+    group: string,
+  ): Promise<Reply> {
+    if (isApiPath(url.pathname)) return handleApi(this.#apiContext(group), route, body.json, url.searchParams);
     switch (route.endpoint) {
       case 'admin':
         return handleAdmin(this, method, url, body.json);
@@ -425,7 +440,8 @@ class SandboxServer implements Sandbox {
       startTime: new Date(o.startTime ?? offeredSlots(link, now)[0]).toISOString(),
       bookingConfirmedAt: now,
     });
-    const notified = o.notify === false ? undefined : this.#emit('appointment.confirmed', appointment.id);
+    const notified =
+      o.notify === false ? undefined : this.#emit('appointment.confirmed', appointment.id, link.practiceGroupId);
     return { appointment, notified };
   }
 
@@ -438,9 +454,12 @@ class SandboxServer implements Sandbox {
   }
 
   /** Hands the event to the dispatcher (which never blocks); returns how many subscriptions it goes to. */
-  #emit(event: AppointmentEventType, appointmentId: string): number {
+  #emit(event: AppointmentEventType, appointmentId: string, practiceGroupId?: string): number {
     const targets = this.#webhooks.list(event).map(deliveryTarget);
-    this.#dispatcher.emit(event, appointmentId, targets);
+    // About the group whose key made the appointment's link.
+    const group =
+      practiceGroupId ?? this.#links.get(this.#appointments.get(appointmentId)?.linkId ?? '')?.practiceGroupId;
+    this.#dispatcher.emit(event, appointmentId, targets, group);
     return targets.length;
   }
 
@@ -461,20 +480,23 @@ class SandboxServer implements Sandbox {
     return { fault: drawn.fault, randomKind: drawn.kind };
   }
 
-  /** 401 for a missing or wrong key; 403 for the right key with another (or no) practice group. */
-  #authenticate(req: IncomingMessage): Reply | undefined {
+  /**
+   * 401 for a missing or unknown key; 403 for a known key with another (or no) practice group than the one it
+   * is tied to, as Hero answers a practice-tied key (docs/hero-api.md, the 403 row).
+   */
+  #authenticate(req: IncomingMessage): { group: string } | { denied: Reply } {
     const key = req.headers['x-api-key'];
-    if (typeof key !== 'string' || !timingSafeEqual(digest(key), this.#apiKeyDigest)) {
-      return heroError(401, 'Unauthorised');
-    }
-    if (req.headers['x-practice-group-id'] !== this.practiceGroupId) return heroError(403, 'Forbidden');
-    return undefined;
+    const d = typeof key === 'string' ? digest(key) : undefined;
+    const owner = d && this.#keys.find((k) => timingSafeEqual(d, k.digest));
+    if (!owner) return { denied: heroError(401, 'Unauthorised') };
+    if (req.headers['x-practice-group-id'] !== owner.group) return { denied: heroError(403, 'Forbidden') };
+    return { group: owner.group };
   }
 
-  #apiContext(): ApiContext {
+  #apiContext(group: string): ApiContext {
     return {
       baseUrl: this.url,
-      practiceGroupId: this.practiceGroupId,
+      practiceGroupId: group,
       now: this.#now,
       patients: this.#patients,
       links: this.#links,

@@ -105,6 +105,8 @@ export interface RecordedRequest {
   /** Path without the query string. */
   path: string;
   endpoint: SandboxEndpoint;
+  /** The `x-practice-group-id` of a /v1 request, when it had one. */
+  practiceGroupId?: string;
   /** Status sent; 0 if the socket was reset instead. */
   status: number;
   /** Parsed JSON body, or undefined (no body, or not JSON). */
@@ -123,6 +125,12 @@ export interface SandboxOptions {
   apiKey?: string;
   /** Default '1'. */
   practiceGroupId?: string;
+  /**
+   * More practice groups, each with its own key (group → key), besides `practiceGroupId` with `apiKey`. A key
+   * is tied to its group, as a practice-tied Hero key is: with another group's `x-practice-group-id` it gets 403.
+   * Default: none. Data (patients, links, messages) is shared by the groups.
+   */
+  practiceGroups?: Record<string, string>;
   /** Default DEFAULT_PATIENTS. */
   patients?: SandboxPatient[];
   /** Default: no rate limit. */
@@ -270,6 +278,8 @@ export interface Sandbox {
   readonly url: string;
   readonly apiKey: string;
   readonly practiceGroupId: string;
+  /** Every group served and its key, `practiceGroupId` with `apiKey` included. */
+  readonly practiceGroups: Readonly<Record<string, string>>;
   requests(filter?: { endpoint?: SandboxEndpoint }): RecordedRequest[];
   /** Adds a patient, or replaces the one with the same NHS number (its verification token is kept). */
   addPatient(p: SandboxPatient): void;

@@ -219,13 +219,19 @@ export class WebhookDispatcher {
   }
 
   /** Starts one delivery per target; returns at once. */
-  emit(event: AppointmentEventType, appointmentId: string, targets: readonly DeliveryTarget[]): void {
+  /** `practiceGroupId`: the group the event is about (its booking link's); default the sandbox's own. */
+  emit(
+    event: AppointmentEventType,
+    appointmentId: string,
+    targets: readonly DeliveryTarget[],
+    practiceGroupId = this.#practiceGroupId,
+  ): void {
     const eventSeq = ++this.#eventSeq;
     const generation = this.#generation;
     for (const target of targets) {
       const base: Base = { eventSeq, event, appointmentId, webhookId: target.webhookId, url: target.url };
       this.#pending += 1;
-      this.#deliver(generation, base, target)
+      this.#deliver(generation, base, target, practiceGroupId)
         .catch(() => undefined)
         .finally(() => {
           this.#pending -= 1;
@@ -263,14 +269,14 @@ export class WebhookDispatcher {
     for (const wake of [...this.#wakes]) wake();
   }
 
-  async #deliver(generation: number, base: Base, target: DeliveryTarget): Promise<void> {
+  async #deliver(generation: number, base: Base, target: DeliveryTarget, practiceGroupId: string): Promise<void> {
     const fault = this.#scripted.shift() ?? this.#random?.();
     if (fault) this.#onFault(fault);
     // The exact bytes that are signed and sent: receivers must verify these, not a re-serialisation.
     const body = JSON.stringify({
       object: 'Appointment',
       id: base.appointmentId,
-      practice_group_id: this.#practiceGroupId,
+      practice_group_id: practiceGroupId,
       event: base.event,
     });
     const { attempts } = this.#delivery;
