@@ -20,7 +20,8 @@ import { DEFAULT_TOLERANCE_MS, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyHeroSig
  * 1. the body is read raw, at most `maxBodyBytes` (413 past it; the rest is not read);
  * 2. the signature is verified before the body is parsed (401, nothing started);
  * 3. the thin payload `{object, id, practice_group_id, event}` is parsed (400 if it is not one);
- * 4. an appointment event of our practice group starts the booking-event workflow, whose ID is made of
+ * 4. an appointment event of a practice group we serve (practiceGroupId, practiceGroupIds) starts the
+ *    booking-event workflow (with the group, when several are served), whose ID is made of
  *    the event, the appointment id and a hash of the delivery (src/hero/inferred.ts: heroDeliveryIdentity),
  *    so the same delivery sent again is processed once while a second event about the same appointment (a
  *    second reschedule) is processed anew; only then is it answered 200. Other events, or another practice
@@ -223,8 +224,10 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
     settings.practiceGroupIds || practiceGroupId !== undefined
       ? new Set([...(settings.practiceGroupIds ?? []), ...(practiceGroupId !== undefined ? [practiceGroupId] : [])])
       : undefined;
-  // The group whose events carry no practiceGroupId in the workflow input, as before groups: the worker's default.
-  const defaultGroup = practiceGroupId ?? settings.practiceGroupIds?.[0];
+  // Serving several groups, every event names its group to the workflow, so the worker reads the appointment
+  // with that group's key whatever its own default; serving one, the input keeps its old shape (a worker not
+  // yet upgraded accepts it, and it replays as before).
+  const routeByGroup = settings.practiceGroupIds !== undefined;
   const log = opts.log ?? ((line: string) => process.stderr.write(`hero-flow webhooks: ${line}\n`));
   const temporal = temporalReachability(opts.client.client);
   let closing = false;
@@ -303,9 +306,7 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
     // Signed with our key but not saying whose it is: processed, since the workflow's read of the appointment
     // with our API key finds only our group's, and logged so that it is not taken for an ordinary one.
     const noGroup = served !== undefined && group === undefined ? '_without_practice_group' : '';
-    // Another served group's event names its group, so its appointment is read with that group's key; the
-    // default group's input stays as it was (a worker not yet upgraded accepts it).
-    const routed = group !== undefined && group !== defaultGroup ? { practiceGroupId: group } : {};
+    const routed = routeByGroup && group !== undefined ? { practiceGroupId: group } : {};
 
     try {
       const started = await opts.client.startBookingEvent(
