@@ -27,8 +27,13 @@ export const CAMPAIGN_RECORDS = Number(process.env.RELIABILITY_CAMPAIGN_RECORDS 
 /** Lines that repeat an earlier recordId (left out), and new records of an earlier patient (kept, no run). */
 const RECORD_DUPLICATES = 5;
 const PATIENT_DUPLICATES = 5;
-/** Campaign runs start together once the page workflow runs: fewer wait for the booking than the suite's own. */
-const AWAIT_BOOKING_SHARE = 0.3;
+/**
+ * Campaign runs start together once the page workflow runs, on top of the suite's own: most are short (a
+ * trace, a link, a message), so that the server and the worker keep up on 2 cores; a few wait for the
+ * patient's verification or booking, so that runs are still going when the later chaos lands.
+ */
+const AWAIT_BOOKING_SHARE = 0.1;
+const MIX = { plain: 0.75, verification: 0.1 };
 
 export interface CampaignPlan {
   campaignId: string;
@@ -114,7 +119,7 @@ export function buildCampaign(opts: {
     while (opts.taken.has(nhsNumber));
     opts.taken.add(nhsNumber);
     const u = random();
-    const kind: Kind = u < 0.6 ? 'plain' : u < 0.85 ? 'verification' : 'not_found';
+    const kind: Kind = u < MIX.plain ? 'plain' : u < MIX.plain + MIX.verification ? 'verification' : 'not_found';
     const verifyAfterMs = Math.floor(1_000 + random() * 4_000);
     const useUpdate = random() < 0.5;
     const awaitBooking = kind !== 'not_found' && random() < AWAIT_BOOKING_SHARE;

@@ -152,6 +152,9 @@ const PLANNED_CHAOS = { kills: 5, restarts: 2, drops: 2, resets: 2, stalls: 2 };
  * and the restart come while its runs go.
  */
 const HANDOFF_AT_MS = 2_000;
+/** The schedule after the hand-off waits for its answer (at most HANDOFF_WAIT_MS), as if it came by this time. */
+const HANDOFF_HELD_BY_MS = 5_000;
+const HANDOFF_WAIT_MS = 90_000;
 /**
  * The proxy's faults come after the kills and the restart, one in each of these slots, in a seeded order,
  * while most runs wait for bookings, reminders and reconciliations and the sent-messages list is off (so a
@@ -533,8 +536,10 @@ async function main(): Promise<number> {
         events.push({ event, at, stallMs: Math.floor(between(STALL_MS.min, STALL_MS.max)) });
       });
       events.sort((a, b) => a.at - b.at);
+      /** How much later than planned the chaos after the hand-off comes (it waits for the hand-off's answer). */
+      let shift = 0;
       for (const e of events) {
-        await sleep(Math.max(0, t0 + e.at - Date.now()));
+        await sleep(Math.max(0, t0 + e.at + shift - Date.now()));
         if (done) return; // only when the script is stopping on an error
         if (e.event === 'drop' || e.event === 'reset' || e.event === 'stall') {
           // The worker stays up: nothing for the supervisor to hold back from.
@@ -543,6 +548,11 @@ async function main(): Promise<number> {
         }
         if (e.event === 'handoff') {
           await handOffUnderChaos();
+          // The rest comes mid-campaign, while its runs go: once the hand-off answered, the schedule carries
+          // on as if that had been at HANDOFF_HELD_BY_MS.
+          await Promise.race([handOffAnswered, sleep(HANDOFF_WAIT_MS)]);
+          shift = Math.max(0, Date.now() - t0 - HANDOFF_HELD_BY_MS);
+          if (shift) say(`the chaos after the hand-off comes ${(shift / 1000).toFixed(1)} s later than planned`);
           continue;
         }
         chaosBusy = true;
@@ -774,12 +784,12 @@ async function main(): Promise<number> {
         (await hf.client.workflow.count(`HeroCampaignId="${cid}" AND WorkflowType="patientOutreachWorkflow"`)).count,
       30_000,
     ).catch(() => -1);
-    const campaignReportCli = await runCli(['campaign', 'report', cid, '--format', 'jsonl'], env(), 120_000);
+    const campaignReportCli = await runCli(['campaign', 'report', cid, '--format', 'jsonl'], env(), 60_000);
     // Visibility may lag a moment behind the last run's close.
-    let campaignStatusCli = await runCli(['campaign', 'status', cid], env(), 60_000);
-    for (let i = 0; i < 5 && !/"running": 0,/.test(campaignStatusCli.stdout); i++) {
+    let campaignStatusCli = await runCli(['campaign', 'status', cid], env(), 30_000);
+    for (let i = 0; i < 3 && campaignStatusCli.code === 0 && !/"running": 0,/.test(campaignStatusCli.stdout); i++) {
       await sleep(2_000);
-      campaignStatusCli = await runCli(['campaign', 'status', cid], env(), 60_000);
+      campaignStatusCli = await runCli(['campaign', 'status', cid], env(), 30_000);
     }
     const campaign = checkCampaign({
       plan,
