@@ -74,6 +74,8 @@ export interface HandOffRecord {
   attempts: HandOffAttempt[];
   /** The same command once more after success: must add nothing. */
   repeat?: HandOffAttempt;
+  /** Every run of that repeat (re-run until it answered). */
+  repeatAttempts?: HandOffAttempt[];
 }
 
 export function parseHandOff(r: CliResult, startedAt: number): HandOffAttempt {
@@ -266,7 +268,7 @@ export function checkCampaign(input: CampaignCheckInput): CampaignReport {
     if (!(h.begunAt !== undefined && t !== undefined && h.endedAt !== undefined && t >= h.begunAt && t <= h.endedAt))
       fail(`the ${what} did not land during the hand-off (begun ${at(h.begunAt)}, at ${at(t)}, held ${at(h.endedAt)})`);
   }
-  const added = h.attempts.filter((a) => a.outcome === 'new').length;
+  const added = [...h.attempts, ...(h.repeatAttempts ?? [])].filter((a) => a.outcome === 'new').length;
   if (added > 1) fail(`${added} hand-offs answered "new": the list was added more than once`);
   if (last && last.records !== accepted + plan.patientDuplicates)
     fail(`the hand-off holds ${last.records} records, expected ${accepted + plan.patientDuplicates}`);
@@ -377,7 +379,9 @@ export function checkCampaign(input: CampaignCheckInput): CampaignReport {
       restartAt: at(h.restartAt),
       endedAt: at(h.endedAt),
       repeat:
-        h.repeat && `${h.repeat.code} ${h.repeat.outcome}${h.repeat.alreadyHandedOver ? ' (already handed over)' : ''}`,
+        h.repeat &&
+        `${h.repeat.code} ${h.repeat.outcome}${h.repeat.alreadyHandedOver ? ' (already handed over)' : ''}` +
+          ` after ${h.repeatAttempts?.length ?? 1} command(s)`,
     },
     midCampaign,
     runsInVisibility: input.runsInVisibility,
