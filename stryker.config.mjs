@@ -79,15 +79,26 @@ export const groups = {
 const name = process.env.MUTATION_GROUP ?? 'webhooks';
 const group = groups[name];
 if (!group) throw new Error(`MUTATION_GROUP must be one of ${Object.keys(groups).join(', ')}`);
+// A focused re-run (checking that new tests kill a run's survivors): MUTATION_MUTATE lists Stryker mutate
+// patterns, comma-separated, which may be ranges (`src/codec/keys.ts:14-15`, `src/codec/keys.ts:14:16-14:80`);
+// MUTATION_TESTS replaces the group's test files. Its reports are <group>-focused.*, beside the full ones.
+const focused = Boolean(process.env.MUTATION_MUTATE);
+const mutate = focused
+  ? String(process.env.MUTATION_MUTATE)
+      .split(',')
+      .map((m) => m.trim())
+  : group.mutate;
+const tests = process.env.MUTATION_TESTS ? process.env.MUTATION_TESTS.split(/[\s,]+/).filter(Boolean) : group.tests;
+const report = focused ? `${name}-focused` : name;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'command',
   commandRunner: {
-    command: `node --import tsx --test --test-concurrency=1 --test-timeout=20000 ${group.tests.join(' ')}`,
+    command: `node --import tsx --test --test-concurrency=1 --test-timeout=20000 ${tests.join(' ')}`,
   },
   coverageAnalysis: 'off',
-  mutate: group.mutate,
+  mutate,
   // Two cores shared with other work: one mutant at a time by default (MUTATION_CONCURRENCY to change).
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
   timeoutMS: 10_000,
@@ -95,10 +106,10 @@ export default {
   // test changed and would keep a survivor's stale result.
   incremental: false,
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
-  htmlReporter: { fileName: `reports/mutation/${name}.html` },
-  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  htmlReporter: { fileName: `reports/mutation/${report}.html` },
+  jsonReporter: { fileName: `reports/mutation/${report}.json` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
-  tempDirName: '.stryker-tmp',
+  tempDirName: focused ? '.stryker-tmp-focused' : '.stryker-tmp',
   ignorePatterns: ['dist', '.temporal', 'test-artifacts', 'reports', 'bench/results', '*.log', '.stryker-tmp*'],
   cleanTempDir: true,
 };

@@ -8,7 +8,15 @@ import { HeroClients } from '../src/activities';
 import { HeroFlowClient } from '../src/client/outreach-client';
 import { FAILURE_CONVERTER_PATH } from '../src/codec';
 import { HeroClient } from '../src/hero/client';
-import { campaignRunWorkflowId, campaignWorkflowId, type CampaignPause } from '../src/shared/campaign-ids';
+import { CAMPAIGN_PAUSE_SIGNAL, campaignRunWorkflowId, campaignWorkflowId } from '../src/shared/campaign-ids';
+import { campaignWorkflow } from '../src/workflows/campaign';
+import {
+  campaignGateQuery,
+  campaignStateQuery,
+  pauseCampaignSignal,
+  resumeCampaignUpdate,
+} from '../src/workflows/campaign-definitions';
+import type { CampaignInput } from '../src/workflows/campaign-schemas';
 import { FailureType } from '../src/shared/failure-types';
 import { startWebhookReceiver } from '../src/webhooks/receiver';
 import { registerWebhooks } from '../src/webhooks/register';
@@ -23,9 +31,9 @@ import { testLogger } from './support/test-log';
 
 /**
  * Several practice groups on one worker, and the campaign gate, on a real dev server with the sandbox over
- * HTTP. The campaign is a test-only workflow (test/support/campaign-test-workflows.ts) answering
- * `campaignGate` from a flag it holds and recording `pauseCampaign` signals; runs are the real
- * patientOutreachWorkflow, or a small run through the real activities for a chosen practice group.
+ * HTTP. The campaign is the real campaignWorkflow (paused by its pauseCampaign signal, resumed by its
+ * resumeCampaign update); runs are the real patientOutreachWorkflow, or a small run through the real
+ * activities for a chosen practice group (test/support/campaign-test-workflows.ts).
  */
 describe('practice groups and the campaign gate (dev server, sandbox with three groups)', () => {
   let env: TestWorkflowEnvironment;
@@ -104,17 +112,30 @@ describe('practice groups and the campaign gate (dev server, sandbox with three 
       (r) => r.endpoint === 'send_message' && r.status === 200 && body(r).patient_id === p.patientId,
     );
 
-  const startCampaign = (taskQueue: string, campaignId: string, paused: boolean, reason?: string) =>
-    client.workflow.start('testCampaignWorkflow', {
+  const startCampaign = async (taskQueue: string, campaignId: string, pauseReason?: string) => {
+    const opts = {
       taskQueue,
       workflowId: campaignWorkflowId(campaignId),
-      args: [{ paused, reason }],
-    });
+      args: [{ campaignId, createdAt: new Date().toISOString() } satisfies CampaignInput] as [CampaignInput],
+    };
+    return pauseReason === undefined
+      ? client.workflow.start(campaignWorkflow, opts)
+      : client.workflow.signalWithStart(campaignWorkflow, {
+          ...opts,
+          signal: pauseCampaignSignal,
+          signalArgs: [{ reason: pauseReason, by: 'operator' }],
+        });
+  };
+  /** The pauseCampaign signals in the campaign's history. */
+  const pauseSignals = async (campaign: WorkflowHandle) =>
+    ((await campaign.fetchHistory()).events ?? []).filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === CAMPAIGN_PAUSE_SIGNAL,
+    ).length;
 
   it("a paused campaign's run calls Hero not at all, and carries on once resumed; a run of no campaign is unaffected", async () => {
     await withWorker(rightKeys(), async (taskQueue) => {
       const campaignId = uniqueId('cmp');
-      const campaign = await startCampaign(taskQueue, campaignId, true, 'operator hold');
+      const campaign = await startCampaign(taskQueue, campaignId, 'operator hold');
       const inCampaign = newPatient();
       const alone = newPatient();
       sandbox.addPatient(inCampaign);
@@ -146,7 +167,7 @@ describe('practice groups and the campaign gate (dev server, sandbox with three 
       );
       assert.deepEqual(callsFor(await requests(), inCampaign), [], 'no Hero call while the campaign is paused');
 
-      await campaign.signal('testResume');
+      await campaign.executeUpdate(resumeCampaignUpdate);
       await eventually(() => sentTo(inCampaign), 30_000, "the campaign run's message after resume");
       const calls = callsFor(await requests(), inCampaign).map((r) => [r.endpoint, r.status]);
       assert.deepEqual(calls, [
@@ -161,9 +182,9 @@ describe('practice groups and the campaign gate (dev server, sandbox with three 
     await withWorker(crossedKeys(), async (taskQueue) => {
       const refused = uniqueId('cmpr');
       const going = uniqueId('cmpg');
-      const refusedCampaign = await startCampaign(taskQueue, refused, false);
-      const goingCampaign = await startCampaign(taskQueue, going, false);
-      const patients = [newPatient(), newPatient(), newPatient(), newPatient()];
+      const refusedCampaign = await startCampaign(taskQueue, refused);
+      const goingCampaign = await startCampaign(taskQueue, going);
+      const patients = [newPatient(), newPatient(), newPatient(), newPatient(), newPatient()];
       patients.forEach((p) => sandbox.addPatient(p));
       const runOf = (campaignId: string, p: (typeof patients)[number], group: string) =>
         client.workflow.start('groupRunWorkflow', {
@@ -171,23 +192,27 @@ describe('practice groups and the campaign gate (dev server, sandbox with three 
           workflowId: campaignRunWorkflowId(campaignId, uniqueId('key')),
           args: [{ nhsNumber: p.nhsNumber, dob: p.dob, practiceGroupId: group }],
         });
-      const refusedRuns = await Promise.all(patients.slice(0, 3).map((p) => runOf(refused, p, '2')));
-      const goingRun = await runOf(going, patients[3]!, '1');
+      // Four at once: the fourth refusal may come while the pause signal is on its way.
+      const refusedRuns = await Promise.all(patients.slice(0, 4).map((p) => runOf(refused, p, '2')));
+      const goingRun = await runOf(going, patients[4]!, '1');
 
       const result = (await within(goingRun.result(), 30_000, "the other group's run")) as { messageId: string };
       assert.ok(result.messageId);
-      const pauses = await eventually(
-        async () => {
-          const p = await refusedCampaign.query<CampaignPause[]>('testPauses');
-          return p.length > 0 && p;
-        },
+      const paused = await eventually(
+        async () => (await refusedCampaign.query(campaignStateQuery)).paused,
         30_000,
         'the credentials pause',
       );
-      assert.equal(pauses.length, 1);
-      assert.equal(pauses[0]!.by, 'credentials');
-      assert.match(pauses[0]!.reason ?? '', /practice group 2 \(HTTP 403\) 3 times in a row/);
-      assert.deepEqual(await goingCampaign.query<CampaignPause[]>('testPauses'), []);
+      assert.equal(paused.by, 'credentials');
+      assert.match(paused.reason ?? '', /practice group 2 \(HTTP 403\) 3 times in a row/);
+      assert.deepEqual(await refusedCampaign.query(campaignGateQuery), {
+        paused: true,
+        cancelled: false,
+        reason: paused.reason,
+      });
+      // Once per streak of refusals, not once per refusal.
+      assert.equal(await pauseSignals(refusedCampaign), 1);
+      assert.equal((await goingCampaign.query(campaignStateQuery)).paused, undefined);
       // No run of the refused campaign failed: each waits, its trace refused as CampaignPaused.
       for (const run of refusedRuns) {
         const d = await run.describe();

@@ -152,6 +152,31 @@ describe('npm run dev narrates runs', () => {
     }
   });
 
+  it('narrates a campaign as lines of progress with its UI link, not one line per run', async () => {
+    const m =
+      /npx hero-flow (campaign start --input examples\/campaign\.jsonl .*--campaign-id (list-[a-z]{6}) .*)$/m.exec(
+        dev.output,
+      );
+    assert.ok(m, 'dev prints a ready-to-paste campaign start command');
+    const [, command, id] = m as unknown as [string, string, string];
+    // For the sandbox's second practice group, whose own key the worker holds: a wrong key would pause it.
+    assert.match(dev.output, /practice groups 1 and 2 with a key each/);
+    const started = await cli([...command.split(' '), '--practice-group', '2'], cliEnv, undefined, {
+      timeoutMs: 60_000,
+    });
+    assert.ok(started.code === 0 || started.code === 1, started.stderr);
+    await dev.waitFor(`[dev] campaign ${id} handed over · ${uiLink(`hero-campaign.${id}`)}`, 30_000);
+    // The example list: 5 records (one a repeated patient), 4 runs.
+    // The patient PDS does not know ends at once; the others wait (verification, booking). Not paused.
+    await dev.waitFor(
+      new RegExp(
+        `\\[dev\\] campaign ${id}: 5 records · 4 started · 1 finished \\(patient_not_found 1\\) · sending now\\n`,
+      ),
+      90_000,
+    );
+    assert.doesNotMatch(dev.output, new RegExp(`\\[dev\\] run hero-campaign\\.${id}`), 'no line per campaign run');
+  });
+
   it('prints a different workflow ID after a restart on the same state', async () => {
     const first = printedId(dev.output);
     assert.equal(await dev.stop('SIGINT'), 0);

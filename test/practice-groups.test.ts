@@ -13,6 +13,7 @@ import { FailureType } from '../src/shared/failure-types';
 import { loadWebhookReceiverSettings } from '../src/webhooks/config';
 import { type Sandbox, startSandbox } from '../tools/sandbox';
 import { newPatient } from './support/fixtures';
+import { cli } from './support/processes';
 import { call } from './support/sandbox-http';
 
 /** Keys a test uses: none of them may appear in any message. */
@@ -154,6 +155,25 @@ describe('practice groups: HERO_PRACTICE_GROUP_IDS and per-group keys', () => {
       configProblems({ HERO_PRACTICE_GROUP_ID: '1', HERO_API_KEYS_FILE: good, HERO_API_KEY_1: 'secret-default-key' }),
       ['HERO_API_KEY_1 and HERO_API_KEYS_FILE: both give a key for practice group 1; keep one'],
     );
+  });
+
+  it('`hero-flow worker` refuses a bad group key before connecting, naming the variable and the group, never a key', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HERO_')));
+    const run = await cli(['worker', '--insecure-no-encryption'], {
+      ...env,
+      HERO_PRACTICE_GROUP_IDS: '1,2',
+      HERO_API_KEY: 'secret-default-key',
+      HERO_API_KEY_2: 'secret key-of-two',
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+    });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(
+      run.stderr,
+      /HERO_API_KEY_2: the key of practice group 2 must be printable ASCII without spaces or line breaks/,
+    );
+    for (const s of ['secret-default-key', 'secret key-of-two', 'key-of-two']) {
+      assert.ok(!run.stderr.includes(s) && !run.stdout.includes(s), 'a key in the output');
+    }
   });
 
   it('the webhook receiver reads HERO_PRACTICE_GROUP_IDS, with HERO_PRACTICE_GROUP_ID one of them', () => {

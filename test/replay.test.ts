@@ -6,12 +6,16 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { bundleWorkflows, quietRuntime } from './support/temporal';
 import { noopWorkflowSinks } from '../src/observability/tracing';
+import { campaignRunWorkflowId } from '../src/shared/campaign-ids';
 
 /**
  * Every committed history (test/histories/*.json, one per released workflow shape) must replay
  * against the current workflow code: a change that would break running workflows fails here.
  * Record new ones with `npm run histories:record`.
  */
+/** The workflow ID the recorder gives its campaign run. */
+const RECORDED_CAMPAIGN_RUN_ID = campaignRunWorkflowId('recorder', '0123456789abcdef0123456789abcdef');
+
 describe('replay of committed workflow histories', () => {
   const dir = join(__dirname, 'histories');
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -22,8 +26,17 @@ describe('replay of committed workflow histories', () => {
     bundle = await bundleWorkflows();
   });
 
-  it('has histories of every shape: booking wait, reconciliation, reviews and the booking-event workflow among them', () => {
-    for (const shape of ['booked', 'not-booked', 'reconciled', 'review-resolved', 'review-expired', 'booking-event']) {
+  it('has histories of every shape: booking wait, reconciliation, reviews, the booking-event workflow, sending hours and a campaign run among them', () => {
+    for (const shape of [
+      'booked',
+      'not-booked',
+      'reconciled',
+      'review-resolved',
+      'review-expired',
+      'booking-event',
+      'send-window',
+      'campaign-run',
+    ]) {
       assert.ok(
         files.some((f) => f.startsWith(`${shape}-`)),
         `${shape}: ${files.join(', ')}`,
@@ -70,7 +83,10 @@ describe('replay of committed workflow histories', () => {
     it(`replays ${file} without nondeterminism`, async () => {
       const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
       assert.ok((history.events?.length ?? 0) > 5, 'history has events');
-      await Worker.runReplayHistory({ workflowBundle: bundle, sinks: noopWorkflowSinks() }, history, file);
+      // A campaign's run behaves by its workflow ID (its report search attributes): replayed under the one
+      // it was recorded with (test/support/record-histories.ts); the others under their file's name.
+      const workflowId = file.startsWith('campaign-run-') ? RECORDED_CAMPAIGN_RUN_ID : file;
+      await Worker.runReplayHistory({ workflowBundle: bundle, sinks: noopWorkflowSinks() }, history, workflowId);
     });
   }
 });
@@ -123,7 +139,10 @@ describe('replay of runs started before strict payloads', () => {
     for (const file of ['completed-v4.json', 'verification-v4.json']) {
       const { history, signals } = withUnknownKeys(file);
       if (file.startsWith('verification')) assert.ok(signals > 0, 'the verification history has a signal');
-      await Worker.runReplayHistory({ workflowBundle: bundle, sinks: noopWorkflowSinks() }, history, file);
+      // A campaign's run behaves by its workflow ID (its report search attributes): replayed under the one
+      // it was recorded with (test/support/record-histories.ts); the others under their file's name.
+      const workflowId = file.startsWith('campaign-run-') ? RECORDED_CAMPAIGN_RUN_ID : file;
+      await Worker.runReplayHistory({ workflowBundle: bundle, sinks: noopWorkflowSinks() }, history, workflowId);
     }
   });
 });

@@ -69,11 +69,10 @@ describe('request fields sendWindow and practiceGroupId', () => {
       between: '08:00-18:00',
       days: 'mon-fri',
       timezone: 'Europe/London',
-      startMinute: 480,
-      endMinute: 1080,
-      weekdays: [1, 2, 3, 4, 5],
     });
     assert.equal(input.practiceGroupId, '1234');
+    // The parsed request parses again to itself: what a client sends is what the run reads.
+    assert.deepEqual(prepareOutreachRequest(input), input);
     assert.notEqual(requestFingerprint(input, 'fingerprint-secret'), PINNED[0]!.keyed);
     // The lenient schema (older runs' replays) reads them too.
     assert.equal(lenientOutreachInputSchema.parse({ ...plain, practiceGroupId: 'pg-1' }).practiceGroupId, 'pg-1');

@@ -136,13 +136,25 @@ describe('sending hours in a run (time-skipping)', () => {
     });
   });
 
+  it("runs a request naming a practice group through the real activities (which keep it from HeroClient's strict parse)", async () => {
+    const p = newPatient();
+    sandbox.addPatient(p);
+    await withWorker(async (start) => {
+      const handle = await start({ ...outreachRequest(p), practiceGroupId: sandbox.practiceGroupId });
+      const result = await handle.result();
+      assert.equal(result.outcome, 'completed');
+      assert.equal(sandbox.messages().filter((m) => m.patientId === p.patientId).length, 1);
+    });
+  });
+
   /** A run with the window without today, a reminder 11 hours after the first message (19:00 there). */
   const reminderRequest = (p: { nhsNumber: string; dob: string }, sendWindow: SendWindowInput, window: string) =>
     outreachRequest(p, {
       sendWindow,
       awaitBooking: {
         window,
-        recheckEvery: '12 hours',
+        // A day: no re-check wakes the run between the reminder's due time and the opening.
+        recheckEvery: '1 day',
         reminders: [{ after: '11 hours', text: 'Reminder: book at {booking_link}' }],
       },
     });

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NativeConnection } from '@temporalio/worker';
-import { temporal } from '@temporalio/proto';
-import { REQUIRED_SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 import { ensureSearchAttributes, SearchAttributeSetupError } from '../src/worker/search-attributes';
 
 /**
@@ -10,8 +8,6 @@ import { ensureSearchAttributes, SearchAttributeSetupError } from '../src/worker
  * server always lets us register): a stand-in operator service answers as Temporal Cloud would.
  * The success paths run against real servers in the workflow and end-to-end suites.
  */
-const { IndexedValueType } = temporal.api.enums.v1;
-
 function connectionWith(operatorService: object): NativeConnection {
   return { operatorService } as unknown as NativeConnection;
 }
@@ -47,10 +43,18 @@ describe('ensureSearchAttributes', () => {
   it('registers nothing when the attributes already exist', async () => {
     const conn = connectionWith({
       listSearchAttributes: async () => ({
-        // Every attribute the workflows need, each of its own type (the campaign ones included).
-        customAttributes: Object.fromEntries(
-          REQUIRED_SEARCH_ATTRIBUTES.map((k) => [k.name, IndexedValueType[`INDEXED_VALUE_TYPE_${k.type}`]]),
-        ),
+        // Keyword 2, Int 3, Datetime 6 (IndexedValueType).
+        customAttributes: {
+          HeroFlowState: 2,
+          HeroBookingLinkId: 2,
+          HeroCampaignId: 2,
+          HeroRecordId: 2,
+          HeroPracticeGroup: 2,
+          HeroBookedAt: 6,
+          HeroRemindersSent: 3,
+          HeroDeliveryStatus: 2,
+          HeroReview: 2,
+        },
       }),
       addSearchAttributes: async () => assert.fail('must not try to add'),
     });

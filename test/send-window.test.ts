@@ -62,11 +62,17 @@ describe('sending hours: nextOpening', () => {
         ['2026-10-25T08:00:00.000Z', '2026-10-25T18:00:00.000Z'],
       ],
     );
-    // The repeated hour 01:00-02:00: 01:30 GMT (the second 01:30) is inside a 01:30-03:00 window. (The first,
-    // 01:30 BST, is held until the second: the opening is the later of the two instants.)
+    // The repeated hour 01:00-02:00: a 01:30-03:00 window opens at the first 01:30 (BST, 00:30Z), and the
+    // second 01:30 (GMT) is inside it.
     const night = window({ between: '01:30-03:00', days: 'mon-sun' });
+    assert.equal(nextOpening(at('2026-10-25T00:10:00Z'), night), at('2026-10-25T00:30:00Z'), 'the first 01:30');
     assert.equal(nextOpening(at('2026-10-25T01:30:00Z'), night), at('2026-10-25T01:30:00Z'), '01:30 GMT');
-    assert.equal(nextOpening(at('2026-10-25T00:30:00Z'), night), at('2026-10-25T01:30:00Z'), '01:30 BST');
+  });
+
+  it('opens a window that starts inside the spring-forward gap when the clocks jump', () => {
+    // 2026-03-29 01:00 GMT becomes 02:00 BST: 01:30 never happens; the window opens at 01:00Z (02:00 BST).
+    const night = window({ between: '01:30-03:00', days: 'mon-sun' });
+    assert.equal(iso(nextOpening(at('2026-03-29T00:10:00Z'), night)), '2026-03-29T01:00:00.000Z');
   });
 
   it('reads day lists: single days, ranges, lists, and ranges through Sunday', () => {
@@ -103,9 +109,6 @@ describe('sending hours: the schema', () => {
       between: '08:00-18:00',
       days: 'mon-fri',
       timezone: 'Europe/London',
-      startMinute: 480,
-      endMinute: 1080,
-      weekdays: [1, 2, 3, 4, 5],
     });
   });
 

@@ -12,6 +12,11 @@ import { FailureType } from '../shared/failure-types';
 
 /** How long one campaign's gate answer is reused by a worker: a pause reaches every worker within about this. */
 export const CAMPAIGN_GATE_CACHE_MS = 1_000;
+/**
+ * The oldest gate answer a worker still acts on while it asks again in the background: a pause reaches every
+ * call within about this plus one query, well inside the 5 s a pause promises.
+ */
+export const CAMPAIGN_GATE_MAX_STALE_MS = 3_000;
 /** 401/403 answers in a row, for one campaign on one worker, after which the worker pauses the campaign. */
 export const CREDENTIAL_REFUSALS_TO_PAUSE = 3;
 /** How long the gate query may take; no answer in time counts as closed (the call is retried later). */
@@ -57,17 +62,19 @@ export function gateClosedWhy(gate: CampaignGate): string | undefined {
 
 /**
  * A worker's campaign gate: queries `campaignGate` of `hero-campaign.<id>` with the worker's own client
- * (cached per campaign for `cacheMs`, one query in flight per campaign), and counts credential refusals.
+ * (cached per campaign for `cacheMs`, then served for up to `maxStaleMs` while one query per campaign refreshes
+ * it), and counts credential refusals.
  * A query that fails for another reason than a missing campaign workflow throws, so the call is retried
  * rather than made while the gate cannot be read.
  */
 export function createCampaignGate(
   client: Client,
-  opts: { cacheMs?: number; refusalsToPause?: number; log?: (line: string) => void } = {},
+  opts: { cacheMs?: number; maxStaleMs?: number; refusalsToPause?: number; log?: (line: string) => void } = {},
 ): CampaignGateKeeper {
   const cacheMs = opts.cacheMs ?? CAMPAIGN_GATE_CACHE_MS;
   const refusalsToPause = opts.refusalsToPause ?? CREDENTIAL_REFUSALS_TO_PAUSE;
-  const cache = new Map<string, { at: number; gate: Promise<CampaignGate> }>();
+  const maxStaleMs = Math.max(cacheMs, opts.maxStaleMs ?? CAMPAIGN_GATE_MAX_STALE_MS);
+  const entries = new Map<string, { at: number; value?: CampaignGate; refresh?: Promise<CampaignGate> }>();
   const refusals = new Map<string, { count: number; signalled: boolean }>();
   const OPEN: CampaignGate = { paused: false, cancelled: false };
 
@@ -87,13 +94,30 @@ export function createCampaignGate(
   return {
     read(campaignId) {
       const now = Date.now();
-      const hit = cache.get(campaignId);
-      if (hit && now - hit.at < cacheMs) return hit.gate;
-      const gate = query(campaignId);
-      cache.set(campaignId, { at: now, gate });
-      // A failed read is not reused: the next call asks again.
-      gate.catch(() => cache.get(campaignId)?.gate === gate && cache.delete(campaignId));
-      return gate;
+      let entry = entries.get(campaignId);
+      if (!entry) entries.set(campaignId, (entry = { at: 0 }));
+      const age = now - entry.at;
+      if (entry.value && age < cacheMs) return Promise.resolve(entry.value);
+      let refresh = entry.refresh;
+      if (!refresh) {
+        const e = entry;
+        refresh = e.refresh = query(campaignId)
+          .then((gate) => {
+            e.value = gate;
+            e.at = Date.now();
+            return gate;
+          })
+          .finally(() => {
+            e.refresh = undefined;
+          });
+        // Whoever waits on it sees a failure; the background refresh itself must not be an unhandled rejection.
+        refresh.catch(() => undefined);
+      }
+      // While the last answer is recent, serve it and refresh behind it: calls that waited for one query all
+      // together would reach Hero in a burst when it answered, past its rate limit. A failed read is not
+      // reused: past maxStaleMs the call waits for a fresh answer, and fails (retried later) without one.
+      if (entry.value && age < maxStaleMs) return Promise.resolve(entry.value);
+      return refresh;
     },
 
     async credentialsRefused(campaignId, practiceGroupId, status) {
@@ -107,9 +131,15 @@ export function createCampaignGate(
           `Hero refused the credentials of practice group ${practiceGroupId} (HTTP ${status}) ` +
           `${r.count} times in a row: check that group's API key, then resume the campaign`,
       };
-      await client.workflow.getHandle(campaignWorkflowId(campaignId)).signal(CAMPAIGN_PAUSE_SIGNAL, pause);
+      // Marked before the signal goes: refusals arriving meanwhile (calls in flight together) send no second one.
       r.signalled = true;
-      cache.delete(campaignId);
+      try {
+        await client.workflow.getHandle(campaignWorkflowId(campaignId)).signal(CAMPAIGN_PAUSE_SIGNAL, pause);
+      } catch (err) {
+        r.signalled = false;
+        throw err;
+      }
+      entries.delete(campaignId);
       opts.log?.(`campaign ${campaignId} paused: ${pause.reason}`);
     },
 

@@ -158,12 +158,15 @@ export function createActivities(hero: HeroClient | HeroClients, collaborators: 
       before: GATED.has(endpoint)
         ? async () => {
             let why: string | undefined;
+            let attempt = info.attempt;
             try {
               why = gateClosedWhy(await gate.read(campaignId));
             } catch (err) {
               why = `could not be asked whether it is paused (${err instanceof Error ? err.name : 'error'})`;
+              // Not known to be paused (its worker restarting, say): asked again soon, not after a growing wait.
+              attempt = 1;
             }
-            if (why) throw campaignPausedFailure(campaignId, why, info.attempt);
+            if (why) throw campaignPausedFailure(campaignId, why, attempt);
           }
         : undefined,
       onSuccess: () => gate.succeeded(campaignId),

@@ -67,6 +67,7 @@ export const WORKER_HELP = sections(
 Every setting is checked before it connects; one message lists every problem.`,
   `Environment:
   HERO_API_KEY, HERO_PRACTICE_GROUP_ID   Hero partner credentials (required)
+  HERO_PRACTICE_GROUP_IDS, HERO_API_KEYS_FILE, HERO_API_KEY_<GROUP>   several practice groups, each with its own key
   HERO_API_BASE_URL      default https://api.staging.htech.app (production: https://api.herohealth.net)
   HERO_HTTP_TIMEOUT_MS   per-request timeout (default 10000)
 ${KEYS_ENV}

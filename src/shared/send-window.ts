@@ -46,44 +46,59 @@ function isTimeZone(tz: string): boolean {
 /**
  * When messages may be sent: `between` local times (start before end; "24:00" for midnight), on `days`,
  * in `timezone` (IANA). What requests, campaigns and the CLI's `--send-between/--send-days/--timezone`
- * carry; its output is the parsed form the functions below take.
+ * carry, and what the functions below take once parsed.
  */
-export const sendWindowSchema = z
-  .strictObject({
-    between: z
-      .string()
-      .max(11)
-      .regex(/^\d\d:\d\d-\d\d:\d\d$/, 'must be HH:MM-HH:MM, e.g. "08:00-18:00"')
-      .refine(
-        (v) => {
-          const [a, b] = v.split('-') as [string, string];
-          return HHMM.test(a) && HHMM.test(b) && minutesOf(a) < minutesOf(b) && minutesOf(a) < 24 * 60;
-        },
-        { error: 'must be two times of day, the first before the second, e.g. "08:00-18:00"' },
-      )
-      .default('08:00-18:00')
-      .describe('Local times between which messages may be sent, HH:MM-HH:MM; default 08:00-18:00'),
-    days: z
-      .string()
-      .max(40)
-      .refine((v) => parseDays(v) !== undefined && parseDays(v)!.length > 0, {
-        error: 'must name weekdays, e.g. "mon-fri", "mon,wed,fri" or "mon-sun"',
-      })
-      .default('mon-fri')
-      .describe('The weekdays messages may be sent on, e.g. "mon-fri" (default) or "mon,wed,fri"'),
-    timezone: z
-      .string()
-      .max(64)
-      .refine(isTimeZone, { error: 'must be an IANA time zone, e.g. "Europe/London"' })
-      .default('Europe/London')
-      .describe('The time zone of `between`, IANA; default Europe/London'),
-  })
-  .transform((w) => {
-    const [a, b] = w.between.split('-') as [string, string];
-    return { ...w, startMinute: minutesOf(a), endMinute: minutesOf(b), weekdays: parseDays(w.days)! };
-  });
+export const sendWindowSchema = z.strictObject({
+  between: z
+    .string()
+    .max(11)
+    .regex(/^\d\d:\d\d-\d\d:\d\d$/, 'must be HH:MM-HH:MM, e.g. "08:00-18:00"')
+    .refine(
+      (v) => {
+        const [a, b] = v.split('-') as [string, string];
+        return HHMM.test(a) && HHMM.test(b) && minutesOf(a) < minutesOf(b) && minutesOf(a) < 24 * 60;
+      },
+      { error: 'must be two times of day, the first before the second, e.g. "08:00-18:00"' },
+    )
+    .default('08:00-18:00')
+    .describe('Local times between which messages may be sent, HH:MM-HH:MM; default 08:00-18:00'),
+  days: z
+    .string()
+    .max(40)
+    .refine((v) => parseDays(v) !== undefined && parseDays(v)!.length > 0, {
+      error: 'must name weekdays, e.g. "mon-fri", "mon,wed,fri" or "mon-sun"',
+    })
+    .default('mon-fri')
+    .describe('The weekdays messages may be sent on, e.g. "mon-fri" (default) or "mon,wed,fri"'),
+  timezone: z
+    .string()
+    .max(64)
+    .refine(isTimeZone, { error: 'must be an IANA time zone, e.g. "Europe/London"' })
+    .default('Europe/London')
+    .describe('The time zone of `between`, IANA; default Europe/London'),
+});
+
+/** The same form in and out (defaults filled in): a parsed request parses again to itself. */
 export type SendWindowInput = z.input<typeof sendWindowSchema>;
 export type SendWindow = z.output<typeof sendWindowSchema>;
+
+/** What the functions below compute with, derived once per window. */
+interface Hours {
+  startMinute: number;
+  endMinute: number;
+  weekdays: number[];
+  timezone: string;
+}
+const hoursCache = new WeakMap<SendWindow, Hours>();
+function hoursOf(w: SendWindow): Hours {
+  let h = hoursCache.get(w);
+  if (!h) {
+    const [a, b] = w.between.split('-') as [string, string];
+    h = { startMinute: minutesOf(a), endMinute: minutesOf(b), weekdays: parseDays(w.days)!, timezone: w.timezone };
+    hoursCache.set(w, h);
+  }
+  return h;
+}
 
 /** What campaigns use when they are given no sending hours: 08:00-18:00, Monday to Friday, Europe/London. */
 export const CAMPAIGN_DEFAULT_SEND_WINDOW: SendWindowInput = {
@@ -117,22 +132,33 @@ function localParts(t: number, tz: string): { day: number; weekday: number; msOf
   return { day, weekday: new Date(day).getUTCDay(), msOfDay };
 }
 
-/** The instant of local wall time `day` (a UTC midnight) + `minute` in `tz`; in a DST gap, just after it. */
+/**
+ * The instant of local wall time `day` (a UTC midnight) + `minute` in `tz`. A time that occurs twice (clocks
+ * going back) is its first occurrence; one that does not occur (clocks going forward) is the instant the
+ * clocks jumped, the first local time after the gap.
+ */
 function instantOf(day: number, minute: number, tz: string): number {
   const wall = day + minute * 60_000;
-  let t = wall;
-  for (let i = 0; i < 3; i++) {
+  const offsetAt = (t: number) => {
     const p = localParts(t, tz);
-    const offset = p.day + p.msOfDay - t;
-    const next = wall - offset;
-    if (next === t) break;
-    t = next;
+    return p.day + p.msOfDay - t;
+  };
+  // Offsets change at most once within a day around `wall`: the two candidates are the offsets either side.
+  const candidates = [wall - offsetAt(wall - DAY_MS / 2), wall - offsetAt(wall + DAY_MS / 2)].sort((a, b) => a - b);
+  for (const t of candidates) if (t + offsetAt(t) === wall) return t;
+  let [lo, hi] = candidates as [number, number];
+  const before = offsetAt(lo);
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (offsetAt(mid) === before) lo = mid;
+    else hi = mid;
   }
-  return t;
+  return hi;
 }
 
 /** The openings (start, end) that overlap [from, to), in order. */
-export function openingsBetween(from: number, to: number, w: SendWindow): Array<[number, number]> {
+export function openingsBetween(from: number, to: number, window: SendWindow): Array<[number, number]> {
+  const w = hoursOf(window);
   const out: Array<[number, number]> = [];
   // From the local day before `from`, in case an opening that began then is still open.
   const first = localParts(from, w.timezone).day - DAY_MS;

@@ -176,7 +176,9 @@ export async function awaitBooking(
       }
       continue;
     }
-    const wakeAt = appointment ? windowEnd : Math.min(windowEnd, nextRecheck, reminderAt);
+    // A reminder held for the sending hours wakes the run at its due time too, so that it says it waits.
+    const reminderWake = now < reminderDue ? reminderDue : reminderAt;
+    const wakeAt = appointment ? windowEnd : Math.min(windowEnd, nextRecheck, reminderWake);
     // A reminder due, held for the sending hours: the run says so (and still takes a booking meanwhile).
     const held = sendWindow && !appointment && now >= reminderDue && reminderAt < windowEnd;
     if (held) run.awaitingSendWindow(reminderAt);

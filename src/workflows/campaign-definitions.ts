@@ -43,7 +43,7 @@ export const pauseCampaignSignal = defineSignal<[CampaignPause]>(CAMPAIGN_PAUSE_
 export const resumeCampaignUpdate = defineUpdate<CampaignState, []>('resumeCampaign');
 
 /** Cancel the campaign: its pages start no more runs. Answers its state (the client then cancels the runs). */
-export const cancelCampaignUpdate = defineUpdate<CampaignState, [CancelCampaign?]>('cancelCampaign');
+export const cancelCampaignUpdate = defineUpdate<CampaignState, [CancelCampaign]>('cancelCampaign');
 
 /** Whether the campaign's runs may call Hero now (workers ask, cached for about a second). */
 export const campaignGateQuery = defineQuery<CampaignGate>(CAMPAIGN_GATE_QUERY);

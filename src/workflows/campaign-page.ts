@@ -14,13 +14,7 @@ import { campaignWorkflowId } from '../shared/campaign-ids';
 import { FailureType } from '../shared/failure-types';
 import { describeProblems } from '../shared/problems';
 import { HERO_CAMPAIGN_ID, HERO_PRACTICE_GROUP, HERO_RECORD_ID } from '../shared/search-attributes';
-import {
-  CAMPAIGN_DEFAULT_SEND_WINDOW,
-  type SendWindow,
-  type SendWindowInput,
-  sendWindowSchema,
-  spreadSlot,
-} from '../shared/send-window';
+import { type SendWindow, type SendWindowInput, sendWindowSchema, spreadSlot } from '../shared/send-window';
 import { pageControlSignal, pageDoneSignal, pageRecordsQuery, pageStartedSignal } from './campaign-definitions';
 import {
   type PageControl,
@@ -76,7 +70,10 @@ export async function campaignPageWorkflow(rawInput: PageInput): Promise<PageRes
 type ParsedPage = Omit<ReturnType<typeof pageInputSchema.parse>, 'records'> & {
   /** The records as received: each run gets its request as the client wrote it. */
   records: PageRecord[];
-  /** The sending hours the spread uses: the given ones, none (null), or the campaign default. */
+  /**
+   * The sending hours the spread uses: those of the page's input, which the client fills in from the campaign
+   * (CAMPAIGN_DEFAULT_SEND_WINDOW when the campaign has none); without them (absent or null), no restriction.
+   */
   window: SendWindow | undefined;
   /** The sending hours as the page received them, for its runs' requests. */
   sendWindowAsGiven?: SendWindowInput;
@@ -256,7 +253,7 @@ function parsePageInput(received: unknown): ParsedPage {
   return {
     ...parsed.data,
     records: raw.records,
-    window: given === null ? undefined : sendWindowSchema.parse(given ?? CAMPAIGN_DEFAULT_SEND_WINDOW),
+    window: given ? sendWindowSchema.parse(given) : undefined,
     ...(given && { sendWindowAsGiven: given }),
   };
 }

@@ -195,6 +195,11 @@ export const pageInputSchema = z.strictObject({
   /** Records the spread divides the period among. */
   total: z.number().int().positive(),
   practiceGroupId: practiceGroupIdSchema.optional(),
+  /**
+   * The campaign's sending hours, filled in by the client (CAMPAIGN_DEFAULT_SEND_WINDOW when the campaign's
+   * input has none): the spread uses them and each run gets them unless its request has its own. Absent or
+   * null: no restriction.
+   */
   sendWindow: sendWindowSchema.nullable().optional(),
   spreadOver: spreadOverSchema.optional(),
   spreadStart: epochMsSchema.optional(),

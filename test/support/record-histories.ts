@@ -12,6 +12,7 @@ import { testServerExecutable } from '../../tools/provision';
 import { startSandbox } from '../../tools/sandbox';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 import { Worker } from '@temporalio/worker';
+import { campaignRunWorkflowId } from '../../src/shared/campaign-ids';
 import { bookingEventWorkflow } from '../../src/workflows/booking-event';
 import {
   bookingEventSignal,
@@ -175,7 +176,46 @@ async function main() {
       });
       await event.result(); // Hero does not know the appointment: no effect
 
+      // v7: sending hours (every day but the server's current one, so the first message and the reminder,
+      // due at 19:00 there, both wait) and a campaign's run (its report search attributes, a practice group).
+      const [windowed, campaigner] = [newPatient(), newPatient()];
+      for (const p of [windowed, campaigner]) sandbox.addPatient(p);
+      const today = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', weekday: 'short' })
+        .format(new Date(await env.currentTimeMs()))
+        .toLowerCase();
+      const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'].filter((d) => d !== today).join(',');
+      const sendWindowRun = await start(
+        'send-window',
+        outreachRequest(windowed, {
+          sendWindow: { between: '08:00-18:00', days, timezone: 'Europe/London' },
+          awaitBooking: {
+            window: '3 days',
+            recheckEvery: '1 day',
+            reminders: [{ after: '11 hours', text: 'Reminder {booking_link}' }],
+          },
+        }),
+      );
+      await sendWindowRun.result();
+      const campaignRun = await env.client.workflow.start(patientOutreachWorkflow, {
+        taskQueue,
+        workflowId: campaignRunWorkflowId('recorder', '0123456789abcdef0123456789abcdef'),
+        args: [{ ...waiting(campaigner), practiceGroupId: sandbox.practiceGroupId }],
+      });
+      await eventually(async () => (await campaignRun.query(statusQuery)).state === 'awaiting_booking');
+      const campaignLink = (await campaignRun.query(statusQuery)).bookingLinkId!;
+      const campaignAppointment = sandbox.book(campaignLink, { notify: false });
+      await campaignRun.signal(bookingEventSignal, {
+        event: 'appointment.confirmed',
+        appointmentId: campaignAppointment.id,
+        bookingLinkId: campaignLink,
+        confirmedAt: new Date(campaignAppointment.bookingConfirmedAt).toISOString(),
+        startTime: campaignAppointment.startTime,
+      });
+      await campaignRun.result();
+
       for (const [name, handle] of [
+        ['send-window', sendWindowRun],
+        ['campaign-run', campaignRun],
         ['booked', booked],
         ['not-booked', notBooked],
         ['reconciled', reconciledRun],

@@ -14,6 +14,8 @@ import {
 import { HERO_FLOW_STATE } from '../../src/shared/search-attributes';
 import { OUTREACH_WORKFLOW_TYPE } from '../../src/workflows/definitions';
 import { HeroFlowClient } from '../../src/client';
+import type { CampaignStatus } from '../../src/client/campaign/client';
+import { CAMPAIGN_WORKFLOW_TYPE, campaignOfWorkflowId } from '../../src/shared/campaign-ids';
 import { HeroClient } from '../../src/hero/client';
 import { HERO_STAGING_URL } from '../../src/hero/config';
 import { registerWebhooks, startWebhookReceiver, type WebhookReceiver } from '../../src/webhooks';
@@ -36,6 +38,9 @@ const devEnvSchema = z.object({
 });
 
 const DEV_KEYS_FILE = join(cacheDir(), 'dev-codec-keys');
+
+/** The sandbox's second practice group in dev (the first is the sandbox's default). */
+const DEV_SECOND_GROUP = '2';
 
 /** HERO_CODEC_KEYS if set; else a local key ring kept (git-ignored) in .temporal/dev-codec-keys. */
 function devKeyRing(): { spec: string; fromFile: boolean } {
@@ -96,7 +101,8 @@ async function narrateRuns(opts: {
   // A waiting run passes through `tracing` at each re-check; its link is announced once, not each time.
   const announcedWaiting = new Set<string>();
   const ui = (id: string) => `http://localhost:${opts.uiPort}/namespaces/default/workflows/${encodeURIComponent(id)}`;
-  const query = `WorkflowType="${OUTREACH_WORKFLOW_TYPE}" AND (ExecutionStatus="Running" OR CloseTime > "${since.toISOString()}")`;
+  // A campaign's runs are narrated as the campaign's progress (narrateCampaigns), not one line each.
+  const query = `WorkflowType="${OUTREACH_WORKFLOW_TYPE}" AND HeroCampaignId IS NULL AND (ExecutionStatus="Running" OR CloseTime > "${since.toISOString()}")`;
   let reportedError = false;
 
   const describe = async (run: WorkflowExecutionInfo, state: string | undefined): Promise<string | undefined> => {
@@ -153,6 +159,55 @@ async function narrateRuns(opts: {
       reportedError = true;
     }
     await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+  }
+}
+
+/** A campaign's progress in one line, without the parts that change every second. */
+export function campaignProgressLine(s: CampaignStatus): string {
+  const outcomes = Object.entries(s.byOutcome)
+    .filter(([, n]) => (n as number) > 0)
+    .map(([outcome, n]) => `${outcome} ${n}`)
+    .join(', ');
+  const hours = s.sendingNow ? 'sending now' : `sending hours open ${s.nextSendingWindow}`;
+  const control = s.cancelled
+    ? ' · cancelled'
+    : s.paused
+      ? ` · paused (${s.paused.by}${s.paused.reason ? `: ${s.paused.reason}` : ''})`
+      : '';
+  return (
+    `${s.total} records · ${s.started} started · ${s.finished} finished${outcomes ? ` (${outcomes})` : ''}` +
+    ` · ${hours}${control}`
+  );
+}
+
+/**
+ * One line per change of a campaign's progress (`hero-flow campaign status`), with the campaign's UI
+ * link, polled every 2 s. Counts hold no patient data.
+ */
+async function narrateCampaigns(opts: { heroFlow: HeroFlowClient; uiPort: number; stopping: () => boolean }) {
+  const campaigns = opts.heroFlow.campaigns();
+  const since = new Date(Date.now() - 1000);
+  const last = new Map<string, string>();
+  const ui = (id: string) => `http://localhost:${opts.uiPort}/namespaces/default/workflows/${encodeURIComponent(id)}`;
+  const query = `WorkflowType="${CAMPAIGN_WORKFLOW_TYPE}" AND (ExecutionStatus="Running" OR CloseTime > "${since.toISOString()}")`;
+  let reportedError = false;
+  while (!opts.stopping()) {
+    try {
+      for await (const wf of opts.heroFlow.client.workflow.list({ query })) {
+        const id = campaignOfWorkflowId(wf.workflowId);
+        if (!id) continue;
+        const line = campaignProgressLine(await campaigns.status(id));
+        if (last.get(id) === line) continue;
+        if (!last.has(id)) say(`campaign ${id} handed over · ${ui(wf.workflowId)}`);
+        last.set(id, line);
+        say(`campaign ${id}: ${line}`);
+      }
+      reportedError = false;
+    } catch (err) {
+      if (!reportedError && !opts.stopping()) say(`campaign narration paused: ${(err as Error).message}`);
+      reportedError = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000).unref());
   }
 }
 
@@ -318,13 +373,24 @@ async function main(): Promise<void> {
     if (process.env.HERO_API_KEY) {
       say(`Hero API: ${process.env.HERO_API_BASE_URL || HERO_STAGING_URL} (HERO_API_KEY is set)`);
     } else {
-      sandbox = await startSandbox({ port: settings.HERO_DEV_SANDBOX_PORT });
+      // A second practice group with its own key, as a primary care network has: a campaign or request
+      // with practiceGroupId "2" calls Hero for it (the sandbox answers 403 to a key of the other group).
+      sandbox = await startSandbox({
+        port: settings.HERO_DEV_SANDBOX_PORT,
+        practiceGroups: { [DEV_SECOND_GROUP]: randomBytes(12).toString('base64url') },
+      });
+      const groups = Object.keys(sandbox.practiceGroups);
       Object.assign(workerEnv, {
         HERO_API_KEY: sandbox.apiKey,
         HERO_PRACTICE_GROUP_ID: sandbox.practiceGroupId,
+        HERO_PRACTICE_GROUP_IDS: groups.join(','),
+        [`HERO_API_KEY_${DEV_SECOND_GROUP}`]: sandbox.practiceGroups[DEV_SECOND_GROUP],
         HERO_API_BASE_URL: sandbox.url,
       });
-      say(`Hero API: sandbox at ${sandbox.url} (set HERO_API_KEY to use Hero staging instead)`);
+      say(
+        `Hero API: sandbox at ${sandbox.url}, practice groups ${groups.join(' and ')} with a key each ` +
+          '(set HERO_API_KEY to use Hero staging instead)',
+      );
       for (const p of DEFAULT_PATIENTS) {
         say(
           `  synthetic patient ${p.nhsNumber} born ${p.dob}${p.needsVerification && !p.verified ? ' (must verify identity)' : ''}`,
@@ -394,7 +460,12 @@ async function main(): Promise<void> {
     ];
     const prefix = moved.map((v) => `${v} `).join('');
     say(`  ${prefix}npx hero-flow start --input examples/request.json --workflow-id ${demoWorkflowId()} --wait`);
-    say('Each run is narrated here as it goes. More examples, one per sandbox scenario: examples/README.md');
+    say(
+      `  ${prefix}npx hero-flow campaign start --input examples/campaign.jsonl --template examples/campaign-template.json ` +
+        `--campaign-id ${demoWorkflowId().replace('demo-', 'list-')} --send-days mon-sun --send-between 00:00-24:00`,
+    );
+    say('Each run is narrated here as it goes, and each campaign as one line of progress per change.');
+    say('More examples, one per sandbox scenario: examples/README.md');
     say('Ctrl-C stops everything.');
     void narrateRuns({
       address,
@@ -406,6 +477,11 @@ async function main(): Promise<void> {
     }).catch((err: Error) => {
       if (!stopping) say(`run narration stopped: ${err.message}`);
     });
+    void narrateCampaigns({ heroFlow, uiPort: settings.HERO_DEV_UI_PORT, stopping: () => stopping }).catch(
+      (err: Error) => {
+        if (!stopping) say(`campaign narration stopped: ${err.message}`);
+      },
+    );
   } catch (err) {
     // Once stopping (Ctrl-C, or a child's exit already reported above), a wait cut short is no news.
     if (!stopping) say(`failed: ${(err as Error).message}`);

@@ -7,6 +7,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
+import { fromPayloadsAtIndex } from '@temporalio/common';
 import {
   CAMPAIGN_PAGE_WORKFLOW_TYPE,
   CAMPAIGN_WORKFLOW_TYPE,
@@ -373,7 +374,9 @@ export class CampaignClient {
     }
     const handle = this.#handle(campaignId);
     // A campaign that was there already keeps its settings: a list is not handed over under others.
-    const state = await handle.query(campaignStateQuery);
+    // Read from its first event, not its state query: no worker needed, and no query timeout while a
+    // busy worker is slow to take the campaign's first task.
+    const state = (await this.#startedInput(workflowId)) ?? input;
     const differ = (
       [
         ['practice group', state.practiceGroupId, settings.practiceGroupId],
@@ -409,7 +412,18 @@ export class CampaignClient {
     await this.#startPages(settings, list, answer, (n) =>
       opts.onProgress?.({ step: 'page', pagesStarted: n, pages: list.pages.length }),
     );
-    await handle.executeUpdate(completeListUpdate, { args: [{ fingerprint: list.fingerprint! }] });
+    try {
+      await handle.executeUpdate(completeListUpdate, { args: [{ fingerprint: list.fingerprint! }] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new Error(
+          `campaign ${campaignId} did not take the end of the hand-off (its pages are all started; run the same ` +
+            `command again to finish it): ${err.cause?.message ?? err.message}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
     return {
       campaignId,
       workflowId,
@@ -426,6 +440,19 @@ export class CampaignClient {
     };
   }
 
+  /** The input the campaign's current run started with (its first history event), decoded. */
+  async #startedInput(workflowId: string): Promise<CampaignInput | undefined> {
+    const { history } = await this.client.workflowService.getWorkflowExecutionHistory({
+      namespace: this.client.options.namespace,
+      execution: { workflowId },
+      maximumPageSize: 1,
+    });
+    let payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+    const converter = this.client.options.loadedDataConverter;
+    for (const codec of [...converter.payloadCodecs].reverse()) payloads = await codec.decode(payloads);
+    return payloads.length ? fromPayloadsAtIndex<CampaignInput>(converter.payloadConverter, 0, payloads) : undefined;
+  }
+
   /** Starts every page of the list that is not there yet (a closed page is done: never started again). */
   async #startPages(
     settings: ReturnType<typeof checkCampaignSettings>,
@@ -434,6 +461,7 @@ export class CampaignClient {
     onPage: (started: number) => void,
   ): Promise<void> {
     const limit = concurrencyLimit(PAGE_START_CONCURRENCY);
+    const window = settings.sendWindow === undefined ? CAMPAIGN_DEFAULT_SEND_WINDOW : settings.sendWindow;
     const total = answer.startIndex + list.records;
     let offset = 0;
     let started = 0;
@@ -452,7 +480,9 @@ export class CampaignClient {
             startIndex,
             total,
             ...(settings.practiceGroupId !== undefined && { practiceGroupId: settings.practiceGroupId }),
-            ...(settings.sendWindow !== undefined && { sendWindow: settings.sendWindow }),
+            // The effective window (the campaign default when none was given): a page without one spreads
+            // over the clock and lets its runs send at any hour.
+            ...(window && { sendWindow: window }),
             ...(settings.spreadOver !== undefined && { spreadOver: settings.spreadOver }),
             ...(answer.spreadStart !== undefined && { spreadStart: answer.spreadStart }),
             records,
@@ -497,7 +527,11 @@ export class CampaignClient {
     const states = outreachStateSchema.options;
     const [state, described, byStatus, ...perState] = await Promise.all([
       this.state(campaignId),
-      this.#handle(campaignId).describe(),
+      this.#handle(campaignId)
+        .describe()
+        .catch((err: unknown) => {
+          throw err instanceof WorkflowNotFoundError ? new CampaignNotFoundError(campaignId) : err;
+        }),
       this.client.workflow.count(`${base} GROUP BY ExecutionStatus`),
       ...states.map((s) => this.client.workflow.count(`${base} AND ${HERO_FLOW_STATE.name} = ${quoted(s)}`)),
     ]);
@@ -608,8 +642,7 @@ export class CampaignClient {
         by: 'operator',
       });
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new CampaignNotFoundError(campaignId, 'no running campaign of that ID');
+      if (err instanceof WorkflowNotFoundError) throw await this.#notRunning(campaignId);
       throw err;
     }
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
@@ -630,12 +663,22 @@ export class CampaignClient {
     return this.#update(campaignId, () => this.#handle(campaignId).executeUpdate(resumeCampaignUpdate));
   }
 
+  /** No running campaign: one that has ended says how, else there is none. */
+  async #notRunning(campaignId: string): Promise<CampaignNotFoundError> {
+    const described = await this.#handle(campaignId)
+      .describe()
+      .catch(() => undefined);
+    return new CampaignNotFoundError(
+      campaignId,
+      described ? `it has ended (${described.status.name.toLowerCase()})` : 'no campaign of that ID',
+    );
+  }
+
   async #update<T>(campaignId: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new CampaignNotFoundError(campaignId, 'no running campaign of that ID');
+      if (err instanceof WorkflowNotFoundError) throw await this.#notRunning(campaignId);
       if (err instanceof WorkflowUpdateFailedError) {
         throw new CampaignListRefusedError(
           campaignId,

@@ -139,17 +139,6 @@ const inRequest = (problem: string) =>
       ? problem
       : `request.${problem}`;
 
-/**
- * The parsed request as a run takes it: the parsed sending hours carry derived fields (startMinute,
- * endMinute, weekdays) that the strict schema refuses when the page and the run parse the request again,
- * so they go back to their given form.
- */
-function asRunInput(input: OutreachInput): OutreachInput {
-  const w = (input as { sendWindow?: { between: string; days: string; timezone: string } }).sendWindow;
-  if (!w) return input;
-  return { ...input, sendWindow: { between: w.between, days: w.days, timezone: w.timezone } } as OutreachInput;
-}
-
 /** The line's record, or why it is left out. */
 function readLine(
   text: string,
@@ -256,7 +245,7 @@ export async function prepareCampaignList(
       continue;
     }
     patients.set(input.nhsNumber, recordId);
-    add({ recordId, workflowId: runId(input.nhsNumber), request: asRunInput(input) });
+    add({ recordId, workflowId: runId(input.nhsNumber), request: input });
   }
   if (out.lines === 0) throw new CampaignFileError('the list has no lines (one {"recordId", "request"} per line)');
   if (page.length) out.pages.push(page);
