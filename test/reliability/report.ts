@@ -1,3 +1,5 @@
+import type { CampaignReport } from './campaign';
+
 /** The reliability suite's figures, printed as a table and written as JSON. */
 export interface ReliabilityReport {
   seed: number;
@@ -28,7 +30,7 @@ export interface ReliabilityReport {
   /** Why the chaos fell short of the plan, if it did. */
   chaosShortfall: string[];
   /** Open runs at the moment of each kill, restart or proxy fault. */
-  chaos: { at: string; event: string; openRuns: number }[];
+  chaos: { at: string; event: string; openRuns: number; openCampaignRuns?: number }[];
   /** When the sandbox's sent-messages list was off (seconds since the suite started). */
   listOutage: { from: string; to: string };
   /** Reads of the sent-messages list (reconciliations): all, answered 404 (the outage), drawing a random fault. */
@@ -40,6 +42,8 @@ export interface ReliabilityReport {
   /** Runs not closed, or closed with another outcome than the one the sandbox's records call for. */
   lostRuns: { workflowId: string; kind: string; expected: string; got: string }[];
   verificationsDelivered: Record<string, number>;
+  /** The campaign handed over under chaos (campaign.ts): its hand-off, runs, report and status, and what failed. */
+  campaign: CampaignReport;
   booking: {
     /** Runs that waited for the booking (awaitBooking). */
     runs: number;
@@ -185,7 +189,15 @@ export function formatTable(r: ReliabilityReport): string {
         `${mb(r.proxy.bytesToServer)} MB to the server, ${mb(r.proxy.bytesToClient)} MB to the worker, ` +
         `${r.proxy.upstreamErrors} failed to reach the server`,
     ],
-    ['chaos events', r.chaos.map((c) => `${c.at} ${c.event} (${c.openRuns} open)`).join('; ')],
+    [
+      'chaos events',
+      r.chaos
+        .map(
+          (c) =>
+            `${c.at} ${c.event} (${c.openRuns} open${c.openCampaignRuns ? `, ${c.openCampaignRuns} of the campaign` : ''})`,
+        )
+        .join('; '),
+    ],
     ['Hero faults injected', `${faultsTotal}: ${fmt(r.faultsInjected)}`],
     [
       'sent-messages list off',
@@ -237,6 +249,28 @@ export function formatTable(r: ReliabilityReport): string {
       `${r.duplicateMessages} (patients affected: ${r.patientsWithDuplicateMessages})`,
     ],
     ['messages a run reports, not in sandbox', String(r.runsWithoutMessage.length)],
+    [
+      'campaign',
+      `${r.campaign.campaignId}: ${r.campaign.records} records (${r.campaign.lines} lines: ${r.campaign.recordDuplicates} ` +
+        `repeated record IDs, ${r.campaign.patientDuplicates} repeated patients, ${r.campaign.invalidLines} invalid); ` +
+        `outcomes ${fmt(r.campaign.outcomes)}`,
+    ],
+    [
+      'campaign hand-off (CLI)',
+      `${r.campaign.handOff.attempts.map((a) => `${a.at} exit ${a.code} ${a.outcome ?? a.error ?? ''} in ${a.seconds} s`).join('; ')}; ` +
+        `begun ${r.campaign.handOff.begunAt}, kill ${r.campaign.handOff.killAt}, restart ${r.campaign.handOff.restartAt}, ` +
+        `held ${r.campaign.handOff.endedAt}; again: ${r.campaign.handOff.repeat ?? 'not run'}`,
+    ],
+    [
+      'campaign mid-run chaos',
+      `${r.campaign.midCampaign.kills} kills, ${r.campaign.midCampaign.restarts} restarts with its runs open`,
+    ],
+    [
+      'campaign runs / report / status',
+      `${r.campaign.runsInVisibility} runs in visibility; report ${r.campaign.reportRows} rows; status total ` +
+        `${String(r.campaign.status?.total)}, finished ${String(r.campaign.status?.finished)}; ` +
+        `${r.campaign.failures.length ? `${r.campaign.failures.length} FAILED` : 'all agree'}`,
+    ],
     ['wall time', `${r.wallTimeSeconds.toFixed(1)} s (last to close: ${r.lastToClose.join('; ')})`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -10,9 +10,13 @@
  * `hero-flow webhooks register`) and are lost, duplicated, reordered and forged at seeded rates. The
  * sandbox's sent-messages list is turned off for a while, so that uncertain sends open reviews; the
  * suite's operator resolves each one with `hero-flow review list` and `hero-flow review resolve`
- * (checks.ts says what is then checked).
+ * (checks.ts says what is then checked). Alongside the runs, a campaign of RELIABILITY_CAMPAIGN_RECORDS
+ * records (campaign.ts) is handed over with `hero-flow campaign start` while the worker is SIGKILLed and the
+ * server restarts (the hand-off is re-run, as a user would, until it answers; then once more, to add
+ * nothing), and its runs go through the rest of the chaos like the suite's own.
  *
  *   RELIABILITY_RUNS   number of runs (default 200)
+ *   RELIABILITY_CAMPAIGN_RECORDS  records of the campaign, besides its duplicates and invalid lines (default 200)
  *   RELIABILITY_SEED   seed of the mix, the chaos schedule, the bookings, the operator's choices and the
  *                      sandbox's faults (default: random)
  *
@@ -28,10 +32,11 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { HeroFlowClient } from '../../src/client';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../../src/codec';
+import { campaignWorkflowId } from '../../src/shared/campaign-ids';
 import { BOOKING_EVENT_WORKFLOW_TYPE } from '../../src/workflows/definitions';
 import type { BookingEventResult } from '../../src/workflows/schemas';
 import { freePort, ROOT } from '../../tools/processes';
@@ -48,6 +53,15 @@ import { mulberry32 } from '../../tools/sandbox/faults';
 import { externalTemporalServer } from '../production/external';
 import { outreachRequest, syntheticNhsNumber } from '../support/fixtures';
 import { Patients } from './booking';
+import {
+  buildCampaign,
+  type CampaignCheckInput,
+  checkCampaign,
+  type HandOffAttempt,
+  handedOver,
+  type HandOffRecord,
+  parseHandOff,
+} from './campaign';
 import { check } from './checks';
 import { timeline } from './post-mortem';
 import {
@@ -132,7 +146,15 @@ const ABANDON_SHARE = 0.2;
  * The chaos schedule: SIGKILLs of the worker, restarts of the Temporal server, and faults of the network
  * between the worker and Temporal: the proxy's drops (FIN), resets (RST) and stalls of every connection.
  */
-const PLANNED_CHAOS = { kills: 4, restarts: 1, drops: 2, resets: 2, stalls: 2 };
+const PLANNED_CHAOS = { kills: 5, restarts: 2, drops: 2, resets: 2, stalls: 2 };
+/**
+ * One kill and one restart of the plan land during the campaign's hand-off, at this time; the other kills
+ * and the restart come while its runs go.
+ */
+const HANDOFF_AT_MS = 2_000;
+/** The schedule after the hand-off waits for its answer (at most HANDOFF_WAIT_MS), as if it came by this time. */
+const HANDOFF_HELD_BY_MS = 5_000;
+const HANDOFF_WAIT_MS = 90_000;
 /**
  * The proxy's faults come after the kills and the restart, one in each of these slots, in a seeded order,
  * while most runs wait for bookings, reminders and reconciliations and the sent-messages list is off (so a
@@ -156,8 +178,7 @@ let t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 const say = (line: string) => process.stdout.write(`[reliability ${elapsed()}] ${line}\n`);
 
-function buildSpecs(): RunSpec[] {
-  const taken = new Set(DEFAULT_PATIENTS.map((p) => p.nhsNumber));
+function buildSpecs(taken: Set<string>): RunSpec[] {
   const specs: RunSpec[] = [];
   let seed = 100_000 + (SEED % 1_000) * 10_000;
   for (let i = 0; i < RUNS; i++) {
@@ -214,7 +235,8 @@ async function main(): Promise<number> {
   const workerLog = createWriteStream(join(artifacts, 'reliability-worker.log'));
   const serverLog = createWriteStream(join(artifacts, 'reliability-temporal.log'));
   const webhooksLog = createWriteStream(join(artifacts, 'reliability-webhooks.log'));
-  const specs = buildSpecs();
+  const taken = new Set(DEFAULT_PATIENTS.map((p) => p.nhsNumber));
+  const specs = buildSpecs(taken);
   // The sent-messages list is off for a while: reconciliations then cannot tell, and reviews open. It
   // covers most first messages' (sent in the first minute, reconciled 1 or 2 minutes later) and the
   // first reminders' (60 s after the message, reconciled 60 s later).
@@ -222,6 +244,13 @@ async function main(): Promise<number> {
   const keySpec = generateKeySpec();
   const converter = heroDataConverter(parseKeyRing(keySpec));
   const taskQueue = `reliability-${SEED}-${process.pid}`;
+  const plan = buildCampaign({ seed: SEED, keySpec, taken, startAt: HANDOFF_AT_MS });
+  const listFile = join(tmp, 'campaign.jsonl');
+  const templateFile = join(tmp, 'campaign-template.json');
+  writeFileSync(listFile, plan.list);
+  writeFileSync(templateFile, JSON.stringify(plan.template, null, 2));
+  /** The suite's runs and the campaign's, for what both are checked by. */
+  const allSpecs = [...specs, ...plan.specs];
   const signingKey = randomBytes(24).toString('hex');
 
   // `npm run test:production` points the suite at its PostgreSQL-backed, mTLS server (stopped and started
@@ -255,7 +284,7 @@ async function main(): Promise<number> {
   try {
     await server.start();
     say(`${serverName} on ${server.address}; sandbox on ${sandbox.url}; seed ${SEED}`);
-    for (const s of specs) {
+    for (const s of allSpecs) {
       if (s.kind === 'not_found' || !s.patientId) continue;
       sandbox.addPatient({
         nhsNumber: s.nhsNumber,
@@ -325,6 +354,9 @@ async function main(): Promise<number> {
 
     const records = new Map<string, RunRecord>();
     const open = new Set<string>();
+    const openCampaign = new Set<string>();
+    /** Kills and restarts, with the campaign's runs open then. */
+    const campaignChaos: CampaignCheckInput['chaos'] = [];
     const chaosLog: ReliabilityReport['chaos'] = [];
     /**
      * When each kill, restart or proxy fault happened (ms since epoch; a stall's start and end), to tell
@@ -383,16 +415,120 @@ async function main(): Promise<number> {
       say(`${what}, ${openRuns} runs open`);
     };
 
+    const handOff: HandOffRecord = { attempts: [] };
+    let handOffHeld!: () => void;
+    /** Resolves once a `campaign start` answered that Temporal holds the list (or the suite gave up). */
+    const handOffAnswered = new Promise<void>((resolve) => (handOffHeld = resolve));
+    let handOffRest: Promise<void> = Promise.resolve();
+    const startArgs = [
+      'campaign',
+      'start',
+      '--input',
+      listFile,
+      '--template',
+      templateFile,
+      '--campaign-id',
+      plan.campaignId,
+      // Sending hours open all the time: the runs wait for them (and find them open) without waiting long.
+      '--send-between',
+      '00:00-24:00',
+      '--send-days',
+      'mon-sun',
+    ];
+    const startOnce = async (): Promise<HandOffAttempt> => {
+      const at = Date.now();
+      return parseHandOff(await runCli(startArgs, env(), 120_000), at);
+    };
+    /**
+     * The hand-off under a worker SIGKILL and a server restart. The worker is stopped (SIGSTOP) first, so the
+     * campaign cannot answer the hand-off's registerList: once its workflow exists, the hand-off is under way
+     * and cannot have finished when the kill and the stop land. The command is then re-run, as a user would,
+     * until it answers, and once more, which must add nothing.
+     */
+    const handOffUnderChaos = async () => {
+      chaosBusy = true;
+      let first: Promise<HandOffAttempt>;
+      try {
+        if (worker!.pid) process.kill(worker!.pid, 'SIGSTOP');
+        handOff.startedAt = Date.now();
+        first = startOnce();
+        say(`handing the campaign ${plan.campaignId} over (${plan.specs.length} records) with the worker stopped`);
+        const campaignHandle = (hf: HeroFlowClient) =>
+          hf.client.workflow.getHandle(campaignWorkflowId(plan.campaignId));
+        for (let i = 0; i < 240 && handOff.begunAt === undefined; i++) {
+          try {
+            await call((hf) => campaignHandle(hf).describe(), 2_000);
+            handOff.begunAt = Date.now();
+          } catch {
+            await sleep(250);
+          }
+        }
+        chaosTimes.push(Date.now());
+        chaosLog.push({ at: elapsed(), event: 'worker SIGKILL during the campaign hand-off', openRuns: open.size });
+        await worker!.kill();
+        kills += 1;
+        handOff.killAt = Date.now();
+        say(`killed the worker (SIGKILL) during the campaign hand-off, ${open.size} runs open`);
+        chaosTimes.push(Date.now());
+        chaosLog.push({
+          at: elapsed(),
+          event: 'Temporal server restart during the campaign hand-off',
+          openRuns: open.size,
+        });
+        serverDown = true;
+        handOff.restartAt = Date.now();
+        await server.stop();
+        await sleep(1_000);
+        await server.start();
+        serverDown = false;
+        serverRestarts += 1;
+        heroFlow = await connect();
+        say(`${serverName} is back after a restart during the hand-off; restarting the worker`);
+        await worker!.start().catch((err: unknown) => say(`worker restart failed: ${String(err)}`));
+      } finally {
+        chaosBusy = false;
+      }
+      handOffRest = (async () => {
+        try {
+          let a = await first;
+          handOff.attempts.push(a);
+          while (!handedOver(a) && Date.now() < deadline) {
+            say(`campaign start exited ${a.code} (${a.error ?? a.outcome}): running the same command again`);
+            await sleep(2_000);
+            a = await startOnce();
+            handOff.attempts.push(a);
+          }
+          if (handedOver(a)) handOff.endedAt = a.endedAt;
+          say(`campaign handed over (${a.outcome}) after ${handOff.attempts.length} command(s)`);
+        } finally {
+          handOffHeld();
+        }
+        // Once more, re-run like the first until it answers (the chaos goes on meanwhile): it must add nothing.
+        let again = await startOnce();
+        handOff.repeatAttempts = [again];
+        while (!handedOver(again) && Date.now() < deadline) {
+          say(`the same campaign start again exited ${again.code} (${again.error}): running it once more`);
+          await sleep(2_000);
+          again = await startOnce();
+          handOff.repeatAttempts.push(again);
+        }
+        handOff.repeat = again;
+        say(`the same campaign start again: ${again.outcome ?? again.error}`);
+      })();
+    };
+
     const chaos = async () => {
       const kinds = [
-        ...Array<string>(PLANNED_CHAOS.kills).fill('kill'),
-        ...Array<string>(PLANNED_CHAOS.restarts).fill('restart'),
+        ...Array<string>(PLANNED_CHAOS.kills - 1).fill('kill'),
+        ...Array<string>(PLANNED_CHAOS.restarts - 1).fill('restart'),
       ];
       const times = [between(5_000, 12_000), between(14_000, 22_000), between(34_000, 45_000), between(48_000, 60_000)];
       const events: { event: string; at: number; stallMs?: number }[] = kinds.map((event, i) => ({
         event,
         at: event === 'restart' ? between(25_000, 30_000) : times[i]!,
       }));
+      // The hand-off's kill and restart, beyond the kinds above: a seed keeps its earlier schedule.
+      events.push({ event: 'handoff', at: HANDOFF_AT_MS });
       // Drawn after the kills' and the restart's times, so that a seed keeps its earlier schedule.
       const proxyKinds = [
         ...Array<string>(PLANNED_CHAOS.drops).fill('drop'),
@@ -409,26 +545,49 @@ async function main(): Promise<number> {
         events.push({ event, at, stallMs: Math.floor(between(STALL_MS.min, STALL_MS.max)) });
       });
       events.sort((a, b) => a.at - b.at);
+      /** How much later than planned the chaos after the hand-off comes (it waits for the hand-off's answer). */
+      let shift = 0;
       for (const e of events) {
-        await sleep(Math.max(0, t0 + e.at - Date.now()));
+        await sleep(Math.max(0, t0 + e.at + shift - Date.now()));
         if (done) return; // only when the script is stopping on an error
         if (e.event === 'drop' || e.event === 'reset' || e.event === 'stall') {
           // The worker stays up: nothing for the supervisor to hold back from.
           await proxyFault(e.event, e.stallMs!);
           continue;
         }
+        if (e.event === 'handoff') {
+          await handOffUnderChaos();
+          // The rest comes mid-campaign, while its runs go: once the hand-off answered, the schedule carries
+          // on as if that had been at HANDOFF_HELD_BY_MS.
+          await Promise.race([handOffAnswered, sleep(HANDOFF_WAIT_MS)]);
+          shift = Math.max(0, Date.now() - t0 - HANDOFF_HELD_BY_MS);
+          if (shift) say(`the chaos after the hand-off comes ${(shift / 1000).toFixed(1)} s later than planned`);
+          continue;
+        }
         chaosBusy = true;
         try {
           chaosTimes.push(Date.now());
           if (e.event === 'kill') {
-            chaosLog.push({ at: elapsed(), event: 'worker SIGKILL', openRuns: open.size });
+            chaosLog.push({
+              at: elapsed(),
+              event: 'worker SIGKILL',
+              openRuns: open.size,
+              openCampaignRuns: openCampaign.size,
+            });
+            campaignChaos.push({ at: Date.now(), event: 'kill', openCampaignRuns: openCampaign.size });
             await worker!.kill();
             kills += 1;
             say(`killed the worker (SIGKILL) with ${open.size} runs open`);
             await sleep(1_000);
             await worker!.start().catch((err: unknown) => say(`worker restart failed: ${String(err)}`));
           } else {
-            chaosLog.push({ at: elapsed(), event: 'Temporal server restart', openRuns: open.size });
+            chaosLog.push({
+              at: elapsed(),
+              event: 'Temporal server restart',
+              openRuns: open.size,
+              openCampaignRuns: openCampaign.size,
+            });
+            campaignChaos.push({ at: Date.now(), event: 'restart', openCampaignRuns: openCampaign.size });
             say(`stopping the ${serverName} (SIGTERM) with ${open.size} runs open`);
             serverDown = true;
             await server.stop();
@@ -496,6 +655,21 @@ async function main(): Promise<number> {
       }
     };
 
+    /** A campaign's run: started by its page workflow once the hand-off holds; followed here to its outcome. */
+    const follow = async (spec: RunSpec): Promise<void> => {
+      const rec: RunRecord = { spec, outcome: 'not_started' };
+      records.set(spec.workflowId, rec);
+      await handOffAnswered;
+      const heldAt = handOff.endedAt;
+      if (heldAt === undefined) return;
+      rec.outcome = 'not_closed';
+      rec.openedAt = Date.now();
+      open.add(spec.workflowId);
+      openCampaign.add(spec.workflowId);
+      await awaitOutcome(spec, rec, heldAt);
+      openCampaign.delete(spec.workflowId);
+    };
+
     const drive = async (spec: RunSpec): Promise<void> => {
       const rec: RunRecord = { spec, outcome: 'not_started' };
       records.set(spec.workflowId, rec);
@@ -518,7 +692,13 @@ async function main(): Promise<number> {
       rec.outcome = 'not_closed';
       rec.openedAt = Date.now();
       open.add(spec.workflowId);
+      await awaitOutcome(spec, rec);
+    };
+
+    /** Waits for the run's result; `heldAt`: a campaign's run (held since then), still not found at the deadline: never started. */
+    const awaitOutcome = async (spec: RunSpec, rec: RunRecord, heldAt?: number): Promise<void> => {
       const verifying = spec.kind === 'verification' ? verify(spec, rec) : Promise.resolve();
+      let notFound = false;
       while (Date.now() < deadline) {
         try {
           const result = await call((hf) => hf.result(spec.workflowId), 30_000);
@@ -531,9 +711,17 @@ async function main(): Promise<number> {
             Object.assign(rec, failureOf(err));
             break;
           }
+          // A campaign's run not there yet: its page workflow starts it (maybe late, under the chaos).
+          if (err instanceof WorkflowNotFoundError && heldAt !== undefined) {
+            notFound = true;
+            await sleep(1_000);
+            continue;
+          }
+          notFound = false;
           await sleep(1_000);
         }
       }
+      if (notFound && rec.outcome === 'not_closed') rec.outcome = 'not_started';
       rec.closedAt = Date.now();
       open.delete(spec.workflowId);
       await verifying;
@@ -541,7 +729,7 @@ async function main(): Promise<number> {
 
     const patients = new Patients(
       sandbox,
-      specs
+      allSpecs
         .filter((s) => s.patientId)
         .map((s) => ({ workflowId: s.workflowId, patientId: s.patientId!, plan: s.booking })),
       say,
@@ -550,7 +738,7 @@ async function main(): Promise<number> {
       env: env(),
       sandbox,
       runs: new Map(
-        specs
+        allSpecs
           .filter((s) => s.patientId)
           .map((s) => [s.workflowId, { patientId: s.patientId!, reviewUnits: s.reviewUnits }] as const),
       ),
@@ -568,11 +756,15 @@ async function main(): Promise<number> {
     const patientsDone = patients.run(() => allClosed);
     const operatorDone = operator.run(() => allClosed);
     say(`${specs.filter((s) => s.awaitBooking).length} of ${specs.length} runs wait for the booking`);
-    await Promise.all(specs.map(drive));
+    say(
+      `${plan.specs.filter((s) => s.awaitBooking).length} of the campaign's ${plan.specs.length} runs wait for the booking`,
+    );
+    await Promise.all([...specs.map(drive), ...plan.specs.map(follow)]);
     allClosed = true;
     say('every run has closed (or the wait ran out)');
     // Every planned kill and restart happens, even after the last run closed: fewer fails the suite.
-    await Promise.all([chaosDone, outageDone, patientsDone, operatorDone]);
+    await Promise.all([chaosDone, outageDone, patientsDone, operatorDone, handOffAnswered]);
+    await handOffRest;
     done = true;
     await supervisor;
     // Deliveries still retrying (to runs that have closed) are counted once they end, or after 30 s.
@@ -598,10 +790,36 @@ async function main(): Promise<number> {
       bookingEvents['(not listed)'] = 1;
     }
 
+    // The campaign, as its user sees it: its runs in visibility, `campaign report` and `campaign status`.
+    const cid = plan.campaignId;
+    const campaignOutcomes = new Map(plan.specs.map((s) => [s.workflowId, records.get(s.workflowId)?.outcome ?? '']));
+    const runsInVisibility = await call(
+      async (hf) =>
+        (await hf.client.workflow.count(`HeroCampaignId="${cid}" AND WorkflowType="patientOutreachWorkflow"`)).count,
+      30_000,
+    ).catch(() => -1);
+    const campaignReportCli = await runCli(['campaign', 'report', cid, '--format', 'jsonl'], env(), 60_000);
+    // Visibility may lag a moment behind the last run's close.
+    let campaignStatusCli = await runCli(['campaign', 'status', cid], env(), 30_000);
+    for (let i = 0; i < 3 && campaignStatusCli.code === 0 && !/"running": 0,/.test(campaignStatusCli.stdout); i++) {
+      await sleep(2_000);
+      campaignStatusCli = await runCli(['campaign', 'status', cid], env(), 30_000);
+    }
+    const campaign = checkCampaign({
+      plan,
+      handOff,
+      outcomes: campaignOutcomes,
+      chaos: campaignChaos,
+      runsInVisibility,
+      report: campaignReportCli,
+      status: campaignStatusCli,
+      t0,
+    });
+
     const all = [...records.values()];
     const requests = sandbox.requests();
     const checked = check({
-      specs,
+      specs: allSpecs,
       records: all,
       messages: sandbox.messages(),
       links: sandbox.bookingLinks(),
@@ -636,6 +854,7 @@ async function main(): Promise<number> {
     const since = (ms: number | undefined) => (ms === undefined ? 'never' : `${((ms - t0) / 1000).toFixed(1)}s`);
     const { failedRuns, ...figures } = checked;
     figures.globalFailures.push(...operator.failures.map((f) => `the review operator's tick failed: ${f}`));
+    figures.globalFailures.push(...campaign.failures);
     const report: ReliabilityReport = {
       seed: SEED,
       runs: all.length,
@@ -665,6 +884,7 @@ async function main(): Promise<number> {
           message: r.message ?? '',
         })),
       verificationsDelivered: verifiedBy,
+      campaign,
       ...figures,
       webhooks: {
         ...figures.webhooks,
