@@ -39,7 +39,7 @@ const HOUR = 3600_000;
  * Two suites, each with its own server: the second lets time skip far, which on a server shared with the
  * first suite's workflows stalled (a page's spread timer never fired).
  */
-for (const part of ['lists, duplicates, cancel, continue-as-new', 'spread and pause over time'] as const) {
+for (const part of ['lists, duplicates, cancel, continue-as-new', 'spread over days', 'pause over hours'] as const) {
   describe(`campaignWorkflow and campaignPageWorkflow (time-skipping): ${part}`, () => {
     const first = part === 'lists, duplicates, cancel, continue-as-new';
     let env: TestWorkflowEnvironment;
@@ -347,8 +347,9 @@ for (const part of ['lists, duplicates, cancel, continue-as-new', 'spread and pa
         });
       });
     }
-    if (!first) {
-      // The last two let time skip far (days): the ones before rely on nothing but the present.
+    // The last two let time skip far, each on its own server: after one skip far, the next one on the same
+    // server stalled (the pause test hung until the file's timeout), as the earlier suite's did.
+    if (part === 'spread over days') {
       it('starts records at their spread slots within the sending hours', async () => {
         const window: SendWindowInput = { between: '09:00-10:00', days: 'mon-sun', timezone: 'UTC' };
         const spreadOver = 2 * 24 * HOUR;
@@ -381,7 +382,8 @@ for (const part of ['lists, duplicates, cancel, continue-as-new', 'spread and pa
           }
         });
       });
-
+    }
+    if (part === 'pause over hours') {
       it('stops starting runs once paused (the gate says why), carries on when resumed', async () => {
         await withCampaign({ spreadOver: HOUR }, async (ctx) => {
           const list = records(ctx, 4);
@@ -416,7 +418,10 @@ for (const part of ['lists, duplicates, cancel, continue-as-new', 'spread and pa
           const held = await skip('2 hours');
           assert.ok((await history(page)).some((e) => e.eventType === EventType.EVENT_TYPE_TIMER_FIRED));
           assert.deepEqual(await statuses(page), ['started', 'pending', 'pending', 'pending']);
-          assert.equal(sandbox.messages().length, 1);
+          // None of the held records has a run (its messages are the runs' business, tested with them).
+          for (const r of list.slice(1)) {
+            await assert.rejects(env.client.workflow.getHandle(r.workflowId).describe(), /not found/i);
+          }
           const state = await ctx.campaign.query(campaignStateQuery);
           assert.equal(state.paused?.reason, 'appointment book full');
           assert.equal(state.paused?.by, 'operator');
