@@ -24,7 +24,7 @@ import {
   resumeCampaignUpdate,
 } from '../src/workflows/campaign-definitions';
 import type { CampaignInput, PageInput, PageRecord } from '../src/workflows/campaign-schemas';
-import { eventually, newPatient, outreachRequest, uniqueId } from './support/fixtures';
+import { eventually, newPatient, outreachRequest, uniqueId, within } from './support/fixtures';
 import { sandboxWorker, startTestStack, stopTestStack } from './support/temporal';
 
 /**
@@ -87,9 +87,9 @@ for (const part of ['lists, duplicates, cancel, continue-as-new', 'spread over d
         args: [duration],
       });
       const done = handle.result();
-      await held;
+      await within(held, 60_000, 'the sleeper holding workflow time');
       const release = holding!.release!;
-      return { release: async () => (release(), await done) };
+      return { release: async () => (release(), await within(done, 60_000, 'the sleeper to end')) };
     }
     beforeEach(() => sandbox.reset());
 
@@ -430,7 +430,13 @@ for (const part of ['lists, duplicates, cancel, continue-as-new', 'spread over d
           assert.equal(resumed.paused, undefined);
           assert.deepEqual(await ctx.campaign.query(campaignGateQuery), { paused: false, cancelled: false });
           // Still holding time: the paused page had no timer, and nothing may skip it past the test.
-          assert.deepEqual(await page.result(), { page: 0, started: 4, existing: 0, duplicate: 0, cancelled: 0 });
+          assert.deepEqual(await within(page.result(), 60_000, 'the resumed page to end'), {
+            page: 0,
+            started: 4,
+            existing: 0,
+            duplicate: 0,
+            cancelled: 0,
+          });
           await held.release();
         });
       });
