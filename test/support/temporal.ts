@@ -96,14 +96,18 @@ export interface TestStack {
 export async function startTestStack(opts: { server: 'time-skipping' | 'dev'; ring?: KeyRing }): Promise<TestStack> {
   quietRuntime();
   const client = opts.ring ? { dataConverter: heroDataConverter(opts.ring) } : undefined;
-  const [env, sandbox, bundle] = await Promise.allSettled([
+  const server = () =>
     opts.server === 'time-skipping'
       ? testServerExecutable().then((executable) =>
           TestWorkflowEnvironment.createTimeSkipping({ server: { executable }, client }),
         )
       : devServerExecutable().then((executable) =>
           TestWorkflowEnvironment.createLocal({ server: { executable }, client }),
-        ),
+        );
+  const [env, sandbox, bundle] = await Promise.allSettled([
+    // Once more on a failed start: the SDK picks a free port and then binds it, and another process can take
+    // it between the two (a whole suite failed in its before() once in CI).
+    server().catch(server),
     startSandbox(),
     bundleWorkflows(),
   ]);
