@@ -105,8 +105,8 @@ export async function startTestStack(opts: { server: 'time-skipping' | 'dev'; ri
           TestWorkflowEnvironment.createLocal({ server: { executable }, client }),
         );
   const [env, sandbox, bundle] = await Promise.allSettled([
-    // Once more on a failed start: the SDK picks a free port and then binds it, and another process can take
-    // it between the two (a whole suite failed in its before() once in CI).
+    // Once more on a failed start: a whole suite once failed in its before() in CI, its cause not kept, and
+    // the SDK picks a free port before the server binds it, so another process can take it in between.
     server().catch(server),
     startSandbox(),
     bundleWorkflows(),
