@@ -12,7 +12,7 @@ import { noopWorkflowSinks } from '../src/observability/tracing';
 import { ConfigError } from '../src/shared/errors';
 import { checkRunPriority, PRIORITY } from '../src/shared/priority';
 import { createHeroWorker } from '../src/worker/create-worker';
-import { probeTaskQueuePriority } from '../src/worker/priority-probe';
+import { describePriorityProbe, probeTaskQueuePriority } from '../src/worker/priority-probe';
 import { ensureSearchAttributes } from '../src/worker/search-attributes';
 import { devServerExecutable, devServerTuningArgs } from '../tools/provision';
 import { type Sandbox, startSandbox } from '../tools/sandbox';
@@ -328,6 +328,19 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
     assert.deepEqual(await probeTaskQueuePriority(off.nativeConnection, 'default', uniqueId('tq')), {
       priority: 'fifo',
     });
+  });
+});
+
+describe("the worker's start line on what the probe found", () => {
+  it('warns on a first-in-first-out server, naming the keys to set, and says runs work either way', () => {
+    const fifo = describePriorityProbe({ priority: 'fifo' });
+    assert.equal(fifo.level, 'warn');
+    assert.match(fifo.message, /NOT honoured .*first in, first out.*runs work as before/);
+    assert.match(fifo.message, /matching\.useNewMatcher and matching\.enableFairness/);
+    assert.equal(describePriorityProbe({ priority: 'honoured' }).level, 'info');
+    const unknown = describePriorityProbe({ priority: 'unknown', reason: 'could not describe the probe queue: x' });
+    assert.equal(unknown.level, 'warn');
+    assert.match(unknown.message, /could not be checked \(could not describe the probe queue: x\)/);
   });
 });
 

@@ -28,6 +28,20 @@ export async function probeTaskQueuePriority(
     kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
   };
   const workflowId = `hero-flow.priority-probe.${randomUUID()}`;
+  const describe = () =>
+    service.describeTaskQueue({
+      namespace,
+      taskQueue: queue,
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      reportStats: true,
+    });
+  // Asked first, before any workflow exists: a server that cannot describe a queue (the time-skipping test
+  // server) starts nothing, and a task left there would hold its time skipping.
+  try {
+    await describe();
+  } catch (err) {
+    return { priority: 'unknown', reason: `could not describe a task queue: ${(err as Error).message}` };
+  }
   try {
     await service.startWorkflowExecution({
       namespace,
@@ -45,12 +59,7 @@ export async function probeTaskQueuePriority(
   try {
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
     while (Date.now() < deadline) {
-      const { statsByPriorityKey } = await service.describeTaskQueue({
-        namespace,
-        taskQueue: queue,
-        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        reportStats: true,
-      });
+      const { statsByPriorityKey } = await describe();
       const backlog = (key: number) => Number(statsByPriorityKey?.[key]?.approximateBacklogCount ?? 0);
       if (backlog(1) > 0) return { priority: 'honoured' };
       if (backlog(3) > 0) return { priority: 'fifo' };
