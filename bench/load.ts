@@ -30,7 +30,15 @@
  * message: timings and shares are reported against their goals, never gated (they measure the machine's
  * load as much as hero-flow).
  */
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { loadavg, tmpdir } from 'node:os';
@@ -243,6 +251,8 @@ interface ShareBucket {
 
 interface SideFigures {
   priorityFairness: boolean;
+  /** What the worker said at start of the server's task-queue priority (honoured, NOT honoured, …). */
+  serverPriority?: string;
   topology: string;
   at: string;
   records: { a: number; b: number };
@@ -290,7 +300,7 @@ interface SideFigures {
 async function runSide(
   topology: TopologyKey,
   priorityFairness: boolean,
-  logs: { server: WriteStream; worker: WriteStream },
+  serverLog: WriteStream,
   tmp: string,
 ): Promise<SideFigures> {
   const label = `${topology} ${priorityFairness ? 'on' : 'off'}`;
@@ -304,7 +314,7 @@ async function runSide(
   const keys = { b: `load-key-b-${randomBytes(8).toString('hex')}`, c: `load-key-c-${randomBytes(8).toString('hex')}` };
   const server =
     topology === 'dev'
-      ? await devServer(priorityFairness, tmp, logs.server)
+      ? await devServer(priorityFairness, tmp, serverLog)
       : await productionServer(priorityFairness, join(ROOT, 'bench', 'results'));
   const sandbox = await startSandbox({
     patients: [...specs.a, ...specs.b].map(sandboxPatient),
@@ -316,6 +326,14 @@ async function runSide(
     latencyMs: LATENCY_MS,
   });
   const taskQueue = `bench-load-${priorityFairness ? 'on' : 'off'}-${process.pid}`;
+  // A log per side: its worker says at start whether the server honours task-queue priority.
+  const workerLogFile = join(
+    ROOT,
+    'bench',
+    'results',
+    `load-worker-${topology}-${priorityFairness ? 'on' : 'off'}.log`,
+  );
+  const workerLog = createWriteStream(workerLogFile);
   const worker = new WorkerProcess(
     sandboxWorkerEnv({
       address: server.address,
@@ -331,7 +349,7 @@ async function runSide(
         ...fairnessWeightsEnv(),
       },
     }),
-    logs.worker,
+    workerLog,
   );
   let connection: Connection | undefined;
   try {
@@ -342,10 +360,12 @@ async function runSide(
     keyFingerprintsWithRing(client, ring);
     const hf = new HeroFlowClient(client, taskQueue);
     say(`${label}: ${server.topology} on ${server.address}; sandbox ${sandbox.url}; worker on ${taskQueue}`);
-    return await drive({ hf, sandbox, worker, server, specs, patients, label, priorityFairness, tmp });
+    const side = await drive({ hf, sandbox, worker, server, specs, patients, label, priorityFairness, tmp });
+    return { ...side, serverPriority: priorityReported(workerLogFile) };
   } finally {
     await connection?.close().catch(() => undefined);
     await worker.stop();
+    await new Promise<void>((resolve) => workerLog.end(resolve));
     await sandbox.close();
     await server.stop();
   }
@@ -535,6 +555,12 @@ async function drive(o: {
   };
 }
 
+/** The worker's own words on task-queue priority (its start-up probe), from its log. */
+function priorityReported(logFile: string): string {
+  const line = /Temporal task-queue priority: ([^(,;\n]*)/.exec(readFileSync(logFile, 'utf8'))?.[1];
+  return line?.trim() || 'not reported';
+}
+
 /** The side's figures from the sandbox's record of calls and messages. */
 function figures(o: {
   calls: RecordedRequest[];
@@ -559,6 +585,7 @@ function figures(o: {
   | 'wallSeconds'
   | 'firstError'
   | 'allClosedSeconds'
+  | 'serverPriority'
 > {
   const { calls, specs } = o;
   const practiceOfGroup = new Map(Object.entries(GROUPS).map(([p, g]) => [g as string, p as Practice]));
@@ -689,6 +716,7 @@ function rows(sides: SideFigures[]): string[][] {
       'goal',
       ...sides.map((s) => (s.priorityFairness ? 'priority + fairness ON' : 'priority + fairness OFF (FIFO)')),
     ],
+    row('the worker says task-queue priority is', 'honoured when ON', (s) => s.serverPriority ?? '–'),
     row('records A / B; single invites started', '', (s) => `${s.records.a} / ${s.records.b}; ${s.singles.started}`),
     row(
       'single invites, start → message p50 / p95 / max (s)',
@@ -760,10 +788,7 @@ async function main(): Promise<number> {
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const tmp = mkdtempSync(join(tmpdir(), 'hero-flow-bench-load-'));
-  const logs = {
-    server: createWriteStream(join(resultsDir, 'load-temporal.log')),
-    worker: createWriteStream(join(resultsDir, 'load-worker.log')),
-  };
+  const serverLog = createWriteStream(join(resultsDir, 'load-temporal.log'));
   Object.assign(process.env, fairnessWeightsEnv());
   say(
     `scale ${SCALE}: campaign A ${RECORDS.a} records, campaign B ${RECORDS.b} records ${(B_DELAY_MS / 1000).toFixed(1)} s later, ` +
@@ -775,7 +800,7 @@ async function main(): Promise<number> {
     for (const topology of TOPOLOGIES) {
       const sides: SideFigures[] = [];
       for (const on of SIDES) {
-        const side = await runSide(topology, on, logs, tmp);
+        const side = await runSide(topology, on, serverLog, tmp);
         sides.push(side);
         if (side.lost || side.duplicates) bad++;
         say(`${topology} ${on ? 'on' : 'off'}: done in ${f1(side.wallSeconds)} s`);
@@ -806,8 +831,7 @@ async function main(): Promise<number> {
       );
     }
   } finally {
-    logs.server.end();
-    logs.worker.end();
+    serverLog.end();
     rmSync(tmp, { recursive: true, force: true });
   }
   return bad ? 1 : 0;
