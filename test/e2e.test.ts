@@ -126,6 +126,18 @@ describe('hero-flow end to end on the Temporal dev server', () => {
     assert.ok(message.text.includes(result.bookingLink.url));
   });
 
+  it('runs the worker on a server that honours task-queue priority, and starts a run with --priority 1 to 4', async () => {
+    await eventually(async () => /Temporal task-queue priority: honoured/.test(dev.output), 20_000, 'the probe line');
+    const id = uniqueId('e2e-priority');
+    const request = join(ROOT, 'examples', 'request.json');
+    const run = await cli(['start', '--input', request, '--workflow-id', id, '--priority', '1'], cliEnv);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((await client.workflow.getHandle(id).describe()).priority?.priorityKey, 1);
+    const refused = await cli(['start', '--input', request, '--workflow-id', `${id}-x`, '--priority', '5'], cliEnv);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--priority must be at most 4 \(5 is kept for bookkeeping reads/);
+  });
+
   it('starts a practice list with `start-batch`: bad lines reported, the rest started, a re-run starts nothing twice', async () => {
     const [a, b] = [await addPatient(newPatient()), await addPatient(newPatient())];
     const [idA, idB] = [uniqueId('e2e-batch'), uniqueId('e2e-batch')];

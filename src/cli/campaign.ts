@@ -15,7 +15,8 @@ import { CampaignFileError, prepareCampaignList, type PreparedCampaignList } fro
 import { type ReportFormat, writeReport } from '../client/campaign/report';
 import type { SendWindowInput } from '../shared/send-window';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
-import { readError, readInput, regularFileSize } from './input';
+import { PRIORITY } from '../shared/priority';
+import { priorityOption, readError, readInput, regularFileSize } from './input';
 import { emit, forPeople } from './present';
 import { type ClientOptions, say, SIGNAL_EXIT_CODES, uiUrlOf, withClient } from './session';
 
@@ -32,6 +33,7 @@ export interface ListOptions extends ClientOptions {
   sendAnytime?: boolean;
   spreadOver?: string;
   append?: boolean;
+  priority?: string;
 }
 
 /**
@@ -67,6 +69,7 @@ export function campaignSettingsOf(opts: ListOptions, needId: boolean): Campaign
     ...(opts.practiceGroup !== undefined && { practiceGroupId: opts.practiceGroup }),
     sendWindow: sendWindowOf(opts),
     ...(opts.spreadOver !== undefined && { spreadOver: opts.spreadOver }),
+    ...(opts.priority !== undefined && { priority: priorityOption(opts.priority, PRIORITY.campaign) }),
   };
   try {
     checkCampaignSettings(settings);

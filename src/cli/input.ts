@@ -1,5 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { formatBytes, MAX_REQUEST_TEXT_BYTES } from '../client/batch';
+import { type RunPriority, runPrioritySchema } from '../shared/priority';
 import { UsageError } from './errors';
 
 /** Input larger than hero-flow accepts: refused before it is read whole, and before connecting. */
@@ -76,4 +77,15 @@ export function wholeNumber(name: string, value: string | undefined, fallback: n
   const n = Number(value ?? fallback);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number of at least ${min}`);
   return n;
+}
+
+/**
+ * `--priority N`: a run's task-queue priority, 1 (first) to 4; `fallback` when not given.
+ * @throws {UsageError} anything else, saying what is allowed.
+ */
+export function priorityOption(value: string | undefined, fallback: RunPriority): RunPriority {
+  if (value === undefined) return fallback;
+  const parsed = runPrioritySchema.safeParse(value.trim() === '' ? Number.NaN : value);
+  if (!parsed.success) throw new UsageError(`--priority ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }

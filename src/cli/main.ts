@@ -94,6 +94,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .option('-i, --input <file>', `the request as JSON ("-": stdin; at most ${usage.REQUEST_FILE_CAP})`)
       .option('--workflow-id <id>', 'your business ID for the run (else derived with HERO_WORKFLOW_ID_SECRET)')
       .option('--wait', 'wait for the run to finish and print its result too')
+      .option('--priority <1-4>', 'task-queue priority: 1 is served first (default 2; campaign runs are 3)')
       .addHelpText('after', usage.START_HELP),
     clientOptions(),
   );
@@ -107,6 +108,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .option('-i, --input <file>', `JSON Lines, or a JSON array of at most ${usage.JSON_ARRAY_BATCH_CAP} ("-": stdin)`)
       .option('--concurrency <n>', `start requests in flight at once (default ${usage.START_CONCURRENCY})`)
       .option('--from <index>', 'skip the items before this index (0-based), to resume')
+      .option('--priority <1-4>', "the runs' task-queue priority: 1 is served first (default 2)")
       .addHelpText('after', usage.START_BATCH_HELP),
     clientOptions(),
   );
@@ -234,7 +236,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     if (withStart) {
       cmd
         .option('--spread-over <duration>', 'stagger first messages over this much sending time, e.g. 3d')
-        .option('--append', 'add this list to a campaign that already holds another');
+        .option('--append', 'add this list to a campaign that already holds another')
+        .option(
+          '--priority <1-4>',
+          "its runs' task-queue priority: 1 is served first (default 3, behind single runs' 2)",
+        );
     }
     return cmd;
   };

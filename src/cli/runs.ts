@@ -3,7 +3,8 @@ import { prepareOutreach } from '../client/outreach-client';
 import type { OutreachResult } from '../workflows/schemas';
 import { describeError } from './describe-error';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
-import { readInput } from './input';
+import { PRIORITY } from '../shared/priority';
+import { priorityOption, readInput } from './input';
 import {
   describeResult,
   emit,
@@ -24,15 +25,16 @@ import { type ClientOptions, say, type Session, uiUrlOf, withClient } from './se
  * @throws {WorkflowIdError} (exit 2, nothing connected).
  */
 export async function start(
-  opts: ClientOptions & { input?: string; workflowId?: string; wait?: boolean },
+  opts: ClientOptions & { input?: string; workflowId?: string; wait?: boolean; priority?: string },
 ): Promise<number> {
   if (!opts.input) throw new UsageError('start needs --input FILE (a JSON outreach request)');
+  const priority = priorityOption(opts.priority, PRIORITY.single);
   const prepared = prepareOutreach(await readInput(opts.input), {
     workflowId: opts.workflowId,
     secret: process.env.HERO_WORKFLOW_ID_SECRET || undefined,
   });
   return withClient(opts, async (client) => {
-    const started = await client.start(prepared);
+    const started = await client.start(prepared, { priority });
     const out = opts.wait ? { ...started, result: await client.result(started.workflowId) } : started;
     emit(out, opts, (v) => startedText({ ...v, uiUrl: uiUrlOf(client, v.workflowId) }));
     return EXIT_OK;

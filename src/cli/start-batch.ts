@@ -4,7 +4,8 @@ import { BatchFileError, type BatchEntry, readBatch } from '../client/batch';
 import { describeCounts, runBatch } from '../client/batch-run';
 import { DEFAULT_START_CONCURRENCY } from '../client/outreach-client';
 import { UsageError } from './errors';
-import { readError, regularFileSize, wholeNumber } from './input';
+import { PRIORITY, type RunPriority } from '../shared/priority';
+import { priorityOption, readError, regularFileSize, wholeNumber } from './input';
 import { batchLineText, forPeople } from './present';
 import { type ClientOptions, SIGNAL_EXIT_CODES, withClient } from './session';
 
@@ -15,7 +16,7 @@ import { type ClientOptions, SIGNAL_EXIT_CODES, withClient } from './session';
  */
 async function startBatch(
   file: string,
-  opts: { concurrency: number; from: number; client: ClientOptions },
+  opts: { concurrency: number; from: number; priority: RunPriority; client: ClientOptions },
 ): Promise<number> {
   const knownSize = file === '-' ? undefined : regularFileSize(file);
   const source = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 64 * 1024 });
@@ -60,7 +61,10 @@ async function startBatch(
       const outcome = await runBatch({
         entries,
         // Each line's request is parsed once, here, with the workflow ID derived from it.
-        start: (item) => client.startOrFind(client.prepare(item.request, { workflowId: item.workflowId })),
+        start: (item) =>
+          client.startOrFind(client.prepare(item.request, { workflowId: item.workflowId }), {
+            priority: opts.priority,
+          }),
         concurrency: opts.concurrency,
         from: opts.from,
         onResult: line,
@@ -102,15 +106,16 @@ async function startBatch(
 }
 
 /**
- * `start-batch --input FILE [--concurrency N] [--from INDEX]`.
- * @default concurrency DEFAULT_START_CONCURRENCY (50); from 0
+ * `start-batch --input FILE [--concurrency N] [--from INDEX] [--priority N]`.
+ * @default concurrency DEFAULT_START_CONCURRENCY (50); from 0; priority PRIORITY.single (2)
  * @throws {UsageError} no --input, a bad number, an empty or unusable file (exit 2, nothing connected).
  */
 export async function startBatchCommand(
-  opts: ClientOptions & { input?: string; concurrency?: string; from?: string },
+  opts: ClientOptions & { input?: string; concurrency?: string; from?: string; priority?: string },
 ): Promise<number> {
   if (!opts.input) throw new UsageError('start-batch needs --input FILE (JSON Lines of {"workflowId", "request"})');
   const concurrency = wholeNumber('concurrency', opts.concurrency, DEFAULT_START_CONCURRENCY, 1);
   const from = wholeNumber('from', opts.from, 0, 0);
-  return startBatch(opts.input, { concurrency, from, client: opts });
+  const priority = priorityOption(opts.priority, PRIORITY.single);
+  return startBatch(opts.input, { concurrency, from, priority, client: opts });
 }

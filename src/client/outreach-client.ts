@@ -11,9 +11,17 @@ import {
 import { fromPayloadsAtIndex, type LoadedDataConverter, type Payload } from '@temporalio/common';
 import { heroDataConverter } from '../codec';
 import { requireKeyRing } from '../config/encryption';
+import { loadFairnessWeights } from '../config/priority';
 import { loadTemporalSettings, type TemporalSettings } from '../config/temporal';
 import { setupTracing } from '../observability/tracing';
 import { HERO_ID } from '../shared/patterns';
+import {
+  checkRunPriority,
+  type FairnessWeights,
+  PRIORITY,
+  type RunPriority,
+  runTaskPriority,
+} from '../shared/priority';
 import { describeProblems } from '../shared/problems';
 import { HERO_FLOW_STATE } from '../shared/search-attributes';
 import {
@@ -156,6 +164,24 @@ export interface StartedOutreach {
   runId: string;
 }
 
+/** What a client is set up with beyond its connection. */
+export interface HeroFlowClientOptions {
+  /** Each practice group's weight in fairness between groups (HERO_FAIRNESS_WEIGHTS for `connect`). */
+  fairnessWeights?: FairnessWeights;
+}
+
+/** How to start a run. */
+export interface StartOutreachOptions {
+  /** The caller's business ID for the run (refused if it carries patient data). @default derived from the request */
+  workflowId?: string;
+  /**
+   * Its task-queue priority, 1 (first) to 4: its workflow tasks and the calls that decide the patient's
+   * outcome are served in this order; bookkeeping reads come after every run's (5).
+   * @default PRIORITY.single (2): ahead of campaign runs (3)
+   */
+  priority?: RunPriority;
+}
+
 /** One run of a batch: the request, and its business workflow ID if the caller has one. */
 export interface BatchOutreach {
   request: OutreachRequest;
@@ -191,10 +217,14 @@ async function decodeArgument(
  * Requests are validated here, before anything reaches Temporal.
  */
 export class HeroFlowClient {
+  /**
+   * @default opts.fairnessWeights {} (every practice group weighs 1)
+   */
   constructor(
     readonly client: Client,
     readonly taskQueue: string,
     private readonly workflowIdSecret?: string,
+    private readonly opts: HeroFlowClientOptions = {},
   ) {}
 
   /**
@@ -210,6 +240,7 @@ export class HeroFlowClient {
     opts: { insecureNoEncryption?: boolean; warn?: (line: string) => void } = {},
   ): Promise<HeroFlowClient> {
     const settings: TemporalSettings = loadTemporalSettings(env);
+    const fairnessWeights = loadFairnessWeights(env);
     const ring = requireKeyRing(env, {
       insecure: opts.insecureNoEncryption,
       warn: opts.warn ?? ((line) => process.stderr.write(`hero-flow: ${line}\n`)),
@@ -229,7 +260,9 @@ export class HeroFlowClient {
       ...(tracing && { interceptors: tracing.clientInterceptors as ClientOptions['interceptors'] }),
     });
     keyFingerprintsWithRing(client, ring);
-    return new HeroFlowClient(client, settings.taskQueue, env.HERO_WORKFLOW_ID_SECRET || undefined);
+    return new HeroFlowClient(client, settings.taskQueue, env.HERO_WORKFLOW_ID_SECRET || undefined, {
+      fairnessWeights,
+    });
   }
 
   /**
@@ -257,12 +290,9 @@ export class HeroFlowClient {
    * whole batch, never messages a patient twice. `request` is a request (validated here) or what
    * `prepare` returned (then `opts.workflowId` is not used: the prepared ID is).
    * @throws {InvalidOutreachRequestError} @throws {WorkflowIdError} @throws {OutreachIdConflictError}
-   * @throws {OutreachAlreadyFinishedError}
+   * @throws {OutreachAlreadyFinishedError} @throws {RangeError} a priority other than 1-4.
    */
-  async start(
-    request: OutreachRequest | PreparedOutreach,
-    opts: { workflowId?: string } = {},
-  ): Promise<StartedOutreach> {
+  async start(request: OutreachRequest | PreparedOutreach, opts: StartOutreachOptions = {}): Promise<StartedOutreach> {
     const { workflowId, runId } = await this.startOrFind(request, opts);
     return { workflowId, runId };
   }
@@ -273,9 +303,15 @@ export class HeroFlowClient {
    */
   async startOrFind(
     request: OutreachRequest | PreparedOutreach,
-    opts: { workflowId?: string } = {},
+    opts: StartOutreachOptions = {},
   ): Promise<StartedOutreach & { alreadyRunning: boolean }> {
+    const priorityKey = checkRunPriority(opts.priority, PRIORITY.single);
     const { input, workflowId } = isPreparedOutreach(request) ? request : this.prepare(request, opts);
+    const priority = runTaskPriority({
+      priorityKey,
+      practiceGroupId: input.practiceGroupId,
+      weights: this.opts.fairnessWeights,
+    });
     // A hash of the normalised request keyed by a secret, in the memo (encrypted by the payload codec like the
     // input): it tells a retry of this request from another request under the same ID, without patient data.
     const fingerprints = requestFingerprints(input, this.workflowIdSecret, this.client);
@@ -289,6 +325,7 @@ export class HeroFlowClient {
           // The parsed request (defaults filled in), not what the caller passed: what was checked is what runs.
           args: [input],
           memo: fingerprints.memo,
+          priority,
           // FAIL, not USE_EXISTING: the running run is returned only once its request is known to be this one.
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -351,19 +388,21 @@ export class HeroFlowClient {
    * others: each result says started or why not, by position. Running the same list again returns the
    * runs already going.
    * `onResult` sees each as it happens (progress, or waiting for outcomes while the rest start).
-   * @default opts.concurrency DEFAULT_START_CONCURRENCY (50)
-   * @throws {RangeError} a concurrency that is not a whole number of at least 1 (items never throw: each
+   * @default opts.concurrency DEFAULT_START_CONCURRENCY (50); opts.priority PRIORITY.single (2), as `start`
+   * @throws {RangeError} a concurrency that is not a whole number of at least 1, or a priority other than
+   * 1-4 (items never throw: each
    * failure is that item's `error`).
    */
   async startMany(
     items: readonly BatchOutreach[],
-    opts: { concurrency?: number; onResult?: (result: BatchStartResult) => void } = {},
+    opts: { concurrency?: number; priority?: RunPriority; onResult?: (result: BatchStartResult) => void } = {},
   ): Promise<BatchStartResult[]> {
     const limit = concurrencyLimit(opts.concurrency ?? DEFAULT_START_CONCURRENCY);
+    const priority = checkRunPriority(opts.priority, PRIORITY.single);
     return Promise.all(
       items.map(async (item, index) => {
         const result: BatchStartResult = await limit(() =>
-          this.start(item.request, { workflowId: item.workflowId }),
+          this.start(item.request, { workflowId: item.workflowId, priority }),
         ).then(
           (started) => ({ index, started }),
           (err: unknown) => ({ index, error: err instanceof Error ? err : new Error(String(err)) }),
@@ -504,6 +543,8 @@ export class HeroFlowClient {
         args: [parsed.data],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        // A patient's own act (a booking stops the reminders): served as a single run, ahead of campaigns.
+        priority: { priorityKey: PRIORITY.single },
         staticSummary: `Hero webhook ${event}`,
       });
     try {
@@ -546,7 +587,7 @@ export class HeroFlowClient {
 
   /** The campaign commands (`hero-flow campaign …`), on this client's connection, task queue and keys. */
   campaigns(): CampaignClient {
-    return new CampaignClient(this.client, this.taskQueue, this.workflowIdSecret);
+    return new CampaignClient(this.client, this.taskQueue, this.workflowIdSecret, this.opts);
   }
 
   /** Closes the connection this client made (`connect`); a client built on another's connection closes it too. */

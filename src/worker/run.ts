@@ -11,6 +11,7 @@ import { type HealthServer, type Readiness, startHealthServer } from '../observa
 import { setupTracing, type Tracing } from '../observability/tracing';
 import { createHeroWorker } from './create-worker';
 import { createRedactingLogger, WORKER_SERVICE_NAME } from './logger';
+import { describePriorityProbe, probeTaskQueuePriority } from './priority-probe';
 import { ensureSearchAttributes } from './search-attributes';
 
 /** Runs every loader and reports all their problems in one ConfigError, so one restart fixes them all. */
@@ -146,7 +147,13 @@ export async function runWorker(
             : '') +
           `, shutdown grace ${graceSeconds} s`,
       );
+      // Beside polling, not before it: the answer is only logged, and the worker works either way.
+      const probed = probeTaskQueuePriority(connection, temporal.namespace, temporal.taskQueue).then((result) => {
+        const { level, message } = describePriorityProbe(result);
+        logger[level](message);
+      });
       await worker.run();
+      await probed;
       logger.info('hero-flow worker stopped');
     } finally {
       await connection.close();

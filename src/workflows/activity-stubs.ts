@@ -3,6 +3,7 @@ import { type ActivityOptions, ActivityCancellationType, proxyActivities, sleep 
 import type { BookingEventActivities, OutreachActivities } from '../activities';
 import type { PracticeGroupScoped } from '../shared/campaign-ids';
 import { FailureType, NON_RETRYABLE } from '../shared/failure-types';
+import { PRIORITY } from '../shared/priority';
 import { isFailureOfType } from './failures';
 
 /** What every Hero call shares; the retry's start, attempts and non-retryable types differ by call. */
@@ -47,11 +48,16 @@ export const { createBookingLink, sendMessage } = proxyActivities<OutreachActivi
   }),
 );
 
-/** Reads (link use, delivery status, sent messages, appointments): safe to repeat, and none is vital. */
+/**
+ * Reads (link use, delivery status, sent messages, appointments): safe to repeat, and none is vital. They
+ * keep the books, so they queue behind every run's outcome calls (which inherit the run's priority) and
+ * take the capacity those leave; the practice group's fairness key is inherited.
+ */
 export const { checkBookingLink, checkMessageStatus, findSentMessages, getAppointment } =
-  proxyActivities<OutreachActivities>(
-    heroCall({ initialInterval: '2 seconds', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE }),
-  );
+  proxyActivities<OutreachActivities>({
+    ...heroCall({ initialInterval: '2 seconds', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE }),
+    priority: { priorityKey: PRIORITY.bookkeeping },
+  });
 
 /** A visibility query on the Temporal server: cheap, and safe to repeat. */
 export const { findOutreachRunByBookingLink } = proxyActivities<BookingEventActivities>({

@@ -139,7 +139,13 @@ dynamicConfigClient:
  * bench's), which no entry can name in advance: `namespaceWide: true` adds an entry giving every queue of
  * the namespace one partition too.
  */
-export function dynamicConfig(opts: { namespace: string; taskQueue?: string; namespaceWide: boolean }): string {
+export function dynamicConfig(opts: {
+  namespace: string;
+  taskQueue?: string;
+  namespaceWide: boolean;
+  /** Task-queue Priority and Fairness for the namespace (off by default in 1.29.1). @default true */
+  priorityFairness?: boolean;
+}): string {
   const taskQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
   const entries = (key: string) =>
     [
@@ -154,6 +160,14 @@ export function dynamicConfig(opts: { namespace: string; taskQueue?: string; nam
     '# hero-flow: one partition for the task queue (test/production/server-config.ts)',
     entries('matching.numTaskqueueReadPartitions'),
     entries('matching.numTaskqueueWritePartitions'),
+    ...(opts.priorityFairness === false
+      ? []
+      : [
+          '# Task-queue Priority and Fairness for the whole namespace (docs/priority.md)',
+          ...['matching.useNewMatcher', 'matching.enableFairness'].map((key) =>
+            [`${key}:`, `  - value: true`, `    constraints:`, `      namespace: ${q(opts.namespace)}`].join('\n'),
+          ),
+        ]),
     '',
   ].join('\n');
 }

@@ -27,12 +27,28 @@ export const DEV_SERVER_DYNAMIC_CONFIG = [
   'matching.numTaskqueueWritePartitions=1',
 ] as const;
 
-/** The `temporal server start-dev` flags above; `wal: false` leaves SQLite's default journal. */
-export function devServerTuningArgs(opts: { wal?: boolean; onePartition?: boolean } = {}): string[] {
-  const { wal = true, onePartition = true } = opts;
+/**
+ * Task-queue Priority and Fairness, which server 1.29.1 has but leaves off (docs/priority.md): the
+ * priority-aware matcher, and fairness between fairness keys (which implies it). Turning fairness on
+ * strands a task backlog queued before it in 1.29.1, so a server keeps the setting it was first run with.
+ */
+export const PRIORITY_FAIRNESS_DYNAMIC_CONFIG = [
+  'matching.useNewMatcher=true',
+  'matching.enableFairness=true',
+] as const;
+
+/**
+ * The `temporal server start-dev` flags above; `wal: false` leaves SQLite's default journal,
+ * `priorityFairness: false` leaves dispatch first in, first out.
+ */
+export function devServerTuningArgs(
+  opts: { wal?: boolean; onePartition?: boolean; priorityFairness?: boolean } = {},
+): string[] {
+  const { wal = true, onePartition = true, priorityFairness = true } = opts;
   return [
     ...(wal ? DEV_SERVER_SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]) : []),
     ...(onePartition ? DEV_SERVER_DYNAMIC_CONFIG.flatMap((v) => ['--dynamic-config-value', v]) : []),
+    ...(priorityFairness ? PRIORITY_FAIRNESS_DYNAMIC_CONFIG.flatMap((v) => ['--dynamic-config-value', v]) : []),
   ];
 }
 

@@ -1,4 +1,10 @@
-export { devServerTuningArgs, TEMPORAL_CLI_VERSION, TEMPORAL_SERVER_VERSION, TEST_SERVER_VERSION } from './constants';
+export {
+  devServerTuningArgs,
+  PRIORITY_FAIRNESS_DYNAMIC_CONFIG,
+  TEMPORAL_CLI_VERSION,
+  TEMPORAL_SERVER_VERSION,
+  TEST_SERVER_VERSION,
+} from './constants';
 export { ProvisionError, type ProvisionLog } from './errors';
 export { cacheDir, projectRoot } from './paths';
 export { devServerExecutable, resolveTemporalCli } from './temporal-cli';

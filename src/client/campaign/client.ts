@@ -19,6 +19,13 @@ import {
   practiceGroupIdSchema,
 } from '../../shared/campaign-ids';
 import { parseDuration } from '../../shared/duration';
+import {
+  type FairnessWeights,
+  PRIORITY,
+  type RunPriority,
+  runPrioritySchema,
+  runTaskPriority,
+} from '../../shared/priority';
 import { describeProblems } from '../../shared/problems';
 import {
   HERO_BOOKED_AT,
@@ -143,6 +150,11 @@ export interface CampaignSettings {
   sendWindow?: SendWindowInput | null;
   /** Stagger first messages over this much sending time: "3d", "36 hours" or ms. */
   spreadOver?: string | number;
+  /**
+   * Task-queue priority of the campaign's runs, 1 (first) to 4; runs started on their own are 2.
+   * @default PRIORITY.campaign (3)
+   */
+  priority?: RunPriority;
 }
 
 export interface StartCampaignOptions extends CampaignSettings {
@@ -261,6 +273,7 @@ export function checkCampaignSettings(settings: CampaignSettings): {
   practiceGroupId?: string;
   sendWindow?: SendWindowInput | null;
   spreadOver?: number;
+  priorityKey: RunPriority;
 } {
   const problems: string[] = [];
   const id = campaignIdSchema.safeParse(settings.campaignId);
@@ -290,8 +303,14 @@ export function checkCampaignSettings(settings: CampaignSettings): {
       problems.push('spreadOver: must be a duration from 1 s to 366 days, e.g. "3d" or "36 hours"');
     } else spreadOver = Math.round(ms);
   }
+  let priorityKey: RunPriority = PRIORITY.campaign;
+  if (settings.priority !== undefined) {
+    const p = runPrioritySchema.safeParse(settings.priority);
+    if (p.success) priorityKey = p.data;
+    else problems.push(...describeProblems(p.error, 'priority'));
+  }
   if (problems.length || !id.success) throw new InvalidCampaignOptionsError(problems);
-  return { campaignId: id.data, practiceGroupId, sendWindow, spreadOver };
+  return { campaignId: id.data, practiceGroupId, sendWindow, spreadOver, priorityKey };
 }
 
 /** The key of a campaign's patient keys and list fingerprints: HERO_WORKFLOW_ID_SECRET, else one derived from the payload keys. */
@@ -303,11 +322,17 @@ export function campaignKey(client: object, secret: string | undefined): string 
 
 /** The typed way to run campaigns: hand-off, status, list, pause, resume, cancel, report. */
 export class CampaignClient {
+  /** @default opts.fairnessWeights {} (every practice group weighs 1) */
   constructor(
     readonly client: Client,
     readonly taskQueue: string,
     private readonly workflowIdSecret?: string,
+    private readonly opts: { fairnessWeights?: FairnessWeights } = {},
   ) {}
+
+  #priority(settings: { priorityKey: RunPriority; practiceGroupId?: string }) {
+    return runTaskPriority({ ...settings, weights: this.opts.fairnessWeights });
+  }
 
   #handle(campaignId: string) {
     return this.client.workflow.getHandle(campaignWorkflowId(campaignId));
@@ -360,6 +385,7 @@ export class CampaignClient {
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: searchAttributes,
+        priority: this.#priority(settings),
         staticSummary: `Campaign ${campaignId}`,
         staticDetails: 'A practice list handed over as pages; its runs carry HeroCampaignId.',
       });
@@ -495,6 +521,8 @@ export class CampaignClient {
               workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
               workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
               typedSearchAttributes: [{ key: HERO_CAMPAIGN_ID, value: settings.campaignId }],
+              // The page's runs are its children: they inherit its priority and practice-group fairness.
+              priority: this.#priority(settings),
               staticSummary: `Campaign ${settings.campaignId}, page ${page}: ${records.length} records`,
             });
           } catch (err) {
