@@ -115,15 +115,10 @@ const fairnessWeightsEnv = (): NodeJS.ProcessEnv =>
 
 /**
  * The dev server's flags: SQLite WAL and one task-queue partition as `npm run bench`, and Temporal's
- * priority and fairness matcher switched on or off.
+ * priority and fairness matcher switched on or off (first in, first out).
  */
-function devServerArgs(priorityFairness: boolean): string[] {
-  const switches = ['matching.useNewMatcher=true', 'matching.enableFairness=true'];
-  return [
-    ...devServerTuningArgs({ wal: true, onePartition: true }),
-    ...(priorityFairness ? switches.flatMap((v) => ['--dynamic-config-value', v]) : []),
-  ];
-}
+const devServerArgs = (priorityFairness: boolean) =>
+  devServerTuningArgs({ wal: true, onePartition: true, priorityFairness });
 
 const t0 = Date.now();
 /** In IDs: base 36, so no digit run can look like an NHS number (IDs holding one are refused). */
@@ -358,7 +353,9 @@ async function runSide(
     const client = new Client({ connection, dataConverter: heroDataConverter(ring) });
     // As HeroFlowClient.connect does: campaigns key their patients with a key derived from the payload keys.
     keyFingerprintsWithRing(client, ring);
-    const hf = new HeroFlowClient(client, taskQueue);
+    const hf = new HeroFlowClient(client, taskQueue, undefined, {
+      fairnessWeights: { [GROUPS.a]: WEIGHTS.a, [GROUPS.b]: WEIGHTS.b },
+    });
     say(`${label}: ${server.topology} on ${server.address}; sandbox ${sandbox.url}; worker on ${taskQueue}`);
     const side = await drive({ hf, sandbox, worker, server, specs, patients, label, priorityFairness, tmp });
     return { ...side, serverPriority: priorityReported(workerLogFile) };
