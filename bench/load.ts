@@ -227,6 +227,8 @@ interface CampaignFigures {
   messaged: number;
   /** Seconds from the side's start (A's hand-off) to this campaign's first Hero call. */
   firstCallAtSeconds: number;
+  /** Seconds from the hand-off's return (the list held by Temporal) to the campaign's first Hero call. */
+  heldToFirstCallSeconds: number;
   /** From the campaign's first Hero call to its last first message. */
   firstMessagesSeconds: number;
   /** The campaign's own needed calls (trace, link, first message per record) ÷ R. */
@@ -261,7 +263,7 @@ interface SideFigures {
   };
   shares: {
     bucketSeconds: number;
-    /** While both campaigns run: from B's hand-off (B held by Temporal) to the first of the two last first messages. */
+    /** While both campaigns run: from B's first Hero call to the first of the two last first messages. */
     windowSeconds: [number, number];
     weighted: { a: number; b: number };
     buckets: ShareBucket[];
@@ -530,7 +532,7 @@ async function drive(o: {
     singles,
     startedAt,
     handOffSeconds: { a: held.a.seconds, b: held.b.seconds },
-    bHeldAt: held.b.heldAt,
+    heldAt: { a: held.a.heldAt, b: held.b.heldAt },
   });
   return {
     ...figured,
@@ -566,8 +568,8 @@ function figures(o: {
   singles: Array<{ spec: Spec; startedAt: number; failed?: boolean }>;
   startedAt: number;
   handOffSeconds: { a: number; b: number };
-  /** When B's hand-off returned: its runs are being started from then on. */
-  bHeldAt: number;
+  /** When each hand-off returned: its runs are being started from then on. */
+  heldAt: { a: number; b: number };
 }): Omit<
   SideFigures,
   | 'priorityFairness'
@@ -613,6 +615,7 @@ function figures(o: {
       handOffSeconds: o.handOffSeconds[p],
       messaged: list.filter((s) => firstMessageAt.has(s.patientId)).length,
       firstCallAtSeconds: (first - o.startedAt) / 1000,
+      heldToFirstCallSeconds: (first - o.heldAt[p]) / 1000,
       firstMessagesSeconds: seconds,
       ownNeededSeconds: (MOVING_CALLS_PER_RECORD * list.length) / RATE,
       movingCalls,
@@ -621,7 +624,8 @@ function figures(o: {
   };
 
   // Shares while both campaigns run, per bucket; only whole buckets, unless the window is shorter than one.
-  const windowFrom = o.bHeldAt;
+  // From B's first Hero call: the seconds between its hand-off and that call are given on their own.
+  const windowFrom = firstCall('b');
   const windowTo = Math.min(lastFirstMessage(specs.a), lastFirstMessage(specs.b));
   const span = Math.max(0, windowTo - windowFrom);
   const count = Math.max(1, Math.floor(span / BUCKET_MS));
