@@ -741,10 +741,11 @@ function rows(sides: SideFigures[]): string[][] {
     row('campaign A: first call → last first message', `≤ ${GOALS.firstMessagesRatio}×`, campaign('a')),
     row('campaign B: the same', `≤ ${GOALS.firstMessagesRatio}×`, campaign('b')),
     row(
-      'A / B first call after the start (s); hand-off (s)',
+      'A / B: hand-off (s); its end → first Hero call (s)',
       '',
       (s) =>
-        `${f1(s.campaigns.a.firstCallAtSeconds)} / ${f1(s.campaigns.b.firstCallAtSeconds)}; ${f1(s.campaigns.a.handOffSeconds)} / ${f1(s.campaigns.b.handOffSeconds)}`,
+        `${f1(s.campaigns.a.handOffSeconds)} / ${f1(s.campaigns.b.handOffSeconds)}; ` +
+        `${f1(s.campaigns.a.heldToFirstCallSeconds)} / ${f1(s.campaigns.b.heldToFirstCallSeconds)}`,
     ),
     row("A's first call → last run closed (s)", '', (s) => f1(s.allClosedSeconds)),
     row(
