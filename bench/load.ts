@@ -195,11 +195,11 @@ async function devServer(priorityFairness: boolean, dir: string, log: WriteStrea
 }
 
 async function productionServer(priorityFairness: boolean, artifacts: string): Promise<LoadServer> {
-  void priorityFairness;
   const stack = await ProductionStack.start({
     say: (l) => say(`production: ${l}`),
     artifacts,
     historyShards: HISTORY_SHARDS,
+    priorityFairness,
   });
   const external = externalTemporalServer({
     ...process.env,
