@@ -360,7 +360,13 @@ async function runSide(
     });
     say(`${label}: ${server.topology} on ${server.address}; sandbox ${sandbox.url}; worker on ${taskQueue}`);
     const side = await drive({ hf, sandbox, worker, server, specs, patients, label, priorityFairness, tmp });
-    return { ...side, serverPriority: priorityReported(workerLogFile) };
+    const serverPriority = priorityReported(workerLogFile);
+    if (priorityFairness !== (serverPriority === 'honoured')) {
+      say(
+        `${label}: WARNING: the worker says task-queue priority is "${serverPriority}": this side is not what it claims`,
+      );
+    }
+    return { ...side, serverPriority };
   } finally {
     await connection?.close().catch(() => undefined);
     await worker.stop();
