@@ -46,6 +46,7 @@ ${TEMPORAL_ENV}
 ${KEYS_ENV}
   HERO_WORKFLOW_ID_SECRET
                          key for workflow IDs derived from the request when no --workflow-id is given
+  HERO_FAIRNESS_WEIGHTS  practice-a=2,practice-b=1: each group's share of Hero's rate (default 1 each)
   HERO_TEMPORAL_UI_URL   base of the run links \`status\` prints (default http://localhost:8233, or
                          http://localhost:$HERO_DEV_UI_PORT when that is set)
   The worker and the codec server read more: see \`hero-flow worker --help\`, \`hero-flow codec-server --help\`.`,

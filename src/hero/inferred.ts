@@ -8,6 +8,15 @@ import { z } from 'zod';
 /** docs/hero-api.md §2.2: CreateBookingLink's method and path are INFERRED from its sibling operations. */
 export const CREATE_BOOKING_LINK_PATH = '/v1/booking_links';
 
+/**
+ * docs/hero-api.md §6.3: Hero sets rate limits per partner agreement and publishes neither numbers nor
+ * their scope. INFERRED: one limit covers all of a partner's keys, whatever the practice group, so a
+ * worker spends one budget (HERO_RATE_LIMIT_PER_SECOND, on the task queue) across every group it serves,
+ * shared between groups by Temporal's fairness (docs/priority.md). Were it per key, each group could
+ * be given its own budget instead.
+ */
+export const HERO_RATE_LIMIT_SCOPE: 'partner' | 'key' = 'partner';
+
 /** Hero ids are documented as numeric strings; tolerate JSON numbers too. */
 const heroId = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
 

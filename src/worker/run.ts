@@ -5,6 +5,7 @@ import { loadWorkerSettings, metricsAddress, shutdownGraceSeconds, workerDeploym
 import { workerDataConverter } from '../codec';
 import { HeroClients } from '../activities/hero-clients';
 import { loadHeroPracticeGroups } from '../hero/config';
+import { HERO_RATE_LIMIT_SCOPE } from '../hero/inferred';
 import { ConfigError } from '../shared/errors';
 import { DURATION_BUCKETS_SECONDS, METRICS } from '../observability/metric-names';
 import { type HealthServer, type Readiness, startHealthServer } from '../observability/health';
@@ -135,7 +136,10 @@ export async function runWorker(
             ? `payloads encrypted with key ${ring.encryptWith.id}, unencrypted input, signals and updates refused`
             : 'payloads NOT encrypted') +
           (settings.HERO_RATE_LIMIT_PER_SECOND
-            ? `, at most ${settings.HERO_RATE_LIMIT_PER_SECOND} Hero calls/s on the task queue`
+            ? `, at most ${settings.HERO_RATE_LIMIT_PER_SECOND} Hero calls/s on the task queue` +
+              (HERO_RATE_LIMIT_SCOPE === 'partner' && hero.practiceGroupIds.length > 1
+                ? ' (one budget for all its practice groups, shared fairly: Hero limits per partner, INFERRED)'
+                : '')
             : '') +
           (settings.HERO_METRICS_PORT
             ? `, metrics on http://${metricsAddress(settings, settings.HERO_METRICS_PORT)}/metrics`
