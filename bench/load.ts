@@ -67,6 +67,8 @@ const HISTORY_SHARDS = positiveEnv('PRODUCTION_HISTORY_SHARDS', 512);
 const RECORDS = { a: Math.max(1, Math.round(10_000 * SCALE)), b: Math.max(1, Math.round(2_000 * SCALE)) };
 const B_DELAY_MS = 60_000 * SCALE;
 const SINGLE_EVERY_MS = 1000;
+/** How long without progress before a wait is given up (the side then reports what it reached). */
+const STALL_MS = 3 * 60_000;
 /** The share of calls is counted per minute at full size; per scaled minute (at least 10 s) below it. */
 const BUCKET_MS = Math.max(10_000, Math.min(60_000, 60_000 * SCALE));
 const TOPOLOGIES = choose<TopologyKey>('BENCH_LOAD_TOPOLOGY', process.env.BENCH_LOAD_TOPOLOGY || 'both', {
@@ -483,17 +485,29 @@ async function drive(o: {
     );
   }, 15_000);
   try {
+    // A worker that cannot keep up (workflow tasks timing out) can stall the campaigns: 3 minutes without a
+    // campaign's first message ends the wait, and the records left count as lost.
+    let campaignMessages = -1;
+    let progressAt = Date.now();
     while (Date.now() < deadline) {
       const seen = messagedOf(sandbox.messages());
       campaignsMessaged = seen.a.size >= specs.a.length && seen.b.size >= specs.b.length;
       if (campaignsMessaged) break;
+      if (seen.a.size + seen.b.size !== campaignMessages) {
+        campaignMessages = seen.a.size + seen.b.size;
+        progressAt = Date.now();
+      } else if (Date.now() - progressAt > STALL_MS) {
+        note('stalled', `no campaign record got its first message for ${STALL_MS / 1000} s; giving up the wait`);
+        break;
+      }
       await sleep(1000);
     }
     await singlesLoop;
     await Promise.all(singleStarts);
     for (const s of singles) if (!s.failed) practiceOf.set(s.spec.patientId, 'c');
     const singlesWanted = new Set(singles.filter((s) => !s.failed).map((s) => s.spec.patientId));
-    while (Date.now() < deadline) {
+    const singlesBy = Math.min(deadline, Date.now() + STALL_MS);
+    while (Date.now() < singlesBy) {
       const seen = messagedOf(sandbox.messages());
       if ([...singlesWanted].every((id) => seen.c.has(id))) break;
       await sleep(1000);
@@ -521,8 +535,8 @@ async function drive(o: {
       allClosedAt = Date.now();
       break;
     }
-    if (Date.now() - lastClosedAt > 3 * 60_000) {
-      say(`${label}: no run closed for 3 minutes; giving up the wait (${closed}/${total} closed)`);
+    if (Date.now() - lastClosedAt > STALL_MS) {
+      say(`${label}: no run closed for ${STALL_MS / 1000} s; giving up the wait (${closed}/${total} closed)`);
       break;
     }
     await sleep(2000);
