@@ -62,6 +62,8 @@ export interface StackOptions {
   artifacts: string;
   /** persistence.numHistoryShards: fixed for the cluster's life. */
   historyShards: number;
+  /** Task-queue Priority and Fairness in the dynamic config (bench/load.ts turns them off to compare). @default true */
+  priorityFairness?: boolean;
 }
 
 export class ProductionStack {
@@ -186,7 +188,10 @@ export class ProductionStack {
     const configDir = join(this.dir, 'config');
     mkdirSync(join(configDir, 'dynamicconfig'), { recursive: true, mode: 0o700 });
     const dynamicConfigFile = join(configDir, 'dynamicconfig', 'production.yaml');
-    writeFileSync(dynamicConfigFile, dynamicConfig({ namespace: NAMESPACE, namespaceWide: true }));
+    writeFileSync(
+      dynamicConfigFile,
+      dynamicConfig({ namespace: NAMESPACE, namespaceWide: true, priorityFairness: this.opts.priorityFairness }),
+    );
     const check = await run(this.install.server, ['validate-dynamic-config', dynamicConfigFile], { timeoutMs: 30_000 });
     if (check.code !== 0 || /warning|error/i.test(check.stdout + check.stderr)) {
       throw new Error(`the dynamic config file does not validate:\n${tail(check.stdout + check.stderr)}`);
