@@ -13,6 +13,15 @@ import { type LogFormat, loadLogFormat } from '../observability/logging';
 export const DEFAULT_SHUTDOWN_GRACE_SECONDS = 15;
 const GRACE_MARGIN_SECONDS = 5;
 
+/**
+ * Runs a worker keeps in its workflow cache when HERO_MAX_CACHED_WORKFLOWS is unset, so that a worker with
+ * 10,000 runs open stays under 1 GiB RSS (bench/cache.ts, `npm run bench:cache`). Each cached run holds its
+ * own copy of the workflow bundle's modules (zod and its schemas, OpenTelemetry): about 4 MiB, so the
+ * SDK's default (600 per GiB of heap limit, 2,310 on a machine with 24 GiB) filled the 4 GiB heap at about
+ * 900 runs. A run evicted from the cache is replayed from its history when it next wakes (tens of CPU-ms).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+
 /** A build ID or deployment name: what the Temporal CLI and UI show, so printable and without spaces. */
 const versionPart = (name: string) =>
   z
@@ -67,8 +76,12 @@ const workerEnvSchema = z.object({
   HERO_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
   /** `maxConcurrentWorkflowTaskExecutions` of this worker (SDK default otherwise). */
   HERO_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
-  /** `maxCachedWorkflows` of this worker (SDK default otherwise). */
-  HERO_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  /** `maxCachedWorkflows` of this worker: runs kept in memory between their tasks (DEFAULT_MAX_CACHED_WORKFLOWS). */
+  HERO_MAX_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(() => DEFAULT_MAX_CACHED_WORKFLOWS),
   /**
    * Worker Versioning (WorkerOptions.workerDeploymentOptions, SDK 1.24): this worker's build ID within
    * the worker deployment TEMPORAL_DEPLOYMENT_NAME. The SDK's version needs both; neither: unversioned.

@@ -144,7 +144,7 @@ export async function runWorker(
           (deployment
             ? `, Worker Versioning: build ID ${deployment.buildId} of deployment ${deployment.deploymentName}`
             : '') +
-          `, shutdown grace ${graceSeconds} s`,
+          `, shutdown grace ${graceSeconds} s, workflow cache ${settings.HERO_MAX_CACHED_WORKFLOWS} runs`,
       );
       await worker.run();
       logger.info('hero-flow worker stopped');
