@@ -26,6 +26,7 @@
  *                                 a run (tens of CPU-ms), so a smaller number keeps a 10,000-run bench short
  *   BENCH_CACHE_WAKE_CONCURRENCY  status queries in flight at once (default 20)
  *   BENCH_LATENCY_MS              sandbox latency per /v1 call (default 10)
+ *   BENCH_CACHE_WORKER_NODE_OPTIONS  NODE_OPTIONS of the worker processes only (e.g. --max-old-space-size=512)
  *
  * Prints the table and writes bench/results/cache.json. Exits 1 if a run is not in `awaiting_booking` at a
  * wake-up or a query fails: figures from runs that did not wait as intended would measure something else.
@@ -52,6 +53,8 @@ const SIZES = (process.env.BENCH_CACHE_SIZES || '0,100,250,500,1000,sdk-default'
 const START_SIZE = size(process.env.BENCH_CACHE_START || 'default');
 const START_IN_FLIGHT = positive('BENCH_CACHE_START_IN_FLIGHT', 200);
 const WAKES = Math.min(RUNS, positive('BENCH_CACHE_WAKES', RUNS));
+/** NODE_OPTIONS of the worker processes only, e.g. --max-old-space-size=512 (unset: as this process has them). */
+const WORKER_NODE_OPTIONS = process.env.BENCH_CACHE_WORKER_NODE_OPTIONS;
 /** Nothing comes due while the bench runs: a run only waits (its timer set a day ahead), as most open runs do. */
 const AWAIT_BOOKING = {
   window: '14 days',
@@ -211,7 +214,11 @@ async function main(): Promise<number> {
       keys: keySpec,
       taskQueue,
       // No Hero rate limit: the start phase is only the way to N open runs.
-      extra: { HERO_RATE_LIMIT_PER_SECOND: undefined, HERO_MAX_CACHED_WORKFLOWS: cacheEnv(cache) },
+      extra: {
+        HERO_RATE_LIMIT_PER_SECOND: undefined,
+        HERO_MAX_CACHED_WORKFLOWS: cacheEnv(cache),
+        ...(WORKER_NODE_OPTIONS !== undefined && { NODE_OPTIONS: WORKER_NODE_OPTIONS }),
+      },
     });
     const w = new WorkerProcess(env, workerLog);
     workers.push(w);
@@ -368,6 +375,7 @@ async function main(): Promise<number> {
         wakeUps: WAKES,
         wakeConcurrency: WAKE_CONCURRENCY,
         startInFlight: START_IN_FLIGHT,
+        workerNodeOptions: WORKER_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
         latencyMs: LATENCY_MS,
         awaitBooking: AWAIT_BOOKING,
         server: `temporal ${TEMPORAL_CLI_VERSION} server start-dev, SQLite WAL, 1 task-queue partition`,

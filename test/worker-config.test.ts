@@ -115,11 +115,11 @@ describe('worker configuration: Worker Versioning from TEMPORAL_WORKER_BUILD_ID 
 });
 
 describe('worker configuration: the workflow cache (HERO_MAX_CACHED_WORKFLOWS)', () => {
-  it('defaults to 100 runs, which keeps a worker with 10,000 open runs under 1 GiB (bench:cache); a value overrides', () => {
+  it('defaults to 25 runs, which keeps a worker with 10,000 open runs under 1 GiB (bench:cache); a value overrides', () => {
     // The figure chosen from `npm run bench:cache`: changing it means measuring again (docs/configuration.md).
-    assert.equal(DEFAULT_MAX_CACHED_WORKFLOWS, 100);
-    assert.equal(loadWorkerSettings({}).HERO_MAX_CACHED_WORKFLOWS, 100);
-    assert.equal(loadWorkerSettings({ HERO_MAX_CACHED_WORKFLOWS: '' }).HERO_MAX_CACHED_WORKFLOWS, 100);
+    assert.equal(DEFAULT_MAX_CACHED_WORKFLOWS, 25);
+    assert.equal(loadWorkerSettings({}).HERO_MAX_CACHED_WORKFLOWS, 25);
+    assert.equal(loadWorkerSettings({ HERO_MAX_CACHED_WORKFLOWS: '' }).HERO_MAX_CACHED_WORKFLOWS, 25);
     assert.equal(loadWorkerSettings({ HERO_MAX_CACHED_WORKFLOWS: '2500' }).HERO_MAX_CACHED_WORKFLOWS, 2500);
     assert.equal(loadWorkerSettings({ HERO_MAX_CACHED_WORKFLOWS: '0' }).HERO_MAX_CACHED_WORKFLOWS, 0);
     assert.throws(() => loadWorkerSettings({ HERO_MAX_CACHED_WORKFLOWS: '-1' }), /HERO_MAX_CACHED_WORKFLOWS/);

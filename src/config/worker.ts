@@ -20,7 +20,7 @@ const GRACE_MARGIN_SECONDS = 5;
  * SDK's default (600 per GiB of heap limit, 2,310 on a machine with 24 GiB) filled the 4 GiB heap at about
  * 900 runs. A run evicted from the cache is replayed from its history when it next wakes (tens of CPU-ms).
  */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 25;
 
 /** A build ID or deployment name: what the Temporal CLI and UI show, so printable and without spaces. */
 const versionPart = (name: string) =>
