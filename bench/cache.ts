@@ -243,6 +243,7 @@ async function main(): Promise<number> {
     const startedAt = Date.now();
     let startFailures = 0;
     const awaitingQuery = `TaskQueue = "${taskQueue}" AND ${HERO_FLOW_STATE.name} = "awaiting_booking"`;
+    let lastSeq = 0;
     const deadline = startedAt + Math.max(10 * 60_000, RUNS * 300);
     let awaiting = 0;
     let deliveryReads = 0;
@@ -250,7 +251,12 @@ async function main(): Promise<number> {
     let started = 0;
     while (Date.now() < deadline) {
       awaiting = (await client.workflow.count(awaitingQuery)).count;
-      deliveryReads = sandbox.requests({ endpoint: 'get_message' }).filter((r) => r.status === 200).length;
+      // Counted as they come: the sandbox keeps only its last 10,000 requests.
+      for (const r of sandbox.requests({ endpoint: 'get_message' })) {
+        if (r.seq <= lastSeq) continue;
+        lastSeq = r.seq;
+        if (r.status === 200) deliveryReads++;
+      }
       if (awaiting >= RUNS && deliveryReads >= RUNS) break;
       // Paced: at most START_IN_FLIGHT runs on their way to the booking wait at once, as a rate limit or a
       // campaign's spread has it; all N at once would measure replays of a working set larger than the cache.
