@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { generateKeySpec, parseKeyRing } from '../src/codec';
-import { loadWorkerSettings, metricsAddress, shutdownGraceSeconds } from '../src/config/worker';
+import {
+  DEFAULT_MAX_CACHED_WORKFLOWS,
+  loadWorkerSettings,
+  metricsAddress,
+  shutdownGraceSeconds,
+} from '../src/config/worker';
 import { HeroClient } from '../src/hero/client';
 import { loadHeroConfig } from '../src/hero/config';
 import { ConfigError } from '../src/shared/errors';
@@ -109,6 +114,18 @@ describe('worker configuration: Worker Versioning from TEMPORAL_WORKER_BUILD_ID 
   });
 });
 
+describe('worker configuration: the workflow cache (HERO_MAX_CACHED_WORKFLOWS)', () => {
+  it('defaults to 25 runs, chosen from bench:cache (100 peaked at 1.7 GiB RSS), and a value overrides it', () => {
+    // The figure chosen from `npm run bench:cache`: changing it means measuring again.
+    assert.equal(DEFAULT_MAX_CACHED_WORKFLOWS, 25);
+    assert.equal(loadWorkerSettings({}).HERO_MAX_CACHED_WORKFLOWS, 25);
+    assert.equal(loadWorkerSettings({ HERO_MAX_CACHED_WORKFLOWS: '' }).HERO_MAX_CACHED_WORKFLOWS, 25);
+    assert.equal(loadWorkerSettings({ HERO_MAX_CACHED_WORKFLOWS: '2500' }).HERO_MAX_CACHED_WORKFLOWS, 2500);
+    assert.equal(loadWorkerSettings({ HERO_MAX_CACHED_WORKFLOWS: '0' }).HERO_MAX_CACHED_WORKFLOWS, 0);
+    assert.throws(() => loadWorkerSettings({ HERO_MAX_CACHED_WORKFLOWS: '-1' }), /HERO_MAX_CACHED_WORKFLOWS/);
+  });
+});
+
 describe('worker configuration: where /metrics listens (HERO_METRICS_HOST)', () => {
   it('defaults to loopback, as /metrics has no authentication, and takes an IPv4 or IPv6 address', () => {
     assert.equal(loadWorkerSettings({}).HERO_METRICS_HOST, '127.0.0.1');
@@ -163,6 +180,28 @@ describe('worker configuration on a dev server: the grace check of createHeroWor
     }
   });
 
+  it("createHeroWorker gives the SDK hero-flow's workflow cache size unless told another (0 included)", async () => {
+    const hero = new HeroClient({ apiKey: 'k', practiceGroupId: '1', baseUrl: stack.sandbox.url, timeoutMs: 2_000 });
+    for (const [given, expected] of [
+      [undefined, DEFAULT_MAX_CACHED_WORKFLOWS],
+      [7, 7],
+      [0, 0],
+    ] as const) {
+      const worker = await createHeroWorker({
+        connection: stack.env.nativeConnection,
+        namespace: 'default',
+        taskQueue: uniqueId('tq-cache'),
+        workflowBundle: stack.bundle,
+        hero,
+        ...(given !== undefined && { maxCachedWorkflows: given }),
+      });
+      // The options the SDK runs with, not ours: made and stopped at once, so it cannot outlive the test.
+      const compiled = worker.options.maxCachedWorkflows;
+      await worker.runUntil(Promise.resolve());
+      assert.equal(compiled, expected, `maxCachedWorkflows ${String(given)}`);
+    }
+  });
+
   it('runs a worker as that version of the deployment; once it is current, runs go to it, auto-upgrading', async () => {
     const deploymentName = uniqueId('hero-flow');
     const buildId = uniqueId('build');
@@ -189,6 +228,8 @@ describe('worker configuration on a dev server: the grace check of createHeroWor
       { name: 'versioned worker', ready: { line: `Worker Versioning: build ID ${buildId}`, timeoutMs: 90_000 } },
     );
     await worker.ready;
+    // HERO_MAX_CACHED_WORKFLOWS unset: runWorker hands createHeroWorker the default, and says so.
+    assert.match(worker.output, new RegExp(`workflow cache ${DEFAULT_MAX_CACHED_WORKFLOWS} runs`));
 
     // Its polls make the server record the version in the deployment (no event to wait on: asked again).
     const service = stack.env.client.workflowService;

@@ -6,7 +6,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createActivities, createBookingEventActivities, createCampaignGate, HeroClients } from '../activities';
-import { shutdownGraceSeconds } from '../config/worker';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, shutdownGraceSeconds } from '../config/worker';
 import type { HeroClient } from '../hero/client';
 import { msToNumber } from '../shared/duration';
 import { noopWorkflowSinks, type Tracing, workflowInterceptorsModule } from '../observability/tracing';
@@ -58,7 +58,11 @@ export interface HeroWorkerOptions {
   maxConcurrentActivityTaskExecutions?: number;
   /** Passed to `Worker.create`. @default the SDK's */
   maxConcurrentWorkflowTaskExecutions?: number;
-  /** Passed to `Worker.create`. @default the SDK's */
+  /**
+   * Runs kept in the workflow cache between their tasks (`Worker.create`'s `maxCachedWorkflows`); an evicted
+   * run is replayed from its history when it next wakes. 0: no cache.
+   * @default DEFAULT_MAX_CACHED_WORKFLOWS (src/config/worker.ts): bounded memory, not the SDK's default
+   */
   maxCachedWorkflows?: number;
   /**
    * OpenTelemetry tracing (src/observability/tracing.ts, setupTracing).
@@ -119,8 +123,8 @@ export async function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker>
       maxTaskQueueActivitiesPerSecond: opts.maxTaskQueueActivitiesPerSecond,
       maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions,
       maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions,
-      maxCachedWorkflows: opts.maxCachedWorkflows,
     }),
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
   });
 }
 

@@ -149,7 +149,7 @@ export async function runWorker(
           (deployment
             ? `, Worker Versioning: build ID ${deployment.buildId} of deployment ${deployment.deploymentName}`
             : '') +
-          `, shutdown grace ${graceSeconds} s`,
+          `, shutdown grace ${graceSeconds} s, workflow cache ${settings.HERO_MAX_CACHED_WORKFLOWS} runs`,
       );
       // Beside polling, not before it: the answer is only logged, and the worker works either way.
       const probed = probeTaskQueuePriority(connection, temporal.namespace, temporal.taskQueue).then((result) => {
