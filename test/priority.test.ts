@@ -11,7 +11,7 @@ import { HeroClient } from '../src/hero/client';
 import { noopWorkflowSinks } from '../src/observability/tracing';
 import { ConfigError } from '../src/shared/errors';
 import { checkRunPriority, PRIORITY } from '../src/shared/priority';
-import { createHeroWorker } from '../src/worker/create-worker';
+import { createHeroWorker, type HeroWorkerOptions } from '../src/worker/create-worker';
 import { describePriorityProbe, probeTaskQueuePriority } from '../src/worker/priority-probe';
 import { ensureSearchAttributes } from '../src/worker/search-attributes';
 import { devServerExecutable, devServerTuningArgs } from '../tools/provision';
@@ -72,6 +72,30 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
       { defaultPracticeGroupId: sandbox.practiceGroupId },
     );
 
+  /** Tasks waiting in a task queue of `env`, all priority keys together. */
+  async function backlogOf(env: TestWorkflowEnvironment, taskQueue: string, type: 'workflow' | 'activity') {
+    const { statsByPriorityKey } = await env.client.workflowService.describeTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: taskQueue, kind: 1 },
+      taskQueueType: type === 'workflow' ? 1 : 2,
+      reportStats: true,
+    });
+    return Object.values(statsByPriorityKey ?? {}).reduce((n, x) => n + Number(x.approximateBacklogCount ?? 0), 0);
+  }
+
+  /** A hero-flow worker on `env`'s `taskQueue` with no sticky cache: every workflow task goes through the matcher. */
+  const heroWorker = (env: TestWorkflowEnvironment, taskQueue: string, slots: Partial<HeroWorkerOptions> = {}) =>
+    createHeroWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      workflowBundle: bundle,
+      dataConverter: workerDataConverter(ring),
+      hero: heroClients(),
+      maxCachedWorkflows: 0,
+      ...slots,
+    });
+
   interface Queued {
     label: string;
     group?: string;
@@ -106,33 +130,13 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
     // Until every first workflow task is in the backlog: a task that arrives while the worker polls is
     // matched at once, whatever its priority.
     await eventually(
-      async () => {
-        const { statsByPriorityKey } = await env.client.workflowService.describeTaskQueue({
-          namespace: 'default',
-          taskQueue: { name: taskQueue, kind: 1 },
-          taskQueueType: 1,
-          reportStats: true,
-        });
-        const backlog = Object.values(statsByPriorityKey ?? {}).reduce(
-          (n, s) => n + Number(s.approximateBacklogCount ?? 0),
-          0,
-        );
-        return backlog >= runs.length;
-      },
+      async () => (await backlogOf(env, taskQueue, 'workflow')) >= runs.length,
       15_000,
       'the first workflow tasks in the backlog',
     );
-    const worker = await createHeroWorker({
-      connection: env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      workflowBundle: bundle,
-      dataConverter: workerDataConverter(ring),
-      hero: heroClients(),
+    const worker = await heroWorker(env, taskQueue, {
       maxConcurrentWorkflowTaskExecutions: 1,
       maxConcurrentActivityTaskExecutions: 1,
-      // No sticky queue: every workflow task goes through the task queue's matcher.
-      maxCachedWorkflows: 0,
     });
     try {
       await worker.runUntil(
@@ -204,29 +208,9 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
       }
       return ids;
     };
-    const activityBacklog = async () => {
-      const { statsByPriorityKey } = await env.client.workflowService.describeTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: taskQueue, kind: 1 },
-        taskQueueType: 2, // activity
-        reportStats: true,
-      });
-      return Object.values(statsByPriorityKey ?? {}).reduce((n, x) => n + Number(x.approximateBacklogCount ?? 0), 0);
-    };
-    const heroWorker = (slots?: number) =>
-      createHeroWorker({
-        connection: env.nativeConnection,
-        namespace: 'default',
-        taskQueue,
-        workflowBundle: bundle,
-        dataConverter: workerDataConverter(ring),
-        hero: heroClients(),
-        maxCachedWorkflows: 0,
-        ...(slots !== undefined && { maxConcurrentActivityTaskExecutions: slots }),
-      });
     const early = await start(4);
     await (
-      await heroWorker()
+      await heroWorker(env, taskQueue)
     ).runUntil(
       eventually(async () => sandbox.requests({ endpoint: 'get_message' }).length >= 4, 30_000, 'first reads'),
     );
@@ -243,12 +227,20 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
     const late: string[] = [];
     try {
       await workflowsOnly.runUntil(async () => {
-        await eventually(async () => (await activityBacklog()) >= 4, 30_000, 'the second reads queued');
+        await eventually(
+          async () => (await backlogOf(env, taskQueue, 'activity')) >= 4,
+          30_000,
+          'the second reads queued',
+        );
         late.push(...(await start(8)));
-        await eventually(async () => (await activityBacklog()) >= 12, 30_000, 'the new traces queued');
+        await eventually(
+          async () => (await backlogOf(env, taskQueue, 'activity')) >= 12,
+          30_000,
+          'the new traces queued',
+        );
       });
       await (
-        await heroWorker(1)
+        await heroWorker(env, taskQueue, { maxConcurrentActivityTaskExecutions: 1 })
       ).runUntil(eventually(async () => sandbox.requests({ endpoint: 'register_pds' }).length >= 12, 60_000, 'traces'));
     } finally {
       for (const id of [...early, ...late]) {
