@@ -44,7 +44,8 @@ import { cpuSeconds, freePort, peakRssMiB, ROOT } from '../tools/processes';
 import { devServerTuningArgs, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '../tools/provision';
 import { type SandboxPatient, startSandbox } from '../tools/sandbox';
 import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
-import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
+import { outreachRequest } from '../test/support/fixtures';
+import { quantile, syntheticPatients } from './shared';
 
 const RUNS = positive('BENCH_CACHE_RUNS', 10_000);
 const WAKE_CONCURRENCY = positive('BENCH_CACHE_WAKE_CONCURRENCY', 20);
@@ -112,29 +113,10 @@ interface Spec extends SandboxPatient {
 }
 
 function buildSpecs(n: number): Spec[] {
-  const specs: Spec[] = [];
-  const seen = new Set<string>();
-  let seed = 7_000_000;
-  for (let i = 0; i < n; i++) {
-    let nhsNumber: string;
-    do nhsNumber = syntheticNhsNumber((seed += 13));
-    while (seen.has(nhsNumber));
-    seen.add(nhsNumber);
-    specs.push({
-      index: i,
-      nhsNumber,
-      dob: `19${50 + (i % 40)}-0${1 + (i % 9)}-1${i % 9}`,
-      patientId: String(500_000 + i),
-      needsVerification: false,
-    });
-  }
-  return specs;
-}
-
-function quantile(values: number[], q: number): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+  return syntheticPatients(n, { seed: 7_000_000, patientIdBase: 500_000 }).map((p) => ({
+    ...p,
+    needsVerification: false,
+  }));
 }
 
 /** RSS now (VmRSS) of a live process, in MiB. */

@@ -34,7 +34,7 @@
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
@@ -59,13 +59,14 @@ import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox }
 import { Patients } from '../test/reliability/booking';
 import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
 import { AWAIT_BOOKING, kindOfText, MESSAGE_TEXT } from '../test/reliability/scenario';
-import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
+import { outreachRequest } from '../test/support/fixtures';
+import { HERO_ENDPOINTS, machine, positiveEnv, quantile, syntheticPatients } from './shared';
 import { benchmarksFile } from './topology';
 
-const RECORDS = positive('BENCH_CAMPAIGN_RECORDS', 10_000);
-const RATE = positive('BENCH_RATE', 20);
-const LATENCY_MS = positive('BENCH_LATENCY_MS', 50);
-const STATUS_EVERY_MS = positive('BENCH_CAMPAIGN_STATUS_EVERY_MS', 5000);
+const RECORDS = positiveEnv('BENCH_CAMPAIGN_RECORDS', 10_000);
+const RATE = positiveEnv('BENCH_RATE', 20);
+const LATENCY_MS = positiveEnv('BENCH_LATENCY_MS', 50);
+const STATUS_EVERY_MS = positiveEnv('BENCH_CAMPAIGN_STATUS_EVERY_MS', 5000);
 const HANDOFF_ONLY = (process.env.BENCH_CAMPAIGN_HANDOFF_ONLY ?? '100000')
   .split(',')
   .map((v) => v.trim())
@@ -100,24 +101,9 @@ const SHARED = (() => {
     verification: VERIFICATION,
   };
 })();
-const HERO_ENDPOINTS = new Set([
-  'register_pds',
-  'create_booking_link',
-  'get_booking_link',
-  'send_message',
-  'get_message',
-]);
 const OUTREACH_STATES_DONE = new Set(['booked', 'not_booked']);
 const BEGIN = '<!-- campaigns:begin -->';
 const END = '<!-- campaigns:end -->';
-
-function positive(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (!v) return fallback;
-  const n = Number(v);
-  if (!(n > 0)) throw new Error(`${name}: "${v}" is not a positive number`);
-  return n;
-}
 
 const t0 = Date.now();
 /** In IDs: base 36, so no digit run can look like an NHS number (IDs holding one are refused). */
@@ -131,38 +117,20 @@ interface Spec extends SandboxPatient {
   books: boolean;
 }
 
-function buildSpecs(n: number, seed0: number): Spec[] {
-  const specs: Spec[] = [];
-  const seen = new Set<string>();
-  let seed = seed0;
-  for (let i = 0; i < n; i++) {
-    let nhsNumber: string;
-    do nhsNumber = syntheticNhsNumber((seed += 13));
-    while (seen.has(nhsNumber));
-    seen.add(nhsNumber);
-    specs.push({
-      index: i,
-      recordId: `rec-${i.toString(36)}`,
-      nhsNumber,
-      dob: `19${50 + (i % 40)}-0${1 + (i % 9)}-1${i % 9}`,
-      patientId: String(100_000 + i),
-      needsVerification: i % Math.round(1 / VERIFY_SHARE) === 0,
-      books: i % 10 < BOOK_SHARE * 10,
-    });
-  }
-  return specs;
+function buildSpecs(n: number, seed: number): Spec[] {
+  return syntheticPatients(n, { seed, patientIdBase: 100_000 }).map(({ index, ...p }) => ({
+    index,
+    recordId: `rec-${index.toString(36)}`,
+    ...p,
+    needsVerification: index % Math.round(1 / VERIFY_SHARE) === 0,
+    books: index % 10 < BOOK_SHARE * 10,
+  }));
 }
 
 const sandboxPatient = ({ index: _i, recordId: _r, books: _b, ...p }: Spec): SandboxPatient => p;
 
 /** The calls a record needs to reach its first message: trace, booking link, message; a re-trace if it verifies. */
 const neededCalls = (specs: Spec[]) => specs.reduce((n, s) => n + (s.needsVerification ? 4 : 3), 0);
-
-function quantile(values: number[], q: number): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-}
 
 const digits = (s: unknown) => String(s ?? '').replace(/\D/g, '');
 
@@ -388,13 +356,7 @@ async function main(): Promise<number> {
 
     const report: CampaignBenchReport = {
       at: new Date(t0).toISOString(),
-      machine: {
-        nproc: cpus().length,
-        memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-        cpu: cpus()[0]?.model ?? 'unknown',
-        node: process.version,
-        platform: `${process.platform} ${process.arch}`,
-      },
+      machine: machine(),
       settings: {
         records: RECORDS,
         ratePerSecond: RATE,

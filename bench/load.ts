@@ -53,11 +53,11 @@ import { cpuSeconds, freePort, peakRssMiB, ROOT } from '../tools/processes';
 import { devServerTuningArgs, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '../tools/provision';
 import { type MessageSummary, type RecordedRequest, type SandboxPatient, startSandbox } from '../tools/sandbox';
 import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
-import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
+import { outreachRequest } from '../test/support/fixtures';
 import { externalTemporalServer } from '../test/production/external';
 import { ProductionStack } from '../test/production/stack';
 import { treeCpuSeconds } from './cpu';
-import { HERO_ENDPOINTS, machine, positiveEnv, quantile } from './shared';
+import { HERO_ENDPOINTS, machine, positiveEnv, quantile, syntheticDob, syntheticNhsNumbers } from './shared';
 import type { TopologyKey } from './topology';
 
 const SCALE = positiveEnv('BENCH_LOAD_SCALE', 1);
@@ -135,20 +135,15 @@ interface Spec extends SandboxPatient {
 
 /** Synthetic patients, unique across the three practices (the sandbox's patients are shared by its groups). */
 class Patients {
-  #seed = 300_000;
+  readonly #nhsNumbers = syntheticNhsNumbers(300_000);
   #id = 100_000;
-  readonly #seen = new Set<string>();
   next(practice: Practice, index: number): Spec {
-    let nhsNumber: string;
-    do nhsNumber = syntheticNhsNumber((this.#seed += 13));
-    while (this.#seen.has(nhsNumber));
-    this.#seen.add(nhsNumber);
     return {
       practice,
       index,
       recordId: `rec-${index.toString(36)}`,
-      nhsNumber,
-      dob: `19${50 + (index % 40)}-0${1 + (index % 9)}-1${index % 9}`,
+      nhsNumber: this.#nhsNumbers.next().value,
+      dob: syntheticDob(index),
       patientId: String(this.#id++),
       needsVerification: false,
     };

@@ -45,7 +45,7 @@ import {
   type WriteStream,
   writeFileSync,
 } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -56,7 +56,8 @@ import { cpuSeconds, freePort, peakRssMiB, ROOT } from '../tools/processes';
 import { devServerTuningArgs, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '../tools/provision';
 import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../tools/sandbox';
 import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
-import { outreachRequest, syntheticNhsNumber } from '../test/support/fixtures';
+import { outreachRequest } from '../test/support/fixtures';
+import { HERO_ENDPOINTS, machine, quantile, syntheticPatients } from './shared';
 import { naiveOutreach } from './naive';
 import {
   formatMarkdown,
@@ -109,13 +110,6 @@ if (EXTERNAL && SCALING)
 const VERIFY_SHARE = 0.1;
 const VERIFY_AFTER_MS = 5_000;
 const OVERHEAD_RUNS = 20;
-const HERO_ENDPOINTS = new Set([
-  'register_pds',
-  'create_booking_link',
-  'get_booking_link',
-  'send_message',
-  'get_message',
-]);
 
 function storage(value: string): Storage {
   if ((STORAGES as readonly string[]).includes(value)) return value as Storage;
@@ -180,16 +174,6 @@ async function devServer(cli: string, dir: string, name: string, mode: Storage, 
   return new TemporalDevServer(cli, await freePort(), await freePort(), file, log, tuning);
 }
 
-function machine(): BenchReport['machine'] {
-  return {
-    nproc: cpus().length,
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-  };
-}
-
 const t0 = Date.now();
 /** In workflow IDs: base 36, so no digit run can look like an NHS number (the client refuses those). */
 const RUN_ID = t0.toString(36);
@@ -200,32 +184,13 @@ interface Spec extends SandboxPatient {
 }
 
 function buildSpecs(n: number, offset: number, verifyShare: number): Spec[] {
-  const specs: Spec[] = [];
-  const seen = new Set<string>();
-  let seed = 300_000 + offset * 10;
-  for (let i = 0; i < n; i++) {
-    let nhsNumber: string;
-    do nhsNumber = syntheticNhsNumber((seed += 13));
-    while (seen.has(nhsNumber));
-    seen.add(nhsNumber);
-    specs.push({
-      index: i,
-      nhsNumber,
-      dob: `19${50 + (i % 40)}-0${1 + (i % 9)}-1${i % 9}`,
-      patientId: String(100_000 + offset + i),
-      needsVerification: verifyShare > 0 && i % Math.round(1 / verifyShare) === 0,
-    });
-  }
-  return specs;
+  return syntheticPatients(n, { seed: 300_000 + offset * 10, patientIdBase: 100_000 + offset }).map((p) => ({
+    ...p,
+    needsVerification: verifyShare > 0 && p.index % Math.round(1 / verifyShare) === 0,
+  }));
 }
 
 const digits = (s: unknown) => String(s ?? '').replace(/\D/g, '');
-
-function quantile(values: number[], q: number): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-}
 
 function heroCalls(sandbox: Sandbox): RecordedRequest[] {
   return sandbox.requests().filter((r) => HERO_ENDPOINTS.has(r.endpoint));

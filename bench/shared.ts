@@ -1,8 +1,10 @@
 /**
- * Small helpers of the benches. bench/run.ts and bench/campaign.ts still hold their own copies of these
- * (quantile, the machine's description, the Hero endpoints); they can import them from here.
+ * Small helpers of the benches, one definition each: the Hero endpoints, quantile, positive numbers from the
+ * environment, the machine's description and the synthetic patients (bench/run.ts, campaign.ts, cache.ts and
+ * load.ts import them from here).
  */
 import { cpus, totalmem } from 'node:os';
+import { syntheticNhsNumber } from '../test/support/fixtures';
 
 /** The sandbox's endpoints that are Hero's /v1 API calls (not the sandbox's own admin routes). */
 export const HERO_ENDPOINTS: ReadonlySet<string> = new Set([
@@ -49,4 +51,40 @@ export function machine(): Machine {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
   };
+}
+
+/**
+ * Unique synthetic NHS numbers from `seed`: syntheticNhsNumber(seed + 13), (seed + 26), ..., skipping any
+ * number already given (the seeds are kept per bench so that results stay comparable).
+ */
+export function* syntheticNhsNumbers(seed: number): Generator<string, never> {
+  const seen = new Set<string>();
+  for (;;) {
+    let nhsNumber: string;
+    do nhsNumber = syntheticNhsNumber((seed += 13));
+    while (seen.has(nhsNumber));
+    seen.add(nhsNumber);
+    yield nhsNumber;
+  }
+}
+
+/** The synthetic date of birth of the patient at `index` (1950-1989, month 1-9, day 10-18). */
+export const syntheticDob = (index: number): string => `19${50 + (index % 40)}-0${1 + (index % 9)}-1${index % 9}`;
+
+export interface SyntheticPatient {
+  index: number;
+  nhsNumber: string;
+  dob: string;
+  patientId: string;
+}
+
+/** `n` synthetic patients: unique NHS numbers from `seed`, patient IDs `patientIdBase` + index. */
+export function syntheticPatients(n: number, opts: { seed: number; patientIdBase: number }): SyntheticPatient[] {
+  const nhsNumbers = syntheticNhsNumbers(opts.seed);
+  return Array.from({ length: n }, (_, index) => ({
+    index,
+    nhsNumber: nhsNumbers.next().value,
+    dob: syntheticDob(index),
+    patientId: String(opts.patientIdBase + index),
+  }));
 }
