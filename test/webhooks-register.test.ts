@@ -138,7 +138,7 @@ describe('webhooks register: every configured practice group, each with its own 
       EVENTS.map((e) => [e, '2', 'string', undefined]),
     );
     assert.match(String(failed[0]!.error), /401|[Uu]nauthori[sz]ed/);
-    assert.match(run.stderr, /practice group 2/);
+    assert.match(run.stderr, /practice group 2 \(key from HERO_API_KEY_2\)/);
     noSecrets(run);
   });
 });

@@ -126,7 +126,9 @@ export async function webhooksRegister(
   }
   if (failed.length) {
     process.stderr.write(
-      `webhooks register: not every event is subscribed for practice group${failed.length > 1 ? 's' : ''} ${failed.join(', ')}\n`,
+      `webhooks register: not every event is subscribed for practice group${failed.length > 1 ? 's' : ''} ` +
+        // The key's source, never the key: a 401's "check HERO_API_KEY" may mean HERO_API_KEY_<GROUP> here.
+        `${failed.map((g) => `${g} (key from ${config!.groups[g]!.keySource})`).join(', ')}\n`,
     );
     return EXIT_FAILED;
   }
