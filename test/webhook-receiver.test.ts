@@ -582,7 +582,12 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
       );
       assert.deepEqual(
         created,
-        subscribed.map((w) => ({ event: w.eventType, id: w.id, created: true })),
+        subscribed.map((w) => ({
+          event: w.eventType,
+          id: w.id,
+          created: true,
+          practiceGroupId: stack.sandbox.practiceGroupId,
+        })),
       );
       const again = await cli(['webhooks', 'register', '--url', bookingsUrl], heroEnv);
       assert.equal(again.code, 0, again.stderr);
@@ -591,7 +596,12 @@ describe('webhook receiver: signed Hero deliveries start one durable workflow ea
           .trim()
           .split('\n')
           .map((l) => JSON.parse(l) as unknown),
-        subscribed.map((w) => ({ event: w.eventType, id: w.id, existing: true })),
+        subscribed.map((w) => ({
+          event: w.eventType,
+          id: w.id,
+          existing: true,
+          practiceGroupId: stack.sandbox.practiceGroupId,
+        })),
       );
       assert.equal(stack.sandbox.webhooks().filter((w) => w.url === bookingsUrl).length, 3, 'subscribed twice');
       assert.ok(!first.stdout.includes(SIGNING_KEY) && !first.stderr.includes(SIGNING_KEY), 'the key was printed');

@@ -170,8 +170,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     webhooks
       .command('register')
       .description('subscribe a receiver URL to the appointment events in Hero (skips those already there)')
-      .usage('--url URL [options]')
+      .usage('--url URL [--practice-group ID] [options]')
       .option('--url <url>', 'the receiver as Hero reaches it, e.g. https://hooks.example.com/hero/webhooks')
+      .option('--practice-group <id>', 'only this one of the configured practice groups (default: every one)')
       .addHelpText('after', usage.WEBHOOKS_REGISTER_HELP),
     outputOptions(),
   );

@@ -187,23 +187,30 @@ ${TEMPORAL_ENV}`,
 
 export const WEBHOOKS_REGISTER_HELP = sections(
   `Subscribes URL to appointment.confirmed, appointment.cancelled and appointment.rescheduled in Hero
-(POST /v1/webhooks), signed with HERO_WEBHOOK_SIGNING_KEY. Each event's subscriptions are listed first
+(POST /v1/webhooks), signed with HERO_WEBHOOK_SIGNING_KEY, for every practice group configured
+(HERO_PRACTICE_GROUP_IDS, else HERO_PRACTICE_GROUP_ID), each with its own key: Hero keeps subscriptions per
+key. --practice-group ID subscribes one of them only. Each event's subscriptions are listed first
 (GET /v1/webhooks): one for the same URL is left as it is, so running it again changes nothing. Prints one
-JSON line per event: {"event", "id", "created": true} or {"event", "id", "existing": true}. Hero does not
-say which key an existing subscription uses: after changing the key, delete the old subscriptions in Hero.`,
+JSON line per practice group and event: {"event", "id", "created": true, "practiceGroupId"} or
+{"event", "id", "existing": true, "practiceGroupId"}; an event that failed {"event", "practiceGroupId",
+"error"}, and the other groups are still tried. Hero does not say which key an existing subscription uses:
+after changing the key, delete the old subscriptions in Hero.`,
   `Environment:
-  HERO_API_KEY, HERO_PRACTICE_GROUP_ID   Hero partner credentials (required)
+  HERO_API_KEY, HERO_PRACTICE_GROUP_ID   Hero partner credentials (one practice group)
+  HERO_PRACTICE_GROUP_IDS   several groups, comma-separated; their keys in HERO_API_KEY_<GROUP> or
+                         HERO_API_KEYS_FILE (else HERO_API_KEY), as the worker reads them
   HERO_API_BASE_URL      default https://api.staging.htech.app (production: https://api.herohealth.net)
   HERO_WEBHOOK_SIGNING_KEY   the key Hero will sign with (required; the receiver's)`,
   OUTPUT,
   examples([
     'hero-flow webhooks register --url https://hooks.example.com/hero/webhooks',
+    'hero-flow webhooks register --url https://hooks.example.com/hero/webhooks --practice-group 2',
     'hero-flow webhooks register --url http://127.0.0.1:8787/hero/webhooks --pretty',
   ]),
   `Exit codes:
-  0  every event is subscribed
-  1  a call to Hero failed (the events done before it are printed)
-  2  usage or configuration error; nothing was done`,
+  0  every event is subscribed for every group
+  1  a call to Hero failed for some group (its lines say which; the other groups were still tried)
+  2  usage or configuration error (an unknown --practice-group, an http:// URL off loopback); nothing was done`,
 );
 
 export const REVIEW_HELP = sections(

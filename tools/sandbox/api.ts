@@ -61,12 +61,12 @@ export function handleApi(ctx: ApiContext, route: Route, body: unknown, query: U
     case 'create_webhook': {
       const v = validate(createWebhookBodySchema, body);
       if (!v.ok) return v.reply;
-      return json(200, webhookJson(ctx.webhooks.create(v.data, ctx.now())));
+      return json(200, webhookJson(ctx.webhooks.create(v.data, ctx.now(), ctx.practiceGroupId)));
     }
     case 'list_webhooks': {
       const q = validateQuery(listWebhooksQuerySchema, query);
       if (!q.ok) return q.reply;
-      const data = ctx.webhooks.list(q.data.event_type).map(webhookJson);
+      const data = ctx.webhooks.list(q.data.event_type, ctx.practiceGroupId).map(webhookJson);
       return json(200, { data, count: data.length });
     }
     default:

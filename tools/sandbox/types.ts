@@ -246,6 +246,8 @@ export interface WebhookSummary {
   headers: Record<string, string>;
   description?: string;
   createdAt: number;
+  /** The practice group whose key subscribed it. */
+  practiceGroupId?: string;
 }
 
 export interface BookOptions {

@@ -56,21 +56,27 @@ export interface StoredWebhook {
   id: string;
   request: CreateWebhookBody;
   createdAt: number;
+  /** The practice group whose key subscribed it: Hero lists a key's own subscriptions only. */
+  practiceGroupId?: string;
 }
 
 export class WebhookStore {
   #webhooks: StoredWebhook[] = [];
   #next = FIRST_WEBHOOK_ID;
 
-  create(request: CreateWebhookBody, now: number): StoredWebhook {
-    const webhook: StoredWebhook = { id: String(this.#next++), request, createdAt: now };
+  create(request: CreateWebhookBody, now: number, practiceGroupId?: string): StoredWebhook {
+    const webhook: StoredWebhook = { id: String(this.#next++), request, createdAt: now, practiceGroupId };
     this.#webhooks.push(webhook);
     return webhook;
   }
 
-  /** Oldest first; every subscription when `eventType` is undefined. */
-  list(eventType?: WebhookEventType | AppointmentEventType): StoredWebhook[] {
-    return this.#webhooks.filter((w) => eventType === undefined || w.request.event_type === eventType);
+  /** Oldest first; every subscription when `eventType` is undefined; only `practiceGroupId`'s when given. */
+  list(eventType?: WebhookEventType | AppointmentEventType, practiceGroupId?: string): StoredWebhook[] {
+    return this.#webhooks.filter(
+      (w) =>
+        (eventType === undefined || w.request.event_type === eventType) &&
+        (practiceGroupId === undefined || w.practiceGroupId === practiceGroupId),
+    );
   }
 
   summaries(): WebhookSummary[] {
@@ -82,6 +88,7 @@ export class WebhookStore {
       headers: { ...w.request.headers },
       ...(w.request.description !== undefined && { description: w.request.description }),
       createdAt: w.createdAt,
+      ...(w.practiceGroupId !== undefined && { practiceGroupId: w.practiceGroupId }),
     }));
   }
 
