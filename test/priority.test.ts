@@ -263,7 +263,7 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
     assert.ok(fifo >= 3, `FIFO served ${fifo} of the 4 queued reads first`);
   });
 
-  it("a campaign's runs carry its priority and practice group (the fairness key) with the group's weight", async () => {
+  it("a campaign's pages and runs carry its priority, and its own workflow 1, with the practice group (the fairness key) and its weight", async () => {
     // The campaign's pages are started with them; each run, a page's child, inherits them.
     const taskQueue = uniqueId('tq-priority');
     const client = new HeroFlowClient(on.client, taskQueue, 'campaign-secret', { fairnessWeights: { 'pg-a': 2 } });
@@ -298,11 +298,20 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
     for await (const r of on.client.workflow.list({ query: `HeroCampaignId = "${campaignId}"` })) runs.push(r);
     const described = await Promise.all(runs.map((r) => on.client.workflow.getHandle(r.workflowId).describe()));
     const priorities = described.map((d) => ({ type: d.type, ...d.priority }));
-    assert.ok(priorities.length >= 3, `campaign workflows found: ${priorities.length}`);
+    assert.deepEqual([...new Set(priorities.map((p) => p.type))].sort(), [
+      'campaignPageWorkflow',
+      'campaignWorkflow',
+      'patientOutreachWorkflow',
+    ]);
     for (const p of priorities) {
       assert.deepEqual(
         { priorityKey: p.priorityKey, fairnessKey: p.fairnessKey, fairnessWeight: p.fairnessWeight },
-        { priorityKey: PRIORITY.campaign, fairnessKey: 'pg-a', fairnessWeight: 2 },
+        {
+          // The campaign's own workflow answers the hand-off and pause: ahead of every run.
+          priorityKey: p.type === 'campaignWorkflow' ? PRIORITY.campaignControl : PRIORITY.campaign,
+          fairnessKey: 'pg-a',
+          fairnessWeight: 2,
+        },
         p.type,
       );
     }

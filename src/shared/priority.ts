@@ -11,6 +11,11 @@ import { practiceGroupIdSchema } from './campaign-ids';
 export const PRIORITY = {
   /** The most urgent a caller can ask for. */
   urgent: 1,
+  /**
+   * A campaign's own workflow (not its pages or runs): it answers the hand-off the caller waits on, and
+   * pause, resume and cancel, in a few cheap tasks that must not queue behind the runs.
+   */
+  campaignControl: 1,
   /** A run started on its own (`start`, `startMany`, the CLI, a booking event). @default for those */
   single: 2,
   /** A campaign's runs (and its pages). @default for campaigns */

@@ -385,7 +385,7 @@ export class CampaignClient {
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: searchAttributes,
-        priority: this.#priority(settings),
+        priority: this.#priority({ ...settings, priorityKey: PRIORITY.campaignControl }),
         staticSummary: `Campaign ${campaignId}`,
         staticDetails: 'A practice list handed over as pages; its runs carry HeroCampaignId.',
       });
