@@ -5,6 +5,7 @@ import { WorkflowNotFoundError, type WorkflowHandle, WorkflowUpdateFailedError }
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { parseKeyRing, workerDataConverter } from '../src/codec';
+import { PRIORITY } from '../src/shared/priority';
 import { HERO_BOOKING_LINK_ID, HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { bookingEventSignal, resolveReviewUpdate, statusQuery } from '../src/workflows/definitions';
 import type { OutreachRequest, OutreachResult, OutreachStatus } from '../src/workflows/schemas';
@@ -170,6 +171,24 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
       assert.equal(notBooked.outcome, 'not_booked');
       assert.ok(notBooked.outcome === 'not_booked');
       assert.equal(notBooked.remindersSent, 2);
+
+      // The daily re-checks keep the books (priority 5); the read that decides a due reminder goes at the
+      // run's own priority (none of its own: inherited), next to the reminder it decides.
+      const scheduled = ((await waiterRun.fetchHistory()).events ?? []).flatMap((e) => {
+        const a = e.activityTaskScheduledEventAttributes;
+        return a ? [{ type: a.activityType?.name, key: a.priority?.priorityKey ?? 0 }] : [];
+      });
+      const keyOfReadBefore = (i: number) =>
+        scheduled[i - 1]?.type === 'checkBookingLink' ? scheduled[i - 1]!.key : 'no read';
+      const sends = scheduled.flatMap((s, i) => (s.type === 'sendMessage' && i > 0 ? [i] : []));
+      assert.deepEqual(sends.slice(1).map(keyOfReadBefore), [0, 0], 'the reads before the two reminders');
+      const rechecks = scheduled.filter(
+        (s, i) => s.type === 'checkBookingLink' && scheduled[i + 1]?.type !== 'sendMessage',
+      );
+      assert.ok(
+        rechecks.length >= 3 && rechecks.every((s) => s.key === PRIORITY.bookkeeping),
+        JSON.stringify(rechecks),
+      );
 
       const toBooker = messagesTo(sandbox, booker.patientId).map((m) => m.text);
       const toWaiter = messagesTo(sandbox, waiter.patientId).map((m) => m.text);

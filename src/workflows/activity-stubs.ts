@@ -53,11 +53,19 @@ export const { createBookingLink, sendMessage } = proxyActivities<OutreachActivi
  * keep the books, so they queue behind every run's outcome calls (which inherit the run's priority) and
  * take the capacity those leave; the practice group's fairness key is inherited.
  */
+const readOptions = heroCall({
+  initialInterval: '2 seconds',
+  maximumAttempts: 6,
+  nonRetryableErrorTypes: NON_RETRYABLE,
+});
 export const { checkBookingLink, checkMessageStatus, findSentMessages, getAppointment } =
-  proxyActivities<OutreachActivities>({
-    ...heroCall({ initialInterval: '2 seconds', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE }),
-    priority: { priorityKey: PRIORITY.bookkeeping },
-  });
+  proxyActivities<OutreachActivities>({ ...readOptions, priority: { priorityKey: PRIORITY.bookkeeping } });
+
+/**
+ * The link read just before a reminder is sent decides whether the patient gets it: at the run's own
+ * priority, like the reminder, so a booking made meanwhile is seen as late as possible before sending.
+ */
+const { checkBookingLink: checkBookingLinkBeforeReminder } = proxyActivities<OutreachActivities>(readOptions);
 
 /** A visibility query on the Temporal server: cheap, and safe to repeat. */
 export const { findOutreachRunByBookingLink } = proxyActivities<BookingEventActivities>({
@@ -105,7 +113,8 @@ export function heroActivities(practiceGroupId: string | undefined) {
       untilNotPaused('create the booking link', () => createBookingLink({ ...input, ...scope })),
     sendMessage: (input: Parameters<typeof sendMessage>[0]) =>
       untilNotPaused('send', () => sendMessage({ ...input, ...scope })),
-    checkBookingLink: (input: Parameters<typeof checkBookingLink>[0]) => checkBookingLink({ ...input, ...scope }),
+    checkBookingLink: (input: Parameters<typeof checkBookingLink>[0], opts: { beforeReminder?: boolean } = {}) =>
+      (opts.beforeReminder ? checkBookingLinkBeforeReminder : checkBookingLink)({ ...input, ...scope }),
     checkMessageStatus: (input: Parameters<typeof checkMessageStatus>[0]) => checkMessageStatus({ ...input, ...scope }),
     findSentMessages: (input: Parameters<typeof findSentMessages>[0]) => findSentMessages({ ...input, ...scope }),
     getAppointment: (input: Parameters<typeof getAppointment>[0]) => getAppointment({ ...input, ...scope }),

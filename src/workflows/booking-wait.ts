@@ -114,9 +114,9 @@ export async function awaitBooking(
   };
 
   /** Whether the link's use count says the patient booked (no webhook came, or it is late). */
-  const linkWasUsed = async (): Promise<boolean> => {
+  const linkWasUsed = async (beforeReminder = false): Promise<boolean> => {
     try {
-      const state = await hero.checkBookingLink({ bookingLinkId: bookingLink.id });
+      const state = await hero.checkBookingLink({ bookingLinkId: bookingLink.id }, { beforeReminder });
       // Cancellations signalled while the link was read count too: compare after applying them.
       applyEvents();
       return !appointment && state.numberOfUses > cancelledUses;
@@ -143,7 +143,7 @@ export async function awaitBooking(
     // Due outside the sending hours: at their next opening, and not at all once the window has closed.
     const reminderAt = reminder && sendWindow ? nextOpening(reminderDue, sendWindow) : reminderDue;
     if (!appointment && (now >= nextRecheck || now >= reminderAt)) {
-      const used = await linkWasUsed();
+      const used = await linkWasUsed(now >= reminderAt);
       nextRecheck = Date.now() + options.recheckEvery;
       applyEvents();
       if (!appointment && used) {
@@ -157,7 +157,7 @@ export async function awaitBooking(
         const stillWanted = async () => {
           applyEvents();
           if (appointment || Date.now() >= windowEnd) return false;
-          if (await linkWasUsed()) {
+          if (await linkWasUsed(true)) {
             setBooked({ id: null, confirmedAt: null, startTime: null });
             return false;
           }
