@@ -14,13 +14,14 @@ const PROBE_WORKFLOW_TYPE = 'heroFlowPriorityProbe';
  * polls, beside `taskQueue`; a priority-aware matcher reports that backlog under key 1, the classic one
  * under the default key 3. The probe workflow carries no input and is terminated at once (and times out
  * in a minute if it cannot be). A server configured per task queue may treat `taskQueue` differently.
+ * `opts.signal` ends the wait at once (the worker stopping): the probe workflow is still terminated.
  * @default opts.timeoutMs 10000
  */
 export async function probeTaskQueuePriority(
   connection: NativeConnection,
   namespace: string,
   taskQueue: string,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<PriorityProbeResult> {
   const service = connection.workflowService;
   const queue = {
@@ -58,13 +59,14 @@ export async function probeTaskQueuePriority(
   }
   try {
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !opts.signal?.aborted) {
       const { statsByPriorityKey } = await describe();
       const backlog = (key: number) => Number(statsByPriorityKey?.[key]?.approximateBacklogCount ?? 0);
       if (backlog(1) > 0) return { priority: 'honoured' };
       if (backlog(3) > 0) return { priority: 'fifo' };
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    if (opts.signal?.aborted) return { priority: 'unknown', reason: 'the worker stopped first' };
     return { priority: 'unknown', reason: 'the server reported no backlog for the probe task' };
   } catch (err) {
     return { priority: 'unknown', reason: `could not describe the probe queue: ${(err as Error).message}` };

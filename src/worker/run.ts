@@ -152,12 +152,24 @@ export async function runWorker(
           `, shutdown grace ${graceSeconds} s, workflow cache ${settings.HERO_MAX_CACHED_WORKFLOWS} runs`,
       );
       // Beside polling, not before it: the answer is only logged, and the worker works either way.
-      const probed = probeTaskQueuePriority(connection, temporal.namespace, temporal.taskQueue).then((result) => {
+      // A worker stopped before the answer does not wait for it (a SIGTERM must free the process at once).
+      const stopped = new AbortController();
+      const probed = probeTaskQueuePriority(connection, temporal.namespace, temporal.taskQueue, {
+        signal: stopped.signal,
+      }).then((result) => {
+        if (stopped.signal.aborted) return;
         const { level, message } = describePriorityProbe(result);
         logger[level](message);
       });
-      await worker.run();
-      await probed;
+      try {
+        await worker.run();
+      } finally {
+        stopped.abort();
+        // Its last call (the probe's termination) gets a second, not a say in when the process ends.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([probed, new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+        clearTimeout(timer);
+      }
       logger.info('hero-flow worker stopped');
     } finally {
       await connection.close();
