@@ -15,11 +15,15 @@ export const groups = {
   },
   schemas: {
     mutate: ['src/workflows/schemas.ts', 'src/hero/schemas.ts'],
+    // Server-free tests only: hero-client.test.ts waits on a local Hero stub and timed out under load.
     tests: [
       'test/guards-schemas.test.ts',
       'test/contract.test.ts',
       'test/workflow-id.test.ts',
-      'test/hero-client.test.ts',
+      'test/run-request-fields.test.ts',
+      'test/campaign-file.test.ts',
+      'test/guards-client.test.ts',
+      'test/send-window.test.ts',
     ],
   },
   shared: {
