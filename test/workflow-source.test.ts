@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { PREBUILT_BUNDLE_FILE, PREBUILT_BUNDLE_INFO_FILE, workflowSource } from '../src/worker/workflow-source';
+import {
+  PREBUILT_BUNDLE_FILE,
+  PREBUILT_BUNDLE_INFO_FILE,
+  preloadedWorkflowModules,
+  workflowSource,
+  WORKFLOWS_DIR,
+} from '../src/worker/workflow-source';
+import { SHARED_MODULES } from '../src/workflows/shared-modules';
 import { ROOT } from './support/processes';
 
 describe('where a worker takes its workflow code from', () => {
@@ -34,5 +41,37 @@ describe('where a worker takes its workflow code from', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** The project's own modules a source file loads, transitively (relative imports, types left out). */
+function importClosure(file: string, seen = new Set<string>()): Set<string> {
+  for (const m of readFileSync(file, 'utf8').matchAll(/^import (?!type )[^;]*? from '(\.[^']+)';/gms)) {
+    const target = [`${resolve(dirname(file), m[1]!)}.ts`, join(resolve(dirname(file), m[1]!), 'index.ts')].find((f) =>
+      existsSync(f),
+    );
+    if (target && !seen.has(target)) {
+      seen.add(target);
+      importClosure(target, seen);
+    }
+  }
+  return seen;
+}
+
+describe('the schemas shared between runs (one copy per worker thread, not one per run)', () => {
+  it('the prebuilt bundle preloads them', () => {
+    const code = readFileSync(join(ROOT, 'dist', PREBUILT_BUNDLE_FILE), 'utf8');
+    const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(code);
+    assert.ok(preload, 'the bundle has a preload function');
+    assert.match(preload[1]!, /dist\/workflows\/shared-modules\.js/);
+    assert.deepEqual(preloadedWorkflowModules(WORKFLOWS_DIR), [join(WORKFLOWS_DIR, 'shared-modules')]);
+  });
+
+  it('settles the lazy members of every module the preload loads (the SDK freezes each of them)', () => {
+    const src = join(ROOT, 'src');
+    const loaded = [...importClosure(join(src, 'workflows', 'shared-modules.ts'))]
+      .map((f) => relative(src, f).replace(/\.ts$/, ''))
+      .sort();
+    assert.deepEqual(Object.keys(SHARED_MODULES).sort(), loaded);
   });
 });

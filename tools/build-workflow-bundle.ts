@@ -5,7 +5,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { PREBUILT_BUNDLE_FILE, PREBUILT_BUNDLE_INFO_FILE } from '../src/worker/workflow-source';
+import {
+  PREBUILT_BUNDLE_FILE,
+  PREBUILT_BUNDLE_INFO_FILE,
+  preloadedWorkflowModules,
+} from '../src/worker/workflow-source';
 
 async function main(): Promise<void> {
   const dist = join(__dirname, '..', 'dist');
@@ -16,6 +20,8 @@ async function main(): Promise<void> {
     // Workflow spans when the worker traces (a dev dependency here, so always carried); a worker without
     // tracing registers a no-op sink for them (src/worker/create-worker.ts).
     workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+    // The schemas once per worker thread, not once per run (src/worker/workflow-source.ts).
+    preloadModules: preloadedWorkflowModules(join(dist, 'workflows')),
     logger: new DefaultLogger('WARN'),
   });
   writeFileSync(join(dist, PREBUILT_BUNDLE_FILE), code);

@@ -10,7 +10,7 @@ import { DEFAULT_MAX_CACHED_WORKFLOWS, shutdownGraceSeconds } from '../config/wo
 import type { HeroClient } from '../hero/client';
 import { msToNumber } from '../shared/duration';
 import { noopWorkflowSinks, type Tracing, workflowInterceptorsModule } from '../observability/tracing';
-import { workflowSource } from './workflow-source';
+import { preloadedWorkflowModules, workflowSource, WORKFLOWS_DIR } from './workflow-source';
 
 export interface HeroWorkerOptions {
   connection: NativeConnection;
@@ -101,6 +101,7 @@ export async function createHeroWorker(opts: HeroWorkerOptions): Promise<Worker>
       ...createBookingEventActivities(client),
     },
     ...source,
+    ...('workflowsPath' in source && { bundlerOptions: { preloadModules: preloadedWorkflowModules(WORKFLOWS_DIR) } }),
     interceptors: {
       activity: (opts.tracing?.activityInterceptors ?? []) as ActivityInterceptorsFactory[],
       ...(interceptorsModule && { workflowModules: [interceptorsModule] }),

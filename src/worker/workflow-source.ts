@@ -7,6 +7,17 @@ export const PREBUILT_BUNDLE_FILE = 'workflow-bundle.js';
 /** Beside it: the @temporalio/workflow version the bundle holds. */
 export const PREBUILT_BUNDLE_INFO_FILE = 'workflow-bundle.json';
 
+/**
+ * Modules the workflow sandbox evaluates once per worker thread and shares between runs (the bundler's
+ * `preloadModules`) instead of once per run: the schemas, made ready to be frozen
+ * (src/workflows/shared-modules.ts says why and how).
+ *
+ * @param workflowsDir the folder of the workflow modules being bundled (src/workflows or dist/workflows).
+ */
+export function preloadedWorkflowModules(workflowsDir: string): string[] {
+  return [join(workflowsDir, 'shared-modules')];
+}
+
 /** The @temporalio/workflow version installed where this worker runs (a peer dependency). */
 function installedWorkflowSdkVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -36,3 +47,6 @@ export function workflowSource(
   }
   return { workflowsPath: require.resolve('../workflows') };
 }
+
+/** The folder of the workflow modules beside this one (src/workflows, or dist/workflows when built). */
+export const WORKFLOWS_DIR = join(__dirname, '..', 'workflows');

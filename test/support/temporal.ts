@@ -13,6 +13,7 @@ import type { HeroConfig } from '../../src/hero/config';
 import { devServerExecutable, testServerExecutable } from '../../tools/provision';
 import { type Sandbox, startSandbox } from '../../tools/sandbox';
 import { createHeroWorker } from '../../src/worker/create-worker';
+import { preloadedWorkflowModules, WORKFLOWS_DIR } from '../../src/worker/workflow-source';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 import { uniqueId } from './fixtures';
 import { testLogger, testLogLevel } from './test-log';
@@ -42,6 +43,8 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
     failureConverterPath: FAILURE_CONVERTER_PATH,
     // As the prebuilt bundle (tools/build-workflow-bundle.ts): workflow spans, exported when the worker traces.
     workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+    // As the prebuilt bundle: the schemas shared between runs.
+    preloadModules: preloadedWorkflowModules(WORKFLOWS_DIR),
     logger: testLogger('workflow bundler'),
   });
 }
