@@ -74,4 +74,16 @@ describe('the schemas shared between runs (one copy per worker thread, not one p
       .sort();
     assert.deepEqual(Object.keys(SHARED_MODULES).sort(), loaded);
   });
+
+  it('export no RegExp outside a schema: frozen, a global one would throw at its next use', () => {
+    const regexps: string[] = [];
+    const walk = (v: unknown, path: string, seen: Set<unknown>): void => {
+      if (v === null || typeof v !== 'object' || seen.has(v)) return;
+      seen.add(v);
+      if (v instanceof RegExp) regexps.push(path);
+      else if (!('_zod' in v)) for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`, seen);
+    };
+    walk(SHARED_MODULES, 'SHARED_MODULES', new Set());
+    assert.deepEqual(regexps, []);
+  });
 });

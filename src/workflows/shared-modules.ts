@@ -48,7 +48,7 @@ const BUILT_IN = new Set<unknown>([Object.prototype, Array.prototype, Function.p
  * property, through the whole object graph: whatever zod stores lazily is stored before the SDK freezes
  * the value.
  */
-export function materialize(value: unknown, seen: WeakSet<object> = new WeakSet()): void {
+export function materialize(value: unknown, seen: WeakSet<object> = new WeakSet(), inSchema = false): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
   for (let proto = Object.getPrototypeOf(value) as object | null; !BUILT_IN.has(proto);) {
@@ -58,6 +58,7 @@ export function materialize(value: unknown, seen: WeakSet<object> = new WeakSet(
     proto = Object.getPrototypeOf(proto) as object | null;
   }
   const schema = value as { _zod?: unknown; safeParse?: (data: unknown) => unknown };
+  const within = inSchema || schema._zod !== undefined;
   if (schema._zod !== undefined && typeof schema.safeParse === 'function') {
     // Any answer will do, a refusal included: the first parse settles the function, whatever the input.
     try {
@@ -68,8 +69,9 @@ export function materialize(value: unknown, seen: WeakSet<object> = new WeakSet(
   }
   for (const key of Reflect.ownKeys(value)) {
     const v = read(value, key);
-    if (v instanceof RegExp) swapPattern(value, key, v);
-    else materialize(v, seen);
+    // Only a schema's own patterns: any other RegExp is refused by test/workflow-source.test.ts.
+    if (within && v instanceof RegExp) swapPattern(value, key, v);
+    else materialize(v, seen, within);
   }
 }
 
