@@ -27,11 +27,15 @@
  *   BENCH_CACHE_WAKE_CONCURRENCY  status queries in flight at once (default 20)
  *   BENCH_LATENCY_MS              sandbox latency per /v1 call (default 10)
  *   BENCH_CACHE_WORKER_NODE_OPTIONS  NODE_OPTIONS of the worker processes only (e.g. --max-old-space-size=512)
+ *   BENCH_CACHE_BUNDLES           comma list of workflow bundles each cache size is woken with (default
+ *                                 "shared,per-run"): "shared" is the package as built (the schemas loaded
+ *                                 once per worker thread); "per-run" a copy of it whose bundle has each run
+ *                                 load its own schemas, as before they were shared (bench/results/per-run-package)
  *
  * Prints the table and writes bench/results/cache.json. Exits 1 if a run is not in `awaiting_booking` at a
  * wake-up or a query fails: figures from runs that did not wait as intended would measure something else.
  */
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +48,7 @@ import { cpuSeconds, freePort, peakRssMiB, ROOT } from '../tools/processes';
 import { devServerTuningArgs, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '../tools/provision';
 import { type SandboxPatient, startSandbox } from '../tools/sandbox';
 import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
+import { buildWorkflowBundle } from '../tools/build-workflow-bundle';
 import { outreachRequest } from '../test/support/fixtures';
 import { quantile, syntheticPatients } from './shared';
 
@@ -54,6 +59,7 @@ const SIZES = (process.env.BENCH_CACHE_SIZES || '0,100,250,500,1000,sdk-default'
 const START_SIZE = size(process.env.BENCH_CACHE_START || 'default');
 const START_IN_FLIGHT = positive('BENCH_CACHE_START_IN_FLIGHT', 200);
 const WAKES = Math.min(RUNS, positive('BENCH_CACHE_WAKES', RUNS));
+const BUNDLES = (process.env.BENCH_CACHE_BUNDLES || 'shared,per-run').split(',').map((v) => bundleKind(v));
 /** NODE_OPTIONS of the worker processes only, e.g. --max-old-space-size=512 (unset: as this process has them). */
 const WORKER_NODE_OPTIONS = process.env.BENCH_CACHE_WORKER_NODE_OPTIONS;
 /** Nothing comes due while the bench runs: a run only waits (its timer set a day ahead), as most open runs do. */
@@ -77,6 +83,28 @@ function size(v: string): CacheSize {
     throw new Error(`BENCH_CACHE_SIZES / BENCH_CACHE_START: "${v}" is not a whole number, default or sdk-default`);
   }
   return n;
+}
+
+/** The workflow bundle a worker runs: the package as built, or a copy whose runs each load the schemas. */
+type BundleKind = 'shared' | 'per-run';
+
+function bundleKind(v: string): BundleKind {
+  const s = v.trim();
+  if (s === 'shared' || s === 'per-run') return s;
+  throw new Error(`BENCH_CACHE_BUNDLES: "${v}" is not shared or per-run`);
+}
+
+/**
+ * A copy of the built package (dist, bin, package.json) under bench/results, with a workflow bundle whose
+ * runs each load their own schemas: what the comparison's "per-run" side runs. Node finds the project's
+ * node_modules from there.
+ */
+async function perRunPackage(): Promise<string> {
+  const root = join(ROOT, 'bench', 'results', 'per-run-package');
+  rmSync(root, { recursive: true, force: true });
+  for (const part of ['dist', 'bin', 'package.json']) cpSync(join(ROOT, part), join(root, part), { recursive: true });
+  await buildWorkflowBundle(join(root, 'dist'), { sharedSchemas: false });
+  return root;
 }
 
 function positive(name: string, fallback: number): number {
@@ -144,6 +172,7 @@ interface StartPhase {
 
 interface WakeRow {
   cache: string;
+  bundle: BundleKind;
   setting: string;
   wakeUps: number;
   failed: number;
@@ -189,7 +218,8 @@ async function main(): Promise<number> {
   });
   const workers: WorkerProcess[] = [];
   let connection: Connection | undefined;
-  const startWorker = async (cache: CacheSize) => {
+  const perRunRoot = BUNDLES.includes('per-run') ? await perRunPackage() : undefined;
+  const startWorker = async (cache: CacheSize, bundle: BundleKind = 'shared') => {
     const env = sandboxWorkerEnv({
       address: server.address,
       sandbox,
@@ -202,7 +232,7 @@ async function main(): Promise<number> {
         ...(WORKER_NODE_OPTIONS !== undefined && { NODE_OPTIONS: WORKER_NODE_OPTIONS }),
       },
     });
-    const w = new WorkerProcess(env, workerLog);
+    const w = new WorkerProcess(env, workerLog, bundle === 'per-run' ? perRunRoot : undefined);
     workers.push(w);
     await w.start();
     return w;
@@ -282,72 +312,75 @@ async function main(): Promise<number> {
 
     // 2. Each cache size: a fresh worker wakes every run once.
     const rows: WakeRow[] = [];
-    for (const cache of SIZES) {
-      const w = await startWorker(cache);
-      // Settled after its start (the bundle loaded, pollers up) before the idle figure.
-      await sleep(3000);
-      const idleRssMiB = rssMiB(w.pid);
-      const load0 = loadavg()[0]!;
-      const cpu0 = cpuSeconds(w.pid) ?? 0;
-      const began = Date.now();
-      const gate = concurrencyLimit(WAKE_CONCURRENCY);
-      const latencies: number[] = [];
-      let failed = 0;
-      let notAwaiting = 0;
-      let firstError: string | undefined;
-      let done = 0;
-      const progress = setInterval(
-        () => say(`cache ${label(cache)}: ${done}/${WAKES} woken, worker RSS ${rssMiB(w.pid)} MiB`),
-        15_000,
-      );
-      try {
-        await Promise.all(
-          specs.slice(0, WAKES).map((s) =>
-            gate(async () => {
-              const q0 = Date.now();
-              try {
-                const status = await hf.status(wid(s));
-                latencies.push(Date.now() - q0);
-                if (status.state !== 'awaiting_booking') notAwaiting++;
-              } catch (err) {
-                failed++;
-                firstError ??= String(err);
-              }
-              done++;
-            }),
-          ),
+    for (const cache of SIZES)
+      for (const bundle of BUNDLES) {
+        const w = await startWorker(cache, bundle);
+        // Settled after its start (the bundle loaded, pollers up) before the idle figure.
+        await sleep(3000);
+        const idleRssMiB = rssMiB(w.pid);
+        const load0 = loadavg()[0]!;
+        const cpu0 = cpuSeconds(w.pid) ?? 0;
+        const began = Date.now();
+        const gate = concurrencyLimit(WAKE_CONCURRENCY);
+        const latencies: number[] = [];
+        let failed = 0;
+        let notAwaiting = 0;
+        let firstError: string | undefined;
+        let done = 0;
+        const progress = setInterval(
+          () =>
+            say(`cache ${label(cache)}, ${bundle} schemas: ${done}/${WAKES} woken, worker RSS ${rssMiB(w.pid)} MiB`),
+          15_000,
         );
-      } finally {
-        clearInterval(progress);
+        try {
+          await Promise.all(
+            specs.slice(0, WAKES).map((s) =>
+              gate(async () => {
+                const q0 = Date.now();
+                try {
+                  const status = await hf.status(wid(s));
+                  latencies.push(Date.now() - q0);
+                  if (status.state !== 'awaiting_booking') notAwaiting++;
+                } catch (err) {
+                  failed++;
+                  firstError ??= String(err);
+                }
+                done++;
+              }),
+            ),
+          );
+        } finally {
+          clearInterval(progress);
+        }
+        const wallSeconds = (Date.now() - began) / 1000;
+        const workerCpuSeconds = (cpuSeconds(w.pid) ?? 0) - cpu0;
+        const endRssMiB = rssMiB(w.pid);
+        const row: WakeRow = {
+          cache: label(cache),
+          bundle,
+          setting: cacheEnv(cache) ?? 'unset',
+          wakeUps: WAKES,
+          failed,
+          notAwaiting,
+          idleRssMiB,
+          workerPeakRssMiB: peakRssMiB(w.pid),
+          endRssMiB,
+          workerCpuSeconds,
+          cpuMsPerWakeUp: (1000 * workerCpuSeconds) / WAKES,
+          wallSeconds,
+          queryP50Ms: quantile(latencies, 0.5),
+          queryP95Ms: quantile(latencies, 0.95),
+          loadAverage: [load0, loadavg()[0]!],
+        };
+        rows.push(row);
+        say(
+          `cache ${row.cache}, ${bundle} schemas: peak RSS ${row.workerPeakRssMiB} MiB (idle ${idleRssMiB}), ` +
+            `${row.cpuMsPerWakeUp.toFixed(2)} CPU-ms per wake-up, ${wallSeconds.toFixed(1)} s` +
+            (failed ? `; ${failed} queries failed, first: ${firstError}` : '') +
+            (notAwaiting ? `; ${notAwaiting} runs not awaiting_booking` : ''),
+        );
+        await w.stop();
       }
-      const wallSeconds = (Date.now() - began) / 1000;
-      const workerCpuSeconds = (cpuSeconds(w.pid) ?? 0) - cpu0;
-      const endRssMiB = rssMiB(w.pid);
-      const row: WakeRow = {
-        cache: label(cache),
-        setting: cacheEnv(cache) ?? 'unset',
-        wakeUps: WAKES,
-        failed,
-        notAwaiting,
-        idleRssMiB,
-        workerPeakRssMiB: peakRssMiB(w.pid),
-        endRssMiB,
-        workerCpuSeconds,
-        cpuMsPerWakeUp: (1000 * workerCpuSeconds) / WAKES,
-        wallSeconds,
-        queryP50Ms: quantile(latencies, 0.5),
-        queryP95Ms: quantile(latencies, 0.95),
-        loadAverage: [load0, loadavg()[0]!],
-      };
-      rows.push(row);
-      say(
-        `cache ${row.cache}: peak RSS ${row.workerPeakRssMiB} MiB (idle ${idleRssMiB}), ` +
-          `${row.cpuMsPerWakeUp.toFixed(2)} CPU-ms per wake-up, ${wallSeconds.toFixed(1)} s` +
-          (failed ? `; ${failed} queries failed, first: ${firstError}` : '') +
-          (notAwaiting ? `; ${notAwaiting} runs not awaiting_booking` : ''),
-      );
-      await w.stop();
-    }
 
     const report = {
       at: new Date(t0).toISOString(),
@@ -364,6 +397,7 @@ async function main(): Promise<number> {
         wakeConcurrency: WAKE_CONCURRENCY,
         startInFlight: START_IN_FLIGHT,
         workerNodeOptions: WORKER_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
+        bundles: BUNDLES,
         latencyMs: LATENCY_MS,
         awaitBooking: AWAIT_BOOKING,
         server: `temporal ${TEMPORAL_CLI_VERSION} server start-dev, SQLite WAL, 1 task-queue partition`,
@@ -390,6 +424,7 @@ function formatTable(start: StartPhase, rows: WakeRow[]): string {
   const line = (r: string[]) => `| ${r.join(' | ')} |`;
   const head = [
     'cache (HERO_MAX_CACHED_WORKFLOWS)',
+    'schemas',
     'worker peak RSS (MiB)',
     'RSS idle / after (MiB)',
     'worker CPU-ms per wake-up',
@@ -406,6 +441,7 @@ function formatTable(start: StartPhase, rows: WakeRow[]): string {
     ...rows.map((r) =>
       line([
         r.cache,
+        r.bundle === 'shared' ? 'shared (as built)' : 'per run (before)',
         String(r.workerPeakRssMiB ?? '–'),
         `${r.idleRssMiB ?? '–'} / ${r.endRssMiB ?? '–'}`,
         r.cpuMsPerWakeUp.toFixed(2),

@@ -309,11 +309,17 @@ const EXIT_WITH_PARENT =
  * `exitWithParent`, it stops itself (SIGTERM) if the process that started it dies.
  */
 export function startWorker(
-  opts: Omit<ProcOptions, 'ready' | 'input'> & { env: NodeJS.ProcessEnv; timeoutMs?: number; exitWithParent?: boolean },
+  opts: Omit<ProcOptions, 'ready' | 'input'> & {
+    env: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    exitWithParent?: boolean;
+    /** The package whose bin/hero-flow.js runs (a benchmark's variant of the build). @default ROOT */
+    root?: string;
+  },
 ) {
-  const { env, timeoutMs = 120_000, exitWithParent = false, ...options } = opts;
+  const { env, timeoutMs = 120_000, exitWithParent = false, root = ROOT, ...options } = opts;
   const guard = exitWithParent ? ['--import', EXIT_WITH_PARENT] : [];
-  return Proc.start(process.execPath, [...guard, join(ROOT, 'bin', 'hero-flow.js'), 'worker'], env, {
+  return Proc.start(process.execPath, [...guard, join(root, 'bin', 'hero-flow.js'), 'worker'], env, {
     name: 'the hero-flow worker',
     ...options,
     ready: { line: WORKER_READY, timeoutMs },

@@ -53,6 +53,8 @@ export class WorkerProcess {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly log: WriteStream,
+    /** The package it runs from (a benchmark's variant of the build). @default the project */
+    private readonly root?: string,
   ) {}
 
   /** For /proc figures (the benchmark's peak RSS and CPU time). */
@@ -66,7 +68,7 @@ export class WorkerProcess {
 
   async start(timeoutMs = 90_000): Promise<void> {
     this.starts += 1;
-    const proc = startWorker({ env: this.env, echo: this.log, keep: KEEP_TAIL, timeoutMs });
+    const proc = startWorker({ env: this.env, echo: this.log, keep: KEEP_TAIL, timeoutMs, root: this.root });
     this.#proc = proc;
     void proc.exited.then(() => {
       if (this.#proc === proc && !proc.stopRequested) {
@@ -101,6 +103,8 @@ export class WebhookReceiverProcess {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly log: WriteStream,
+    /** The package it runs from (a benchmark's variant of the build). @default the project */
+    private readonly root?: string,
   ) {}
 
   get running(): boolean {
