@@ -15,10 +15,10 @@ const GRACE_MARGIN_SECONDS = 5;
 
 /**
  * Runs a worker keeps in its workflow cache when HERO_MAX_CACHED_WORKFLOWS is unset (`npm run bench:cache`).
- * Each cached run holds its own copy of the workflow bundle's modules (zod and the schemas, OpenTelemetry):
- * about 4 MiB, so the SDK's default (600 per GiB of heap limit: 2,310 with a 4 GiB heap) filled the heap at
- * about 900 runs. Measured peak RSS: about 0.85 GiB with no cache, 0.95-1.3 GiB at 25, 1.2 GiB at 50,
- * 1.6-1.7 GiB at 100, however many runs are open. A run not cached is replayed when it next wakes (55-100 CPU-ms).
+ * The SDK's default (600 per GiB of heap limit: 2,310 with a 4 GiB heap) filled the heap at about 900
+ * runs. With the schemas shared between runs (src/workflows/shared-modules.ts), 1,000 open runs peaked at
+ * 0.48 GiB with 25 cached and 0.71 GiB with 100; a run not cached is replayed when it next wakes (about
+ * 40 CPU-ms).
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 25;
 

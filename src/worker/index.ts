@@ -3,7 +3,7 @@ export * from './create-worker';
 export * from './logger';
 export * from './run';
 export * from './search-attributes';
-export { workflowSource, PREBUILT_BUNDLE_FILE } from './workflow-source';
+export { workflowSource, PREBUILT_BUNDLE_FILE, preloadedWorkflowModules, WORKFLOWS_DIR } from './workflow-source';
 export { type ActivityCollaborators, createActivities, type OutreachActivities } from '../activities/outreach';
 export { HeroClients } from '../activities/hero-clients';
 export {
