@@ -28,7 +28,19 @@ const noNodeBuiltins = (who) =>
   nodeBuiltins.map((name) => ({ name, message: `${who} must not import Node built-ins.` }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.temporal/', 'test-artifacts/', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.temporal/',
+      'test-artifacts/',
+      'reports/',
+      '.stryker-tmp*/',
+      'bench/results/',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
