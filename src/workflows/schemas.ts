@@ -71,7 +71,10 @@ export function recheckFloor(waitMs: number): number {
   return Math.max(MIN_RECHECK_MS, Math.ceil(waitMs / MAX_RECHECKS));
 }
 
-function recheckProblem(recheckEvery: number, waitMs: number, waitName: string): string | undefined {
+function recheckProblem(recheckEvery: unknown, waitMs: unknown, waitName: string): string | undefined {
+  // A duration string over 64 characters is refused by the union but reaches this check unparsed: its own
+  // issue says so, and a message built from it would echo what the caller wrote (patient data, maybe).
+  if (typeof recheckEvery !== 'number' || typeof waitMs !== 'number') return undefined;
   if (recheckEvery >= recheckFloor(waitMs)) return undefined;
   return (
     `must be at least ${formatDuration(recheckFloor(waitMs))} for a ${waitName} of ${formatDuration(waitMs)} ` +
