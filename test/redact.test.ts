@@ -91,7 +91,15 @@ describe('redact: what the worker and CLI logs never show', () => {
     // 127.0.0.1:8787 (the webhook receiver's default) reads as 1270018787, which passes Modulus 11.
     for (const text of ['receiver on http://127.0.0.1:8787/hero/webhooks', 'Temporal at 10.2.255.254:7233'])
       assert.equal(redact(text), text);
-    assert.equal(redact('from 10.0.0.1:9434765919'), 'from 10.0.0.1:[nhs-number]');
+    // Joined to more digits, an address is part of a longer chain and masked with it: what it joins may be
+    // the rest of an NHS number ("0000/0.0.01.08" is 000 000 0108, "301 3.0.0.00_07" is 301 300 0007).
+    assert.equal(redact('from 10.0.0.1:9434765919'), 'from [nhs-number]');
+    assert.equal(redact('id a0000/0.0.01.08a'), 'id a[nhs-number]a');
+    assert.equal(redact('.301 3.0.0.00_07.'), '.[nhs-number].');
+    assert.equal(
+      redact('Temporal at 10.2.255.254:7233 (namespace default)'),
+      'Temporal at 10.2.255.254:7233 (namespace default)',
+    );
     assert.equal(redact('nhs 943.476.5919'), 'nhs [nhs-number]');
   });
 

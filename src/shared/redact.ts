@@ -35,13 +35,33 @@ function keptAddress(address: string): boolean {
   );
 }
 
+const ALPHANUMERIC = /[A-Za-z0-9]/;
+
+/**
+ * Whether text[start, end) is a chain of its own (./patient-data): the first letter or digit on each side
+ * of it, past any separators, is not a digit. An address joined to more digits ("0000/0.0.01.08",
+ * "301 3.0.0.00_07") is part of a longer chain, which may hold an NHS number.
+ */
+function standsAlone(text: string, start: number, end: number): boolean {
+  let i = start - 1;
+  while (i >= 0 && !ALPHANUMERIC.test(text[i]!)) i--;
+  let j = end;
+  while (j < text.length && !ALPHANUMERIC.test(text[j]!)) j++;
+  return !(i >= 0 && /\d/.test(text[i]!)) && !(j < text.length && /\d/.test(text[j]!));
+}
+
 export function redact(text: string): string {
   const urlsMasked = text.replace(LOGIN_URL, '[login-url]');
   let out = '';
   let from = 0;
   for (const m of urlsMasked.matchAll(KEPT)) {
     // Not kept: masked with the text around it (its chain may run on into that text).
-    if (!m[0].startsWith('outreach-') && !keptAddress(m[0])) continue;
+    if (
+      !m[0].startsWith('outreach-') &&
+      !(keptAddress(m[0]) && standsAlone(urlsMasked, m.index, m.index + m[0].length))
+    ) {
+      continue;
+    }
     out += maskPatientData(urlsMasked.slice(from, m.index)) + m[0];
     from = m.index + m[0].length;
   }
