@@ -36,6 +36,7 @@
  * against the ideal and the share of 429s are reported, never gated: they measure the machine and its
  * load as much as hero-flow, and a timed pass/fail is a flaky test.
  */
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../src/config/worker';
 import {
   copyFileSync,
   createWriteStream,
@@ -461,7 +462,13 @@ async function main(): Promise<number> {
         neededCalls: neededCalls(specs),
         worker: Object.fromEntries(
           ['HERO_MAX_CONCURRENT_ACTIVITIES', 'HERO_MAX_CONCURRENT_WORKFLOW_TASKS', 'HERO_MAX_CACHED_WORKFLOWS'].map(
-            (k) => [k, process.env[k] || 'SDK default'],
+            (k) => [
+              k,
+              process.env[k] ||
+                (k === 'HERO_MAX_CACHED_WORKFLOWS'
+                  ? `unset: hero-flow's default, ${DEFAULT_MAX_CACHED_WORKFLOWS}`
+                  : 'SDK default'),
+            ],
           ),
         ),
       },
