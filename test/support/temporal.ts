@@ -15,6 +15,7 @@ import { type Sandbox, startSandbox } from '../../tools/sandbox';
 import { createHeroWorker } from '../../src/worker/create-worker';
 import { preloadedWorkflowModules, WORKFLOWS_DIR } from '../../src/worker/workflow-source';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
+import { cachedBundle } from './bundle-cache';
 import { uniqueId } from './fixtures';
 import { testLogger, testLogLevel } from './test-log';
 
@@ -35,18 +36,23 @@ export function quietRuntime(): void {
   });
 }
 
-/** Bundles the workflows once per test file; workers in that file reuse it. */
+/**
+ * The workflows bundled as the prebuilt bundle is, once per test file (workers in that file reuse it) and,
+ * through test/support/bundle-cache.ts, once per change of the sources.
+ */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    // As Worker.create does from workflowsPath: the workflow sandbox encodes failures too.
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    // As the prebuilt bundle (tools/build-workflow-bundle.ts): workflow spans, exported when the worker traces.
-    workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
-    // As the prebuilt bundle: the schemas shared between runs.
-    preloadModules: preloadedWorkflowModules(WORKFLOWS_DIR),
-    logger: testLogger('workflow bundler'),
-  });
+  return cachedBundle([__filename], () =>
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      // As Worker.create does from workflowsPath: the workflow sandbox encodes failures too.
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      // As the prebuilt bundle (tools/build-workflow-bundle.ts): workflow spans, exported when the worker traces.
+      workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+      // As the prebuilt bundle: the schemas shared between runs.
+      preloadModules: preloadedWorkflowModules(WORKFLOWS_DIR),
+      logger: testLogger('workflow bundler'),
+    }),
+  );
 }
 
 export interface SandboxWorkerOptions {
