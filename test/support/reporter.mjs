@@ -95,8 +95,20 @@ export default async function* reporter(source) {
   let skipped = 0;
   /** @type {string[]} */
   const failures = [];
+  /**
+   * When each file's last event arrived. With --test-concurrency=1 files run one after another and node
+   * reports a file's tests as they end, so a file ran from the previous file's last event to its own: its
+   * wall time, hooks and server starts included (where a slow `npm test` spends it).
+   * @type {Map<string, number>}
+   */
+  const lastSeen = new Map();
+  const started = Date.now();
 
   for await (const { type, data } of source) {
+    if (data?.file) {
+      lastSeen.delete(data.file); // re-inserted, so the map's order is the order in which files ended
+      lastSeen.set(data.file, Date.now());
+    }
     switch (type) {
       case 'test:stdout':
       case 'test:stderr': {
@@ -167,6 +179,17 @@ export default async function* reporter(source) {
 
   if (failures.length > 0) {
     yield `\nFailed:\n${failures.map((title) => `  ✖ ${title}\n`).join('')}Logs: ${shownLogPath}\n`;
+  }
+  if (lastSeen.size > 1) {
+    const ends = [...lastSeen.entries()];
+    const spans = ends.map(
+      ([file, at], i) => /** @type {[string, number]} */ ([relative(file), at - (ends[i - 1]?.[1] ?? started)]),
+    );
+    const slowest = spans.sort((a, b) => b[1] - a[1]).slice(0, 10);
+    const lines = slowest.map(([file, ms]) => `  ${duration(ms).padStart(8)}  ${file}`).join('\n');
+    const heading = `The slowest of ${ends.length} files (wall time, one file at a time):`;
+    log('node --test · results', `${heading}\n${lines}`);
+    yield paint('2', `\n${heading}\n${lines}\n`);
   }
   const summary = `${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`;
   log('node --test · results', summary);
