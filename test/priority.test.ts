@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { HeroClients } from '../src/activities';
 import { HeroFlowClient } from '../src/client';
 import { heroDataConverter, parseKeyRing, workerDataConverter } from '../src/codec';
@@ -17,6 +17,7 @@ import { ensureSearchAttributes } from '../src/worker/search-attributes';
 import { devServerExecutable, devServerTuningArgs } from '../tools/provision';
 import { type Sandbox, startSandbox } from '../tools/sandbox';
 import { eventually, newPatient, outreachRequest, uniqueId, within } from './support/fixtures';
+import { TcpProxy } from './reliability/tcp-proxy';
 import { bundleWorkflows, quietRuntime } from './support/temporal';
 
 const KEY_A = 'sandbox-key-of-practice-a';
@@ -320,6 +321,24 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
         .getHandle(r.workflowId)
         .terminate('test over')
         .catch(() => undefined);
+  });
+
+  it('answers within its time limit when the server accepts its calls but never answers them', async () => {
+    const proxy = await TcpProxy.start(on.address);
+    const connection = await NativeConnection.connect({ address: proxy.address });
+    try {
+      const stalled = proxy.stall(5_000);
+      const began = Date.now();
+      const result = await probeTaskQueuePriority(connection, 'default', uniqueId('tq'), { timeoutMs: 1_000 });
+      const took = Date.now() - began;
+      assert.equal(result.priority, 'unknown', JSON.stringify(result));
+      // Its deadline, plus the termination's own, not the 5 s the server stays silent.
+      assert.ok(took < 4_000, `the probe answered after ${took} ms`);
+      await stalled;
+    } finally {
+      await connection.close();
+      await proxy.close();
+    }
   });
 
   it('tells at start whether the server honours priority: honoured here, first in, first out there', async () => {

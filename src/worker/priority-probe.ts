@@ -7,6 +7,9 @@ export type PriorityProbeResult =
   { priority: 'honoured' } | { priority: 'fifo' } | { priority: 'unknown'; reason: string };
 
 const PROBE_WORKFLOW_TYPE = 'heroFlowPriorityProbe';
+/** The probe workflow's termination, after the probe: it times out on its own in a minute if this fails. */
+const TERMINATE_DEADLINE_MS = 2_000;
+const STOPPED_FIRST: PriorityProbeResult = { priority: 'unknown', reason: 'the worker stopped first' };
 
 /**
  * Asks the server whether it dispatches by priority: no capability flag says so, and server 1.29.1 has
@@ -14,6 +17,8 @@ const PROBE_WORKFLOW_TYPE = 'heroFlowPriorityProbe';
  * polls, beside `taskQueue`; a priority-aware matcher reports that backlog under key 1, the classic one
  * under the default key 3. The probe workflow carries no input and is terminated at once (and times out
  * in a minute if it cannot be). A server configured per task queue may treat `taskQueue` differently.
+ * Every call has a deadline: the whole probe answers within `opts.timeoutMs` (a server that accepts but never
+ * answers gives `unknown`), and the probe workflow's termination gets `TERMINATE_DEADLINE_MS` more.
  * `opts.signal` ends the wait at once (the worker stopping): the probe workflow is still terminated.
  * @default opts.timeoutMs 10000
  */
@@ -24,41 +29,52 @@ export async function probeTaskQueuePriority(
   opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<PriorityProbeResult> {
   const service = connection.workflowService;
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  /** A call that gives up at the probe's deadline, or at once when the worker stops. */
+  const call = <T>(fn: () => Promise<T>): Promise<T> => {
+    const bounded = () => connection.withDeadline(deadline, fn);
+    return opts.signal ? connection.withAbortSignal(opts.signal, bounded) : bounded();
+  };
   const queue = {
     name: `${taskQueue}.priority-probe`,
     kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
   };
   const workflowId = `hero-flow.priority-probe.${randomUUID()}`;
   const describe = () =>
-    service.describeTaskQueue({
-      namespace,
-      taskQueue: queue,
-      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-      reportStats: true,
-    });
+    call(() =>
+      service.describeTaskQueue({
+        namespace,
+        taskQueue: queue,
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        reportStats: true,
+      }),
+    );
   // Asked first, before any workflow exists: a server that cannot describe a queue (the time-skipping test
   // server) starts nothing, and a task left there would hold its time skipping.
   try {
     await describe();
   } catch (err) {
+    if (opts.signal?.aborted) return STOPPED_FIRST;
     return { priority: 'unknown', reason: `could not describe a task queue: ${(err as Error).message}` };
   }
   try {
-    await service.startWorkflowExecution({
-      namespace,
-      workflowId,
-      workflowType: { name: PROBE_WORKFLOW_TYPE },
-      taskQueue: queue,
-      requestId: randomUUID(),
-      workflowExecutionTimeout: google.protobuf.Duration.fromObject({ seconds: 60 }),
-      identity: 'hero-flow priority probe',
-      priority: { priorityKey: 1 },
-    });
+    await call(() =>
+      service.startWorkflowExecution({
+        namespace,
+        workflowId,
+        workflowType: { name: PROBE_WORKFLOW_TYPE },
+        taskQueue: queue,
+        requestId: randomUUID(),
+        workflowExecutionTimeout: google.protobuf.Duration.fromObject({ seconds: 60 }),
+        identity: 'hero-flow priority probe',
+        priority: { priorityKey: 1 },
+      }),
+    );
   } catch (err) {
+    if (opts.signal?.aborted) return STOPPED_FIRST;
     return { priority: 'unknown', reason: `could not start the probe: ${(err as Error).message}` };
   }
   try {
-    const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
     while (Date.now() < deadline && !opts.signal?.aborted) {
       const { statsByPriorityKey } = await describe();
       const backlog = (key: number) => Number(statsByPriorityKey?.[key]?.approximateBacklogCount ?? 0);
@@ -66,13 +82,20 @@ export async function probeTaskQueuePriority(
       if (backlog(3) > 0) return { priority: 'fifo' };
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    if (opts.signal?.aborted) return { priority: 'unknown', reason: 'the worker stopped first' };
+    if (opts.signal?.aborted) return STOPPED_FIRST;
     return { priority: 'unknown', reason: 'the server reported no backlog for the probe task' };
   } catch (err) {
+    if (opts.signal?.aborted) return STOPPED_FIRST;
     return { priority: 'unknown', reason: `could not describe the probe queue: ${(err as Error).message}` };
   } finally {
-    await service
-      .terminateWorkflowExecution({ namespace, workflowExecution: { workflowId }, reason: 'priority probe done' })
+    await connection
+      .withDeadline(Date.now() + TERMINATE_DEADLINE_MS, () =>
+        service.terminateWorkflowExecution({
+          namespace,
+          workflowExecution: { workflowId },
+          reason: 'priority probe done',
+        }),
+      )
       .catch(() => undefined);
   }
 }
