@@ -23,6 +23,8 @@
  *   BENCH_SCALING=only  the scaling rows alone (printed and written to bench/results/scaling.json;
  *                     BENCHMARKS.md is left alone)
  *   BENCH_SCALING_SIZES / _WORKERS / _STORAGE  comma lists overriding the scaling grid
+ *   BENCH_WORKER_NODE_OPTIONS  NODE_OPTIONS of the hero-flow worker processes only, e.g.
+ *                     --max-old-space-size=512 (unset: as this process has them)
  *   BENCH_SIDES=hero-flow  only the low-load overhead and the hero-flow side (no naive side, no capped
  *                     cache, no scaling): the dev server's column of BENCHMARKS.md's "Topologies"
  *   HERO_TEST_TEMPORAL_ADDRESS (+ _CONTROL, _TOPOLOGY; test/production/external.ts)  run against that
@@ -84,6 +86,8 @@ const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY || DEFAULT_
 /** Workflow-cache caps to re-run the hero-flow side with (BENCH_CACHE_CAPS, comma list; "" for none). */
 const CACHE_CAPS = list(process.env.BENCH_CACHE_CAPS ?? '100', [], Number);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS || 1);
+/** NODE_OPTIONS of the worker processes only (unset: as this process has them). */
+const WORKER_NODE_OPTIONS = process.env.BENCH_WORKER_NODE_OPTIONS;
 if (PARTITIONS !== 1 && PARTITIONS !== 4) throw new Error(`BENCH_PARTITIONS: "${PARTITIONS}" is not 1 or 4`);
 const SCALING = process.env.BENCH_SCALING === '1' || process.env.BENCH_SCALING === 'only';
 const SCALING_ONLY = process.env.BENCH_SCALING === 'only';
@@ -280,7 +284,11 @@ async function main(): Promise<number> {
       sandbox,
       keys: keySpec,
       taskQueue,
-      extra: { HERO_RATE_LIMIT_PER_SECOND: String(rate), ...extra },
+      extra: {
+        HERO_RATE_LIMIT_PER_SECOND: String(rate),
+        ...(WORKER_NODE_OPTIONS !== undefined && { NODE_OPTIONS: WORKER_NODE_OPTIONS }),
+        ...extra,
+      },
     });
     const w = new WorkerProcess(env, workerLog);
     workers.push(w);
