@@ -141,6 +141,7 @@ describe('readBatch: telling a JSON array from JSON Lines', () => {
     assert.deepEqual(await read(chunksOf(array)), both);
     assert.deepEqual(await read(chunksOf(Buffer.concat([BOM, Buffer.from(array)]))), both);
     assert.deepEqual(await read(chunksOf('\r\n\t \n', array)), both);
+    assert.deepEqual(await read(chunksOf(`\n \t${array}`)), both);
   });
 
   it('keeps a U+FEFF inside a value of a JSON array: only a leading byte order mark is dropped', async () => {
@@ -389,6 +390,13 @@ describe('checkRequestShape: nesting and size limits, exact', () => {
     assert.equal(checkRequestShape({ a: [{ b: [{ c: [{ d: [{}] }] }] }] }), tooDeep);
   });
 
+  it('does not count a value inside the deepest level as a level: null, numbers and booleans at level 8 pass', () => {
+    const withLeaves = (levels: number): unknown =>
+      levels === 1 ? { n: null, x: 1, t: true } : { a: withLeaves(levels - 1) };
+    assert.equal(checkRequestShape(withLeaves(8)), undefined);
+    assert.equal(checkRequestShape(withLeaves(9)), tooDeep);
+  });
+
   it('accepts a request of exactly 16 KiB as JSON and refuses one byte more', () => {
     assert.equal(MAX_REQUEST_BYTES, 16_384);
     // Strings, one-digit numbers, arrays and objects: the check counts each of them to the byte.
@@ -422,6 +430,24 @@ describe('checkRequestShape: nesting and size limits, exact', () => {
     assert.equal(checkRequestShape(null), undefined);
     assert.equal(checkRequestShape(undefined), undefined);
     assert.equal(checkRequestShape('text'), undefined);
+  });
+
+  it('counts strings, other values and containers as it meets them, so a huge part after 16 KiB is never read', () => {
+    // The parts are looked at last to first: the short ones below bring the count to 16,385 bytes (one
+    // over) before the huge array is reached, so none of its items is read.
+    let reads = 0;
+    const huge = new Proxy(new Array<string>(100_000).fill('x'), {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    // `[huge, "xxx…"]`: brackets and separators 3 bytes, the string its length + 2.
+    assert.equal(checkRequestShape([huge, 'x'.repeat(MAX_REQUEST_BYTES - 4)]), tooLarge);
+    // `[huge, "xxx…", 0]` and `[huge, "xxx…", {}]`: 4 bytes, the string, and 1 byte for the 0 or the {}.
+    assert.equal(checkRequestShape([huge, 'x'.repeat(MAX_REQUEST_BYTES - 6), 0]), tooLarge);
+    assert.equal(checkRequestShape([huge, 'x'.repeat(MAX_REQUEST_BYTES - 6), {}]), tooLarge);
+    assert.equal(reads, 0);
   });
 
   it('stops reading a huge array or object as soon as it is known to be too large', () => {
@@ -468,6 +494,13 @@ describe('prepareOutreachRequest / prepareOutreach', () => {
         err.name === 'InvalidOutreachRequestError' &&
         err.message === 'Invalid outreach request:\n  - nhsNumbr: unknown field; did you mean "nhsNumber"?' &&
         err.problems.length === 1,
+    );
+    assert.throws(
+      () => prepareOutreachRequest({ ...valid, nhsNumbr: 1, dobb: 2 }),
+      (err: unknown) =>
+        err instanceof InvalidOutreachRequestError &&
+        err.message ===
+          'Invalid outreach request:\n  - nhsNumbr: unknown field; did you mean "nhsNumber"?\n  - dobb: unknown field; did you mean "dob"?',
     );
     assert.throws(
       () => prepareOutreachRequest(5),
