@@ -84,7 +84,7 @@ export const groups = {
       'src/codec/failure-converter.ts',
       'src/codec/errors.ts',
     ],
-    tests: ['test/guards-codec.test.ts', 'test/codec.test.ts'],
+    tests: ['test/guards-codec-server.test.ts', 'test/guards-codec.test.ts', 'test/codec.test.ts'],
   },
 };
 
