@@ -42,7 +42,15 @@ export const groups = {
   },
   'client-batch': {
     mutate: ['src/client/batch.ts', 'src/client/batch-run.ts', 'src/client/prepare.ts'],
-    tests: ['test/batch.test.ts', 'test/workflow-id.test.ts'],
+    // Server-free only. prepare.ts is exercised mostly by run-request-fields and campaign-file (campaign lists
+    // are prepared request by request); fingerprint.test.ts also reaches it but takes ~16 s a run.
+    tests: [
+      'test/guards-client-batch.test.ts',
+      'test/batch.test.ts',
+      'test/workflow-id.test.ts',
+      'test/run-request-fields.test.ts',
+      'test/campaign-file.test.ts',
+    ],
   },
   'hero-inputs': {
     mutate: ['src/shared/nhs-number.ts', 'src/hero/dob.ts', 'src/hero/retry-after.ts'],
@@ -76,7 +84,7 @@ export const groups = {
       'src/codec/failure-converter.ts',
       'src/codec/errors.ts',
     ],
-    tests: ['test/guards-codec.test.ts', 'test/codec.test.ts'],
+    tests: ['test/guards-codec-server.test.ts', 'test/guards-codec.test.ts', 'test/codec.test.ts'],
   },
 };
 
