@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import {
   csvCell,
@@ -10,8 +12,15 @@ import {
   type ReportRow,
   writeReport,
 } from '../src/client/campaign/report';
+import {
+  CampaignFileError,
+  checkTemplate,
+  prepareCampaignList,
+  type PreparedCampaignList,
+} from '../src/client/campaign/list';
 import { mergeTemplate } from '../src/client/campaign/template';
 import { nextOpening, openingsBetween, parseDays, sendWindowSchema, spreadSlot } from '../src/shared/send-window';
+import { syntheticNhsNumber } from './support/fixtures';
 
 /**
  * Campaign parts at their edges (found by mutation testing: src/client/campaign/template.ts, report.ts,
@@ -30,6 +39,14 @@ const collector = () => {
   });
   return { out, text: () => text };
 };
+const template = JSON.parse(
+  readFileSync(join(__dirname, '..', 'examples', 'campaign-template.json'), 'utf8'),
+) as Record<string, unknown>;
+const listOf = (...lines: string[]) => Readable.from([Buffer.from(lines.join('\n'))]);
+const line = (recordId: string, i: number) =>
+  JSON.stringify({ recordId, request: { nhsNumber: syntheticNhsNumber(7_000 + i * 17), dob: '1980-02-03' } });
+const prepare = (opts: Parameters<typeof prepareCampaignList>[1], ...lines: string[]): Promise<PreparedCampaignList> =>
+  prepareCampaignList(listOf(...lines), { template, ...opts });
 const at = (iso: string) => Date.parse(iso);
 const iso = (t: number) => new Date(t).toISOString();
 const window = (w: object = {}) => sendWindowSchema.parse(w);
@@ -239,5 +256,120 @@ describe('sending hours at their edges', () => {
     assert.equal(iso(spreadSlot(at('2026-01-17T02:00:00Z'), 48 * HOUR, 0, 1, london)), '2026-01-19T08:00:00.000Z');
     assert.equal(iso(spreadSlot(at('2026-01-17T02:00:00Z'), 24 * HOUR, 3, 5, london)), '2026-01-19T08:00:00.000Z');
     assert.equal(iso(spreadSlot(at('2026-01-12T09:00:00Z'), 0, 3, 5, london)), '2026-01-12T09:00:00.000Z');
+  });
+});
+
+describe('campaign list at its edges', () => {
+  it('cuts a page when the next record would bring its JSON to the byte limit, and never leaves a page empty', async () => {
+    const lines = [line('a', 1), line('b', 2), line('c', 3)];
+    const whole = await prepare({}, ...lines);
+    assert.equal(whole.pages.length, 1);
+    const two = Buffer.byteLength(JSON.stringify(whole.pages[0]!.slice(0, 2)));
+    // A page's JSON stays under the limit: two records fit in their JSON's bytes + 1, not in their bytes.
+    const fits = await prepare({ maxPageBytes: two + 1 }, ...lines);
+    assert.deepEqual(
+      fits.pages.map((p) => p.length),
+      [2, 1],
+    );
+    const cut = await prepare({ maxPageBytes: two }, ...lines);
+    assert.deepEqual(
+      cut.pages.map((p) => p.length),
+      [1, 1, 1],
+    );
+    // A record bigger than the limit still goes, alone on its page.
+    const tiny = await prepare({ maxPageBytes: 10 }, ...lines);
+    assert.deepEqual(
+      tiny.pages.map((p) => p.length),
+      [1, 1, 1],
+    );
+    assert.deepEqual(
+      tiny.pages.flat().map((r) => r.recordId),
+      ['a', 'b', 'c'],
+    );
+  });
+
+  it('cuts a page at the record limit exactly', async () => {
+    const lines = [line('a', 1), line('b', 2), line('c', 3), line('d', 4)];
+    assert.deepEqual(
+      (await prepare({ maxRecordsPerPage: 2 }, ...lines)).pages.map((p) => p.length),
+      [2, 2],
+    );
+    assert.deepEqual(
+      (await prepare({ maxRecordsPerPage: 3 }, ...lines)).pages.map((p) => p.length),
+      [3, 1],
+    );
+  });
+
+  it('reads a line led by a byte-order mark, on the first line or any other', async () => {
+    const list = await prepare({}, '\uFEFF' + line('a', 1), '\uFEFF' + line('b', 2));
+    assert.deepEqual(
+      list.pages.flat().map((r) => r.recordId),
+      ['a', 'b'],
+    );
+    assert.deepEqual(list.invalid, []);
+  });
+
+  it('keeps a patient duplicate as a record with no request, counted and in the fingerprint', async () => {
+    const dup = JSON.stringify({ recordId: 'b', request: JSON.parse(line('x', 1)).request });
+    const list = await prepare({ campaignId: 'c', key: 'k' }, line('a', 1), dup);
+    assert.equal(list.records, 2);
+    const [a, b] = list.pages.flat();
+    assert.deepEqual(Object.keys(b!).sort(), ['duplicateOf', 'recordId', 'workflowId']);
+    assert.equal(b!.duplicateOf, 'a');
+    assert.equal(b!.workflowId, a!.workflowId);
+    const alone = await prepare({ campaignId: 'c', key: 'k' }, line('a', 1));
+    assert.notEqual(list.fingerprint, alone.fingerprint);
+  });
+
+  it('without a key: stand-in workflow IDs of full length, the same for every patient', async () => {
+    const list = await prepare({}, line('a', 1), line('b', 2));
+    const ids = list.pages.flat().map((r) => r.workflowId);
+    assert.equal(ids[0], ids[1]);
+    assert.match(ids[0]!, new RegExp(`^hero-campaign\\.${'c'.repeat(64)}\\.run\\.${'0'.repeat(32)}$`));
+  });
+
+  it('names a request-wide problem as the request, and a line that is not an object as the line', async () => {
+    const many = JSON.stringify({
+      recordId: 'a',
+      request: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, i])),
+    });
+    const list = await prepare({}, many, '42', JSON.stringify({ recordId: 'b' }));
+    const [wide, notObject, noRequest] = list.invalid.map((i) => i.reason);
+    assert.match(wide!, /; request: \d+ more unknown fields$/);
+    assert.doesNotMatch(wide!, /request\.\(request\)|\(request\)/);
+    assert.match(notObject!, /^\(line\)|^line/);
+    assert.match(noRequest!, /^request: /);
+  });
+
+  it('refuses a template that is not an object, and one with several problems, listing each', () => {
+    for (const bad of [null, 'text', 3, [template]]) {
+      assert.throws(
+        () => checkTemplate(bad),
+        (err: unknown) =>
+          err instanceof CampaignFileError &&
+          err.name === 'CampaignFileError' &&
+          err.message === 'the template must be a JSON object: the shared part of the outreach request',
+      );
+    }
+    assert.throws(
+      () => checkTemplate({ ...template, dob: '1980-01-01', nhsNumber: '1', mesage: {} }),
+      (err: unknown) =>
+        err instanceof CampaignFileError &&
+        err.message.startsWith(
+          'the template cannot be used:\n  - (template).nhsNumber: patient data belongs on each line, not in the template\n  - (template).dob: patient data belongs on each line, not in the template\n  - mesage: unknown field; did you mean "message"?',
+        ),
+    );
+    // A template may leave out what every line gives (its patient fields): only unknown fields count.
+    assert.doesNotThrow(() => checkTemplate(template));
+    assert.doesNotThrow(() => checkTemplate({}));
+  });
+
+  it('refuses an empty list with what a line should be', async () => {
+    await assert.rejects(
+      prepareCampaignList(listOf(''), {}),
+      (err: unknown) =>
+        err instanceof CampaignFileError &&
+        err.message === 'the list has no lines (one {"recordId", "request"} per line)',
+    );
   });
 });

@@ -140,6 +140,17 @@ describe('HERO_FAIRNESS_WEIGHTS', () => {
     ]);
   });
 
+  it('skips a pair of spaces between commas, as an empty one', () => {
+    assert.deepEqual(loadFairnessWeights({ HERO_FAIRNESS_WEIGHTS: 'a=1, ,b=2' }), { a: 1, b: 2 });
+  });
+
+  it('refuses each bad pair as a custom issue (what describeProblems and callers of the schema read)', () => {
+    const codes = (text: string) => fairnessWeightsSchema.safeParse(text).error?.issues.map((i) => i.code);
+    assert.deepEqual(codes('a'), ['custom']);
+    assert.deepEqual(codes('a=0'), ['custom']);
+    assert.deepEqual(codes('a=1,a=2'), ['custom']);
+  });
+
   it('keeps the later weight of a group given twice (the schema reports it; the value is the last)', () => {
     const parsed = fairnessWeightsSchema.safeParse('a=1,a=2');
     assert.equal(parsed.success, false);
