@@ -86,6 +86,19 @@ export const groups = {
     ],
     tests: ['test/guards-codec-server.test.ts', 'test/guards-codec.test.ts', 'test/codec.test.ts'],
   },
+  priority: {
+    mutate: ['src/shared/priority.ts', 'src/config/priority.ts'],
+    tests: ['test/guards-priority.test.ts'],
+  },
+  campaign: {
+    mutate: [
+      'src/shared/send-window.ts',
+      'src/client/campaign/list.ts',
+      'src/client/campaign/template.ts',
+      'src/client/campaign/report.ts',
+    ],
+    tests: ['test/send-window.test.ts', 'test/campaign-file.test.ts', 'test/guards-campaign.test.ts'],
+  },
 };
 
 const name = process.env.MUTATION_GROUP ?? 'webhooks';
