@@ -26,6 +26,7 @@ import {
   workerDataConverter,
 } from '../src/codec';
 import { failureConverter } from '../src/codec/failure-converter';
+import { rawRequest } from './support/raw-http';
 
 const KEY_A = randomBytes(32).toString('base64');
 const KEY_B = randomBytes(32).toString('base64');
@@ -352,32 +353,6 @@ function streamChunked(url: string, total: number): Promise<number> {
       req.end();
     };
     pump();
-  });
-}
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-/** One request with node:http, which (unlike fetch) lets a test forge the Host header. */
-function rawRequest(
-  url: string,
-  opts: { headers?: Record<string, string>; body?: string; sent?: () => void },
-): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: opts.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (opts.sent) req.on('finish', opts.sent);
-    req.end(opts.body);
   });
 }
 

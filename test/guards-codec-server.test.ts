@@ -16,6 +16,7 @@ import {
 } from '../src/codec';
 import { failureConverter } from '../src/codec/failure-converter';
 import { authTokenProblems, isLoopback, parseHost } from '../src/codec/server-config';
+import { type RawResponse, rawRequest } from './support/raw-http';
 
 /**
  * The codec server and its settings at their edges (found by mutation testing, src/codec/server.ts,
@@ -40,30 +41,7 @@ const problemsOf = (fn: () => unknown): string[] => {
   return [];
 };
 
-interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-/** One request with node:http (which lets a test set Host and any method), answered in full. */
-function send(
-  url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? 'POST', headers: opts.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+const send = rawRequest;
 const messageOf = (r: RawResponse) => (JSON.parse(r.text) as { message: string }).message;
 
 describe('codec server settings from the environment (loadCodecServerOptions)', () => {
