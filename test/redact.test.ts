@@ -96,6 +96,8 @@ describe('redact: what the worker and CLI logs never show', () => {
     assert.equal(redact('from 10.0.0.1:9434765919'), 'from [nhs-number]');
     assert.equal(redact('id a0000/0.0.01.08a'), 'id a[nhs-number]a');
     assert.equal(redact('.301 3.0.0.00_07.'), '.[nhs-number].');
+    // The digit it joins may be the text's very first character ("8 100.20.30.40" is 810 020 3040).
+    assert.equal(redact('8 100.20.30.40'), '[nhs-number]');
     assert.equal(
       redact('Temporal at 10.2.255.254:7233 (namespace default)'),
       'Temporal at 10.2.255.254:7233 (namespace default)',
