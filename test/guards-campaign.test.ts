@@ -300,6 +300,24 @@ describe('campaign list at its edges', () => {
     );
   });
 
+  it('makes the fingerprint a campaign was started with as earlier versions made it (a re-run compares against it)', async () => {
+    // A fixed list, key and campaign ID: a change to the fingerprint's text would make a re-run of the same
+    // file look like a different list, refused without --append.
+    const request = (nhsNumber: string) => ({
+      nhsNumber,
+      dob: '1980-02-03',
+      booking: { appointmentTypeId: '1', locationId: '5', practitionerId: '7', expiryDate: '2026-12-31' },
+      message: { type: 'sms', text: 'Book here: {booking_link}' },
+    });
+    const lines = [
+      JSON.stringify({ recordId: 'a', request: request('9434765919') }),
+      JSON.stringify({ recordId: 'b', request: request('9434765870') }),
+    ];
+    const list = await prepareCampaignList(listOf(...lines), { key: 'k', campaignId: 'c', sendWindow: null });
+    assert.deepEqual(list.invalid, []);
+    assert.equal(list.fingerprint, 'a74383788dda8a14fb7752d2377c66178658926e07c2574c9da944388160a64c');
+  });
+
   it('reads a line led by a byte-order mark, on the first line or any other', async () => {
     const list = await prepare({}, '\uFEFF' + line('a', 1), '\uFEFF' + line('b', 2));
     assert.deepEqual(
