@@ -318,6 +318,12 @@ describe('campaign list at its edges', () => {
     assert.equal(list.fingerprint, 'a74383788dda8a14fb7752d2377c66178658926e07c2574c9da944388160a64c');
   });
 
+  it('cuts no page, not an empty one, from a list with no good record', async () => {
+    const list = await prepare({}, 'not json', JSON.stringify({ recordId: 'a' }));
+    assert.equal(list.invalid.length, 2);
+    assert.deepEqual(list.pages, []);
+  });
+
   it('reads a line led by a byte-order mark, on the first line or any other', async () => {
     const list = await prepare({}, '\uFEFF' + line('a', 1), '\uFEFF' + line('b', 2));
     assert.deepEqual(
