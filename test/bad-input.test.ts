@@ -240,6 +240,13 @@ describe('bad input: a clear error, and nothing lost', () => {
         'awaitBooking.recheckEvery: must be at least 8.64 hours for a booking window of 90 days ' +
         '(at most 250 re-checks: booking window / 250)',
     },
+    {
+      // Runs from before this bound took it as 00:30 the next day (replayed: test/histories/send-window-late-end-v7.json).
+      input: '`sendWindow.between` ending at 24:30',
+      request: outreachRequest(p, { sendWindow: { between: '08:00-24:30' } }),
+      problem:
+        'sendWindow.between: must be two times of day from 00:00 to 24:00, the first before the second, e.g. "08:00-18:00"',
+    },
   ];
 
   it('library and workflow: durations past their bounds are refused, naming the bound', async () => {

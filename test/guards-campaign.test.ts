@@ -53,7 +53,7 @@ const window = (w: object = {}) => sendWindowSchema.parse(w);
 /** The issues' codes and messages for a window; [] when it is accepted. */
 const refusal = (w: object) =>
   (sendWindowSchema.safeParse(w).error?.issues ?? []).map((i) => `${i.code}: ${i.message}`);
-const ORDER = 'custom: must be two times of day, the first before the second, e.g. "08:00-18:00"';
+const ORDER = 'custom: must be two times of day from 00:00 to 24:00, the first before the second, e.g. "08:00-18:00"';
 const HOUR = 3600_000;
 
 async function* rowsOf(rows: ReportRow[]): AsyncGenerator<ReportRow> {
@@ -166,11 +166,13 @@ describe('sending hours at their edges', () => {
     assert.equal(parseDays('mon,'), undefined);
   });
 
-  it('refuses a start at or after its end, and a start at 24:00; takes an end at midnight', () => {
+  it('refuses a start at or after its end, a start at 24:00 and an end past it; takes an end at midnight', () => {
     assert.deepEqual(refusal({ between: '08:00-08:00' }), [ORDER]);
     assert.deepEqual(refusal({ between: '24:00-24:30' }), [ORDER]);
     assert.deepEqual(refusal({ between: '07:60-08:00' }), [ORDER]);
     assert.deepEqual(refusal({ between: '30:00-31:00' }), [ORDER]);
+    assert.deepEqual(refusal({ between: '08:00-24:30' }), [ORDER]);
+    assert.deepEqual(refusal({ between: '08:00-24:01' }), [ORDER]);
     assert.deepEqual(refusal({ between: '08:00-24:00' }), []);
     assert.deepEqual(refusal({ between: '00:00-00:01' }), []);
     assert.deepEqual(refusal({ between: '23:59-24:00' }), []);
@@ -195,7 +197,7 @@ describe('sending hours at their edges', () => {
   it('describes each field for the generated docs', () => {
     assert.equal(
       sendWindowSchema.shape.between.description,
-      'Local times between which messages may be sent, HH:MM-HH:MM; default 08:00-18:00',
+      'Local times between which messages may be sent, HH:MM-HH:MM (24:00 for midnight); default 08:00-18:00',
     );
     assert.equal(
       sendWindowSchema.shape.days.description,

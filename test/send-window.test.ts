@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   CAMPAIGN_DEFAULT_SEND_WINDOW,
   nextOpening,
+  acceptedSendWindowSchema,
   openingsBetween,
   parseDays,
   sendWindowSchema,
@@ -113,9 +114,23 @@ describe('sending hours: the schema', () => {
   });
 
   for (const [bad, message] of [
-    [{ between: '18:00-08:00' }, 'must be two times of day, the first before the second, e.g. "08:00-18:00"'],
+    [
+      { between: '18:00-08:00' },
+      'must be two times of day from 00:00 to 24:00, the first before the second, e.g. "08:00-18:00"',
+    ],
     [{ between: '8-18' }, 'must be HH:MM-HH:MM, e.g. "08:00-18:00"'],
-    [{ between: '25:00-26:00' }, 'must be two times of day, the first before the second, e.g. "08:00-18:00"'],
+    [
+      { between: '25:00-26:00' },
+      'must be two times of day from 00:00 to 24:00, the first before the second, e.g. "08:00-18:00"',
+    ],
+    [
+      { between: '08:00-24:30' },
+      'must be two times of day from 00:00 to 24:00, the first before the second, e.g. "08:00-18:00"',
+    ],
+    [
+      { between: '24:00-24:30' },
+      'must be two times of day from 00:00 to 24:00, the first before the second, e.g. "08:00-18:00"',
+    ],
     [{ days: 'weekdays' }, 'must name weekdays, e.g. "mon-fri", "mon,wed,fri" or "mon-sun"'],
     [{ days: '' }, 'must name weekdays, e.g. "mon-fri", "mon,wed,fri" or "mon-sun"'],
     [{ timezone: 'Mars/Olympus' }, 'must be an IANA time zone, e.g. "Europe/London"'],
@@ -130,6 +145,24 @@ describe('sending hours: the schema', () => {
       );
     });
   }
+});
+
+describe('sending hours: what runs from before the end bound hold', () => {
+  it('reads back an end up to 24:59 (then taken as that time after midnight), and nothing the bound did not change', () => {
+    assert.equal(acceptedSendWindowSchema.parse({ between: '08:00-24:30' }).between, '08:00-24:30');
+    assert.equal(sendWindowSchema.safeParse({ between: '08:00-24:30' }).success, false);
+    for (const between of ['24:00-24:30', '18:00-08:00', '08:00-25:00'])
+      assert.equal(acceptedSendWindowSchema.safeParse({ between }).success, false, between);
+    // Open until 00:30 the next day (Monday 2026-01-19, London on GMT).
+    const late = acceptedSendWindowSchema.parse({ between: '08:00-24:30', days: 'mon-sun' });
+    assert.deepEqual(
+      openingsBetween(at('2026-01-19T12:00:00Z'), at('2026-01-20T12:00:00Z'), late).map(([a, b]) => [iso(a), iso(b)]),
+      [
+        ['2026-01-19T12:00:00.000Z', '2026-01-20T00:30:00.000Z'],
+        ['2026-01-20T08:00:00.000Z', '2026-01-20T12:00:00.000Z'],
+      ],
+    );
+  });
 });
 
 describe('sending hours: spreading over a period', () => {

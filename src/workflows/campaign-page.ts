@@ -14,7 +14,7 @@ import { campaignWorkflowId } from '../shared/campaign-ids';
 import { FailureType } from '../shared/failure-types';
 import { describeProblems } from '../shared/problems';
 import { HERO_CAMPAIGN_ID, HERO_PRACTICE_GROUP, HERO_RECORD_ID } from '../shared/search-attributes';
-import { type SendWindow, type SendWindowInput, sendWindowSchema, spreadSlot } from '../shared/send-window';
+import { acceptedSendWindowSchema, type SendWindow, type SendWindowInput, spreadSlot } from '../shared/send-window';
 import { pageControlSignal, pageDoneSignal, pageRecordsQuery, pageStartedSignal } from './campaign-definitions';
 import {
   type PageControl,
@@ -253,7 +253,7 @@ function parsePageInput(received: unknown): ParsedPage {
   return {
     ...parsed.data,
     records: raw.records,
-    window: given ? sendWindowSchema.parse(given) : undefined,
+    window: given ? acceptedSendWindowSchema.parse(given) : undefined,
     ...(given && { sendWindowAsGiven: given }),
   };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { campaignIdSchema, practiceGroupIdSchema, recordIdSchema } from '../shared/campaign-ids';
-import { sendWindowSchema } from '../shared/send-window';
+import { acceptedSendWindowSchema } from '../shared/send-window';
 import { outreachInputSchema } from './schemas';
 
 /**
@@ -33,7 +33,7 @@ export const campaignInputSchema = z.strictObject({
   campaignId: campaignIdSchema,
   practiceGroupId: practiceGroupIdSchema.optional(),
   /** Sending hours of the campaign's runs; null: no restriction; absent: CAMPAIGN_DEFAULT_SEND_WINDOW. */
-  sendWindow: sendWindowSchema.nullable().optional(),
+  sendWindow: acceptedSendWindowSchema.nullable().optional(),
   /** Stagger first messages over this many ms of sending hours, from the first list's hand-off. */
   spreadOver: spreadOverSchema.optional(),
   createdAt: z.iso.datetime(),
@@ -200,7 +200,7 @@ export const pageInputSchema = z.strictObject({
    * input has none): the spread uses them and each run gets them unless its request has its own. Absent or
    * null: no restriction.
    */
-  sendWindow: sendWindowSchema.nullable().optional(),
+  sendWindow: acceptedSendWindowSchema.nullable().optional(),
   spreadOver: spreadOverSchema.optional(),
   spreadStart: epochMsSchema.optional(),
   records: z.array(pageRecordSchema).min(1).max(MAX_PAGE_RECORDS),

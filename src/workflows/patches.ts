@@ -20,7 +20,9 @@ export const PATCHES = {
   reconcile: 'reconcile-delivery-and-review',
   /**
    * Without: durations had no upper bound nor re-check floor (lenientOutreachInputSchema), and a booking
-   * window taken from the link's expiryDate was as long as that date made it.
+   * window taken from the link's expiryDate was as long as that date made it. The same lenient parse takes
+   * a sending-hours end past 24:00 (acceptedSendWindowSchema), refused later: a run that was given one
+   * passed the strict parse then and so holds no marker, and replays with it as it was.
    */
   boundedDurations: 'bounded-durations',
   /**

@@ -9,7 +9,7 @@ import {
 } from '../hero/schemas';
 import { formatDuration, parseDuration } from '../shared/duration';
 import { practiceGroupIdSchema } from '../shared/campaign-ids';
-import { sendWindowSchema } from '../shared/send-window';
+import { acceptedSendWindowSchema, sendWindowSchema } from '../shared/send-window';
 
 /** Placeholder in message text that is replaced by the booking link's URL. */
 export const BOOKING_LINK_PLACEHOLDER = '{booking_link}';
@@ -229,7 +229,8 @@ function requestSchemas(bounded: boolean) {
       .optional()
       .describe('Wait after the message until the patient books (or the window closes), with reminders'),
     // Both optional with no default, like `review`: a request without them keeps its fingerprint and ID.
-    sendWindow: sendWindowSchema
+    // The same shape either way; the lenient one takes an end past 24:00, as runs from before its refusal hold.
+    sendWindow: (bounded ? sendWindowSchema : (acceptedSendWindowSchema as typeof sendWindowSchema))
       .optional()
       .describe(
         'Sending hours: the first message and each reminder due outside them wait for the next opening; ' +

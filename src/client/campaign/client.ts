@@ -39,6 +39,7 @@ import {
   CAMPAIGN_DEFAULT_SEND_WINDOW,
   nextOpening,
   type SendWindowInput,
+  acceptedSendWindowSchema,
   sendWindowSchema,
 } from '../../shared/send-window';
 import {
@@ -576,7 +577,8 @@ export class CampaignClient {
     const running = byExecutionStatus.Running ?? 0;
     const window =
       state.sendWindow === null ? null : ((state.sendWindow ?? CAMPAIGN_DEFAULT_SEND_WINDOW) as SendWindowInput);
-    const next = nextOpening(now, window ? sendWindowSchema.parse(window) : undefined);
+    // Read back from the campaign as it was accepted (acceptedSendWindowSchema), not validated anew.
+    const next = nextOpening(now, window ? acceptedSendWindowSchema.parse(window) : undefined);
     return {
       campaignId,
       workflowId: campaignWorkflowId(campaignId),
