@@ -96,18 +96,17 @@ export default async function* reporter(source) {
   /** @type {string[]} */
   const failures = [];
   /**
-   * When each file's last event arrived. With --test-concurrency=1 files run one after another and node
-   * reports a file's tests as they end, so a file ran from the previous file's last event to its own: its
-   * wall time, hooks and server starts included (where a slow `npm test` spends it).
-   * @type {Map<string, number>}
+   * When each file started and ended: node reports a file's own dequeue (its process starting) and
+   * complete events, named by its path, whatever the concurrency, so this is its wall time, hooks and
+   * server starts included (where a slow `npm test` spends it).
+   * @type {Map<string, { from: number, to?: number }>}
    */
-  const lastSeen = new Map();
-  const started = Date.now();
+  const fileTimes = new Map();
 
   for await (const { type, data } of source) {
-    if (data?.file) {
-      lastSeen.delete(data.file); // re-inserted, so the map's order is the order in which files ended
-      lastSeen.set(data.file, Date.now());
+    if (data?.file && data.name === data.file) {
+      if (type === 'test:dequeue') fileTimes.set(data.file, { from: Date.now() });
+      else if (type === 'test:complete' && fileTimes.has(data.file)) fileTimes.get(data.file).to = Date.now();
     }
     switch (type) {
       case 'test:stdout':
@@ -180,14 +179,13 @@ export default async function* reporter(source) {
   if (failures.length > 0) {
     yield `\nFailed:\n${failures.map((title) => `  ✖ ${title}\n`).join('')}Logs: ${shownLogPath}\n`;
   }
-  if (lastSeen.size > 1) {
-    const ends = [...lastSeen.entries()];
-    const spans = ends.map(
-      ([file, at], i) => /** @type {[string, number]} */ ([relative(file), at - (ends[i - 1]?.[1] ?? started)]),
-    );
+  const spans = [...fileTimes.entries()].flatMap(([file, t]) =>
+    t.to === undefined ? [] : [/** @type {[string, number]} */ ([relative(file), t.to - t.from])],
+  );
+  if (spans.length > 1) {
     const slowest = spans.sort((a, b) => b[1] - a[1]).slice(0, 10);
     const lines = slowest.map(([file, ms]) => `  ${duration(ms).padStart(8)}  ${file}`).join('\n');
-    const heading = `The slowest of ${ends.length} files (wall time, one file at a time):`;
+    const heading = `The slowest of ${spans.length} files (wall time of each, start to end):`;
     log('node --test · results', `${heading}\n${lines}`);
     yield paint('2', `\n${heading}\n${lines}\n`);
   }
