@@ -22,7 +22,7 @@
  * Prints each phase's result and a summary (wall time, server and PostgreSQL CPU per phase), writes
  * test-artifacts/production.json and the server's and PostgreSQL's logs next to it; exits 1 if a phase fails.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { KEEP_TAIL, peakRssMiB, Proc, ROOT } from '../../tools/processes';
@@ -168,7 +168,7 @@ async function reliability() {
   const requestsBefore = control!.requests.length;
   const code = await runChild(
     ['--import', 'tsx', 'test/reliability/run.ts'],
-    { ...suiteEnv(), RELIABILITY_RUNS: String(RELIABILITY_RUNS) },
+    { ...suiteEnv(), RELIABILITY_RUNS: String(RELIABILITY_RUNS), RELIABILITY_ARTIFACTS: 'production-reliability' },
     'the reliability suite',
   );
   // It must have run here: its runs in this server's visibility, its restart through the control endpoint.
@@ -176,11 +176,10 @@ async function reliability() {
   const runs = await countRuns('rel-');
   // A start of a stopped server; the suite's first start (of a server already serving) is no restart.
   const restarts = control!.requests.slice(requestsBefore).filter((r) => r.action === 'start' && r.changed).length;
-  const reportFile = join(ROOT, 'test-artifacts', 'reliability.json');
+  const reportFile = join(ROOT, 'test-artifacts', 'production-reliability.json');
   const report = existsSync(reportFile)
     ? (JSON.parse(readFileSync(reportFile, 'utf8')) as Record<string, unknown>)
     : {};
-  if (existsSync(reportFile)) copyFileSync(reportFile, join(ROOT, 'test-artifacts', 'production-reliability.json'));
   const ranHere = runs >= RELIABILITY_RUNS && restarts >= 1;
   const detail = ranHere
     ? `exit ${code}; ${runs} runs on this server, ${restarts} restart(s) of it; report: test-artifacts/production-reliability.json`

@@ -19,9 +19,11 @@
  *   RELIABILITY_CAMPAIGN_RECORDS  records of the campaign, besides its duplicates and invalid lines (default 200)
  *   RELIABILITY_SEED   seed of the mix, the chaos schedule, the bookings, the operator's choices and the
  *                      sandbox's faults (default: random)
+ *   RELIABILITY_ARTIFACTS  the name its files in test-artifacts/ begin with (default reliability;
+ *                      `npm run test:production` gives production-reliability, so neither run's files hide the other's)
  *
  * Prints a table, writes test-artifacts/reliability.json (and the worker's, the server's and the
- * receiver's logs next to it; for failing runs, reliability-failures.json with each one's history in
+ * receiver's logs next to it, reliability-*.log; for failing runs, reliability-failures.json with each one's history in
  * short and what the sandbox holds), ends with `N passed, M failed`, exits 1 if any check fails, or if fewer
  * worker kills, server restarts or proxy drops, resets and stalls happened than planned. Needs
  * `npm run build` (the CLI runs from dist/).
@@ -97,6 +99,12 @@ const START_WINDOW_MS = 20_000;
  * single runs' tasks under the chaos (the last closed at 496-538 s alone), hence 12 minutes.
  */
 const MAX_WAIT_MS = 12 * 60_000;
+/** What its files in test-artifacts/ are named after (RELIABILITY_ARTIFACTS). */
+const ARTIFACTS = process.env.RELIABILITY_ARTIFACTS || 'reliability';
+if (!/^[A-Za-z0-9_.-]{1,64}$/.test(ARTIFACTS))
+  throw new Error(
+    `RELIABILITY_ARTIFACTS: "${ARTIFACTS}" must be 1-64 letters, digits, ".", "_" or "-" (a file name prefix)`,
+  );
 const HTTP_TIMEOUT_MS = 2_000;
 
 const FAULT_RATES: FaultRates = {
@@ -233,9 +241,9 @@ async function main(): Promise<number> {
   const artifacts = join(ROOT, 'test-artifacts');
   mkdirSync(artifacts, { recursive: true });
   const tmp = mkdtempSync(join(tmpdir(), 'hero-flow-reliability-'));
-  const workerLog = createWriteStream(join(artifacts, 'reliability-worker.log'));
-  const serverLog = createWriteStream(join(artifacts, 'reliability-temporal.log'));
-  const webhooksLog = createWriteStream(join(artifacts, 'reliability-webhooks.log'));
+  const workerLog = createWriteStream(join(artifacts, `${ARTIFACTS}-worker.log`));
+  const serverLog = createWriteStream(join(artifacts, `${ARTIFACTS}-temporal.log`));
+  const webhooksLog = createWriteStream(join(artifacts, `${ARTIFACTS}-webhooks.log`));
   const taken = new Set(DEFAULT_PATIENTS.map((p) => p.nhsNumber));
   const specs = buildSpecs(taken);
   // The sent-messages list is off for a while: reconciliations then cannot tell, and reviews open. It
@@ -903,7 +911,7 @@ async function main(): Promise<number> {
       passed: all.length - failedRuns.size,
       failed: failedRuns.size,
     };
-    writeFileSync(join(artifacts, 'reliability.json'), JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(join(artifacts, `${ARTIFACTS}.json`), JSON.stringify(report, null, 2) + '\n');
     // For each failing run (the first 30): its result, its history in short, and what the sandbox holds.
     const postMortem = [];
     for (const workflowId of [...failedRuns].slice(0, 30)) {
@@ -936,15 +944,15 @@ async function main(): Promise<number> {
       });
     }
     writeFileSync(
-      join(artifacts, 'reliability-failures.json'),
+      join(artifacts, `${ARTIFACTS}-failures.json`),
       JSON.stringify({ seed: SEED, runs: postMortem }, null, 2) + '\n',
     );
     process.stdout.write(`\n${formatTable(report)}\n`);
     printFindings(report);
     process.stdout.write(
-      `Written to ${join('test-artifacts', 'reliability.json')}` +
+      `Written to ${join('test-artifacts', `${ARTIFACTS}.json`)}` +
         (failedRuns.size
-          ? ` and ${join('test-artifacts', 'reliability-failures.json')} (failing runs' histories)`
+          ? ` and ${join('test-artifacts', `${ARTIFACTS}-failures.json`)} (failing runs' histories)`
           : '') +
         '\n',
     );
