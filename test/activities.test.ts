@@ -218,6 +218,57 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
     assert.equal(sent.messageId, sandbox.messages()[0]!.id);
   });
 
+  describe('a reminder (unlessLinkUsed): the link read again in the same attempt, just before the send', () => {
+    const linkAndReminder = async () => {
+      const link = await run(activities.createBookingLink, {
+        appointmentTypeId: '1',
+        locationId: '5',
+        patientId: patient.patientId,
+      });
+      const reminder = {
+        patientId: patient.patientId,
+        messageType: 'sms' as const,
+        text: `Reminder: ${link.url}`,
+        shortLinkId: link.id,
+        unlessLinkUsed: true,
+      };
+      return { link, reminder };
+    };
+
+    it('sends nothing once the patient booked through the link: HeroBookingLinkUsed, not retried', async () => {
+      const { link, reminder } = await linkAndReminder();
+      sandbox.book(link.id, { notify: false });
+      const f = await failure(run(activities.sendMessage, reminder));
+      assert.equal(f.type, FailureType.LinkUsed);
+      assert.equal(f.nonRetryable, true);
+      assert.match(f.message, /used 1 time\(s\)/);
+      assert.equal(sandbox.messages().length, 0, 'no reminder');
+    });
+
+    it('sends while the link is unused, after reading it', async () => {
+      const { link, reminder } = await linkAndReminder();
+      const sent = await run(activities.sendMessage, reminder);
+      assert.equal(sent.messageId, sandbox.messages()[0]!.id);
+      assert.deepEqual(
+        sandbox.requests({ endpoint: 'get_booking_link' }).map((r) => r.path.endsWith(`/${link.id}`)),
+        [true],
+      );
+    });
+
+    it('records that nothing was sent when the read fails, so the retry may send', async () => {
+      const { reminder } = await linkAndReminder();
+      sandbox.injectFault('get_booking_link', { kind: 'status', status: 500 });
+      const first = new MockActivityEnvironment({ attempt: 1 });
+      const details: unknown[] = [];
+      first.on('heartbeat', (d: unknown) => details.push(d));
+      assert.equal((await failure(run(activities.sendMessage, reminder, first))).type, FailureType.ServerError);
+      assert.deepEqual(details.at(-1), { phase: 'not_processed', attempt: 1 });
+      const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details.at(-1) });
+      const sent = await run(activities.sendMessage, reminder, retry);
+      assert.equal(sent.messageId, sandbox.messages()[0]!.id);
+    });
+  });
+
   it('creates a booking link and sends a message', async () => {
     const link = await run(activities.createBookingLink, {
       appointmentTypeId: '1',

@@ -4,10 +4,13 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { WorkflowNotFoundError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities } from '../src/activities';
 import { parseKeyRing, workerDataConverter } from '../src/codec';
+import { HeroClient } from '../src/hero/client';
 import { PRIORITY } from '../src/shared/priority';
 import { HERO_BOOKING_LINK_ID, HERO_FLOW_STATE } from '../src/shared/search-attributes';
 import { bookingEventSignal, resolveReviewUpdate, statusQuery } from '../src/workflows/definitions';
+import { patientOutreachWorkflow } from '../src/workflows/patient-outreach';
 import type { OutreachRequest, OutreachResult, OutreachStatus } from '../src/workflows/schemas';
 import { type Sandbox, startSandbox } from '../tools/sandbox';
 import { eventually, newPatient, outreachRequest, signalHandled, uniqueId, within } from './support/fixtures';
@@ -466,6 +469,64 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
     assert.equal(result.outcome, 'booked');
     assert.ok(result.outcome === 'booked');
     assert.equal(result.appointment.id, null, 'learnt from the link, not a webhook');
+  });
+
+  it('sends no reminder to a patient who booked after the read before it: the send reads the link again', async () => {
+    // The worker's read before the reminder answers "unused", and the patient books just after it (as when a
+    // worker is cut off from Temporal between the read and the send): the reminder's own read must see it.
+    const p = patientIn(sandbox);
+    const taskQueue = uniqueId('tq');
+    const real = createActivities(
+      new HeroClient({
+        apiKey: sandbox.apiKey,
+        practiceGroupId: sandbox.practiceGroupId,
+        baseUrl: sandbox.url,
+        timeoutMs: 2_000,
+      }),
+    );
+    let bookedAfterRead = false;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      dataConverter: workerDataConverter(ring),
+      activities: {
+        ...real,
+        checkBookingLink: async (input: Parameters<typeof real.checkBookingLink>[0]) => {
+          const read = await real.checkBookingLink(input);
+          if (!bookedAfterRead) {
+            bookedAfterRead = true;
+            sandbox.book(input.bookingLinkId, { notify: false });
+          }
+          return read;
+        },
+      },
+    });
+    const result = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(patientOutreachWorkflow, {
+        taskQueue,
+        workflowId: uniqueId('wf'),
+        // The read at the reminder's due time (day 3) is the run's first: no re-check comes before it.
+        args: [
+          outreachRequest(p, {
+            awaitBooking: {
+              window: '5 days',
+              recheckEvery: '4 days',
+              reminders: [{ after: '3 days', text: 'Reminder: book at {booking_link}' }],
+            },
+          }),
+        ],
+      });
+      return handle.result();
+    });
+    assert.ok(bookedAfterRead, 'the patient booked after the read');
+    assert.equal(result.outcome, 'booked', JSON.stringify(result));
+    assert.equal(result.outcome === 'booked' && result.remindersSent, 0);
+    assert.deepEqual(
+      messagesTo(sandbox, p.patientId).map((m) => m.text.split(':')[0]),
+      ['Book your appointment'],
+      'the first message only',
+    );
   });
 
   it('follows the reschedules of a booking it learnt from the link, to the state Hero holds now', async () => {

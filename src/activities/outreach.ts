@@ -18,6 +18,7 @@ import type {
 } from '../hero/schemas';
 import { HeroApiError, type HeroEndpoint } from '../hero/errors';
 import { campaignOfWorkflowId, type PracticeGroupScoped } from '../shared/campaign-ids';
+import { FailureType } from '../shared/failure-types';
 import { recordHeroCall } from '../observability/hero-calls';
 import { toApplicationFailure, uncertainAfterCutOff } from './failures';
 
@@ -204,8 +205,41 @@ export function createActivities(hero: HeroClient | HeroClients, collaborators: 
       return scoped('create_booking_link', true, input, (hero, req, signal) => hero.createBookingLink(req, { signal }));
     },
 
-    async sendMessage(input: SendMessageRequest & PracticeGroupScoped): Promise<SentMessage> {
-      return scoped('send_message', false, input, (hero, req, signal) => hero.sendMessage(req, { signal }));
+    /**
+     * Sends a message. With `unlessLinkUsed` (a reminder), reads the booking link (`shortLinkId`) first, in the
+     * same attempt, and sends nothing when it was used: the run's own read before the reminder may be long
+     * past by the time of the send (its worker restarted, or cut off from Temporal, in between), and a
+     * patient who booked meanwhile is not reminded. A failed read records that nothing was sent, so a retry
+     * may send.
+     * @throws {ApplicationFailure} HeroBookingLinkUsed (non-retryable) when the link was used: nothing sent
+     */
+    async sendMessage(
+      input: SendMessageRequest & PracticeGroupScoped & { unlessLinkUsed?: boolean },
+    ): Promise<SentMessage> {
+      const { unlessLinkUsed, ...send } = input;
+      if (unlessLinkUsed && send.shortLinkId !== undefined) {
+        const { practiceGroupId, shortLinkId } = send;
+        let uses: number;
+        try {
+          const link = await scoped('get_booking_link', true, { practiceGroupId, shortLinkId }, (hero, req, signal) =>
+            hero.getBookingLink(req.shortLinkId, { signal }),
+          );
+          uses = link.numberOfUses;
+        } catch (err) {
+          const { attempt } = Context.current().info;
+          Context.current().heartbeat({ phase: 'not_processed', attempt } satisfies SendProgress);
+          throw err;
+        }
+        if (uses > 0) {
+          throw ApplicationFailure.create({
+            type: FailureType.LinkUsed,
+            nonRetryable: true,
+            message: `not sent: the booking link was used ${uses} time(s) by now (the patient booked)`,
+            details: [{ numberOfUses: uses }],
+          });
+        }
+      }
+      return scoped('send_message', false, send, (hero, req, signal) => hero.sendMessage(req, { signal }));
     },
 
     /** How often the booking link was used: the fallback when no webhook says the patient booked. */

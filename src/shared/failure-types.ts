@@ -27,6 +27,11 @@ export const FailureType = {
    * so no Hero call was made. Retried, with a growing delay, until the campaign resumes.
    */
   CampaignPaused: 'HeroCampaignPaused',
+  /**
+   * Activity-level, never retried: a reminder was not sent because its booking link had been used by the
+   * time of the send (the patient booked). The run takes it as booked.
+   */
+  LinkUsed: 'HeroBookingLinkUsed',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];

@@ -165,6 +165,8 @@ export async function awaitBooking(
         };
         const out = await sendWithReconcile(ctx, 'reminder', reminder.text, stillWanted);
         if (out.sent === 'skipped') {
+          // Its link used by the time of the send: booked, as a re-check would have found.
+          if (out.booked && !appointment) setBooked({ id: null, confirmedAt: null, startTime: null });
           // Skipped after waiting for the sending hours: the run waits for the booking again.
           if (run.status.state === 'awaiting_send_window') run.set(appointment ? 'booked' : 'awaiting_booking');
           continue;

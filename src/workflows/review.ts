@@ -52,8 +52,11 @@ export interface SendContext {
 export type SendOutcome =
   | { sent: true; index: number }
   | { sent: false; result: OutreachResult }
-  /** A reminder not sent again: the patient booked, or the window closed, while it was in doubt. */
-  | { sent: 'skipped' };
+  /**
+   * A reminder not sent: the patient booked, or the window closed, while it was in doubt; or (`booked`) its
+   * link had been used by the time of the send.
+   */
+  | { sent: 'skipped'; booked?: true };
 
 /**
  * Sends the first message or a reminder with the booking link. An uncertain send is reconciled with
@@ -87,10 +90,13 @@ export async function sendWithReconcile(
         messageType: input.message.type,
         text: template.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
         shortLinkId: bookingLink.id,
+        // The activity reads the link again just before a reminder: the run's own read may be long past.
+        ...(kind === 'reminder' && { unlessLinkUsed: true }),
       });
       const follow = kind === 'reminder' || takes('reconcile');
       return { sent: true, index: recordSent(ctx, kind, sent.messageId, follow) };
     } catch (err) {
+      if (kind === 'reminder' && isFailureOfType(err, FailureType.LinkUsed)) return { sent: 'skipped', booked: true };
       if (!isFailureOfType(err, FailureType.OutcomeUncertain)) throw err;
       reason = (err as ActivityFailure).cause?.message ?? 'Hero may have acted on the request';
       if (kind === 'message' && !takes('reconcile')) {
