@@ -218,7 +218,7 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
     assert.equal(sent.messageId, sandbox.messages()[0]!.id);
   });
 
-  describe('a reminder (unlessLinkUsed): the link read again in the same attempt, just before the send', () => {
+  describe('a reminder (unlessLinkUsedMoreThan): the link read again in the same attempt, just before the send', () => {
     const linkAndReminder = async () => {
       const link = await run(activities.createBookingLink, {
         appointmentTypeId: '1',
@@ -230,7 +230,7 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
         messageType: 'sms' as const,
         text: `Reminder: ${link.url}`,
         shortLinkId: link.id,
-        unlessLinkUsed: true,
+        unlessLinkUsedMoreThan: 0,
       };
       return { link, reminder };
     };
@@ -243,6 +243,16 @@ describe('activities: Hero errors become typed ApplicationFailures', () => {
       assert.equal(f.nonRetryable, true);
       assert.match(f.message, /used 1 time\(s\)/);
       assert.equal(sandbox.messages().length, 0, 'no reminder');
+    });
+
+    it('sends when every use is one the run knows was cancelled', async () => {
+      const { link, reminder } = await linkAndReminder();
+      sandbox.cancelAppointment(sandbox.book(link.id, { notify: false }).id, { notify: false });
+      const sent = await run(activities.sendMessage, { ...reminder, unlessLinkUsedMoreThan: 1 });
+      assert.equal(sent.messageId, sandbox.messages()[0]!.id);
+      const f = await failure(run(activities.sendMessage, reminder));
+      assert.equal(f.type, FailureType.LinkUsed, 'the same use, not known as cancelled');
+      assert.deepEqual(f.details, [{ numberOfUses: 1 }]);
     });
 
     it('sends while the link is unused, after reading it', async () => {

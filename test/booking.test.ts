@@ -529,6 +529,41 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
     );
   });
 
+  it('still reminds a patient whose only booking was cancelled: the send counts the cancelled use as no booking', async () => {
+    const result = await withWorker(sandbox, async (start) => {
+      const p = patientIn(sandbox);
+      const handle = await start(
+        outreachRequest(p, {
+          awaitBooking: {
+            window: '5 days',
+            recheckEvery: '4 days',
+            reminders: [{ after: '3 days', text: 'Reminder: book at {booking_link}' }],
+          },
+        }),
+      );
+      await inState(handle, 'awaiting_booking');
+      const link = (await status(handle)).bookingLinkId!;
+      // Booked and cancelled through Hero (its use count stays 1), both heard through webhooks.
+      const appointment = sandbox.book(link, { notify: false });
+      await handle.signal(bookingEventSignal, {
+        event: 'appointment.confirmed',
+        appointmentId: appointment.id,
+        bookingLinkId: link,
+      });
+      await inState(handle, 'booked');
+      sandbox.cancelAppointment(appointment.id, { notify: false });
+      await handle.signal(bookingEventSignal, {
+        event: 'appointment.cancelled',
+        appointmentId: appointment.id,
+        bookingLinkId: link,
+      });
+      await inState(handle, 'awaiting_booking');
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'not_booked', JSON.stringify(result));
+    assert.equal(result.outcome === 'not_booked' && result.remindersSent, 1);
+  });
+
   it('follows the reschedules of a booking it learnt from the link, to the state Hero holds now', async () => {
     const result = await withWorker(sandbox, async (start) => {
       const p = patientIn(sandbox);

@@ -206,18 +206,19 @@ export function createActivities(hero: HeroClient | HeroClients, collaborators: 
     },
 
     /**
-     * Sends a message. With `unlessLinkUsed` (a reminder), reads the booking link (`shortLinkId`) first, in the
-     * same attempt, and sends nothing when it was used: the run's own read before the reminder may be long
-     * past by the time of the send (its worker restarted, or cut off from Temporal, in between), and a
-     * patient who booked meanwhile is not reminded. A failed read records that nothing was sent, so a retry
-     * may send.
-     * @throws {ApplicationFailure} HeroBookingLinkUsed (non-retryable) when the link was used: nothing sent
+     * Sends a message. With `unlessLinkUsedMoreThan` (a reminder: the link's uses the run knows were
+     * cancelled), reads the booking link (`shortLinkId`) first, in the same attempt, and sends nothing when it
+     * was used more often than that: the run's own read before the reminder may be long past by the time of
+     * the send (its worker restarted, or cut off from Temporal, in between), and a patient who booked
+     * meanwhile is not reminded. A failed read records that nothing was sent, so a retry may send.
+     * @throws {ApplicationFailure} HeroBookingLinkUsed (non-retryable, details `[{ numberOfUses }]`) when the
+     *   link was used more often: nothing sent
      */
     async sendMessage(
-      input: SendMessageRequest & PracticeGroupScoped & { unlessLinkUsed?: boolean },
+      input: SendMessageRequest & PracticeGroupScoped & { unlessLinkUsedMoreThan?: number },
     ): Promise<SentMessage> {
-      const { unlessLinkUsed, ...send } = input;
-      if (unlessLinkUsed && send.shortLinkId !== undefined) {
+      const { unlessLinkUsedMoreThan, ...send } = input;
+      if (unlessLinkUsedMoreThan !== undefined && send.shortLinkId !== undefined) {
         const { practiceGroupId, shortLinkId } = send;
         let uses: number;
         try {
@@ -230,7 +231,7 @@ export function createActivities(hero: HeroClient | HeroClients, collaborators: 
           Context.current().heartbeat({ phase: 'not_processed', attempt } satisfies SendProgress);
           throw err;
         }
-        if (uses > 0) {
+        if (uses > unlessLinkUsedMoreThan) {
           throw ApplicationFailure.create({
             type: FailureType.LinkUsed,
             nonRetryable: true,

@@ -163,10 +163,23 @@ export async function awaitBooking(
           }
           return !appointment;
         };
-        const out = await sendWithReconcile(ctx, 'reminder', reminder.text, stillWanted);
+        let usesKnownAtSend = cancelledUses;
+        const out = await sendWithReconcile(
+          ctx,
+          'reminder',
+          reminder.text,
+          stillWanted,
+          () => (usesKnownAtSend = cancelledUses),
+        );
         if (out.sent === 'skipped') {
-          // Its link used by the time of the send: booked, as a re-check would have found.
-          if (out.booked && !appointment) setBooked({ id: null, confirmedAt: null, startTime: null });
+          if (out.linkUses !== undefined) {
+            // Its link used by the time of the send: booked, as a re-check would have found; unless a
+            // cancellation heard meanwhile accounts for the use, and the reminder is due again.
+            applyEvents();
+            if (!appointment && out.linkUses > cancelledUses)
+              setBooked({ id: null, confirmedAt: null, startTime: null });
+            else if (!appointment && cancelledUses > usesKnownAtSend) nextReminder--;
+          }
           // Skipped after waiting for the sending hours: the run waits for the booking again.
           if (run.status.state === 'awaiting_send_window') run.set(appointment ? 'booked' : 'awaiting_booking');
           continue;

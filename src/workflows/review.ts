@@ -1,4 +1,4 @@
-import { ActivityFailure, isCancellation, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
 import type { BookingLink } from '../hero/schemas';
 import { FailureType } from '../shared/failure-types';
 import { nextOpening, type SendWindow } from '../shared/send-window';
@@ -53,10 +53,10 @@ export type SendOutcome =
   | { sent: true; index: number }
   | { sent: false; result: OutreachResult }
   /**
-   * A reminder not sent: the patient booked, or the window closed, while it was in doubt; or (`booked`) its
-   * link had been used by the time of the send.
+   * A reminder not sent: the patient booked, or the window closed, while it was in doubt; or its link had
+   * been used more often than `linkUsesKnown` by the time of the send (`linkUses`, Hero's count then).
    */
-  | { sent: 'skipped'; booked?: true };
+  | { sent: 'skipped'; linkUses?: number };
 
 /**
  * Sends the first message or a reminder with the booking link. An uncertain send is reconciled with
@@ -70,6 +70,8 @@ export async function sendWithReconcile(
   template: string,
   /** Asked before a send is repeated (by itself or on an operator's resend): false skips it. */
   stillWanted?: () => Promise<boolean>,
+  /** For a reminder: the link's uses that are no booking (cancelled ones); a send finding more sends nothing. */
+  linkUsesKnown?: () => number,
 ): Promise<SendOutcome> {
   const { run, input, patientId, bookingLink } = ctx;
   const step: ReviewStep = kind === 'message' ? 'send_message' : 'send_reminder';
@@ -91,12 +93,13 @@ export async function sendWithReconcile(
         text: template.split(BOOKING_LINK_PLACEHOLDER).join(bookingLink.url),
         shortLinkId: bookingLink.id,
         // The activity reads the link again just before a reminder: the run's own read may be long past.
-        ...(kind === 'reminder' && { unlessLinkUsed: true }),
+        ...(linkUsesKnown && { unlessLinkUsedMoreThan: linkUsesKnown() }),
       });
       const follow = kind === 'reminder' || takes('reconcile');
       return { sent: true, index: recordSent(ctx, kind, sent.messageId, follow) };
     } catch (err) {
-      if (kind === 'reminder' && isFailureOfType(err, FailureType.LinkUsed)) return { sent: 'skipped', booked: true };
+      if (linkUsesKnown && isFailureOfType(err, FailureType.LinkUsed))
+        return { sent: 'skipped', linkUses: linkUsesOf(err) };
       if (!isFailureOfType(err, FailureType.OutcomeUncertain)) throw err;
       reason = (err as ActivityFailure).cause?.message ?? 'Hero may have acted on the request';
       if (kind === 'message' && !takes('reconcile')) {
@@ -238,4 +241,12 @@ function recordSent(
   const index = ctx.run.messageSent(kind, messageId);
   if (follow && messageId !== undefined) ctx.deliveries.push(followDelivery(ctx.hero, ctx.run, index));
   return index;
+}
+
+/** Hero's count of the link's uses that a HeroBookingLinkUsed failure reports (src/activities/outreach.ts). */
+function linkUsesOf(err: unknown): number {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  const details = cause instanceof ApplicationFailure ? cause.details : undefined;
+  const uses = (details?.[0] as { numberOfUses?: unknown } | undefined)?.numberOfUses;
+  return typeof uses === 'number' ? uses : Number.POSITIVE_INFINITY;
 }
