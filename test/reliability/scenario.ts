@@ -11,10 +11,11 @@ export const MESSAGE_TEXT = 'Book your appointment: {booking_link}';
 
 /**
  * Short enough for the suite's wall time: reminders at 60 s and 120 s (the shortest `after` allowed is 60 s),
- * the window closing at 3 minutes, the link re-checked every 20 s.
+ * the window closing at 150 s (30 s after the last reminder; the suite books 5-80 s after the message), the
+ * link re-checked every 20 s.
  */
 export const AWAIT_BOOKING: { window: string; recheckEvery: string; reminders: { after: string; text: string }[] } = {
-  window: '3 minutes',
+  window: '150 seconds',
   recheckEvery: '20 seconds',
   reminders: [
     { after: '60 seconds', text: 'Reminder: you can still book: {booking_link}' },
