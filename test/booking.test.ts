@@ -471,6 +471,16 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
     assert.equal(result.appointment.id, null, 'learnt from the link, not a webhook');
   });
 
+  /** A reminder at day 3 of 5, whose read at its due time is the run's first (no re-check comes before it). */
+  const remindedAtDay3 = (p: { nhsNumber: string; dob: string }) =>
+    outreachRequest(p, {
+      awaitBooking: {
+        window: '5 days',
+        recheckEvery: '4 days',
+        reminders: [{ after: '3 days', text: 'Reminder: book at {booking_link}' }],
+      },
+    });
+
   it('sends no reminder to a patient who booked after the read before it: the send reads the link again', async () => {
     // The worker's read before the reminder answers "unused", and the patient books just after it (as when a
     // worker is cut off from Temporal between the read and the send): the reminder's own read must see it.
@@ -506,16 +516,7 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
       const handle = await env.client.workflow.start(patientOutreachWorkflow, {
         taskQueue,
         workflowId: uniqueId('wf'),
-        // The read at the reminder's due time (day 3) is the run's first: no re-check comes before it.
-        args: [
-          outreachRequest(p, {
-            awaitBooking: {
-              window: '5 days',
-              recheckEvery: '4 days',
-              reminders: [{ after: '3 days', text: 'Reminder: book at {booking_link}' }],
-            },
-          }),
-        ],
+        args: [remindedAtDay3(p)],
       });
       return handle.result();
     });
@@ -532,15 +533,7 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
   it('still reminds a patient whose only booking was cancelled: the send counts the cancelled use as no booking', async () => {
     const result = await withWorker(sandbox, async (start) => {
       const p = patientIn(sandbox);
-      const handle = await start(
-        outreachRequest(p, {
-          awaitBooking: {
-            window: '5 days',
-            recheckEvery: '4 days',
-            reminders: [{ after: '3 days', text: 'Reminder: book at {booking_link}' }],
-          },
-        }),
-      );
+      const handle = await start(remindedAtDay3(p));
       await inState(handle, 'awaiting_booking');
       const link = (await status(handle)).bookingLinkId!;
       // Booked and cancelled through Hero (its use count stays 1), both heard through webhooks.
