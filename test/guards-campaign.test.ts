@@ -390,6 +390,55 @@ describe('campaign list at its edges', () => {
     assert.doesNotThrow(() => checkTemplate({}));
   });
 
+  it('names each problem of a line in full: request fields under `request.`, the line\'s own as they are, joined by "; "', async () => {
+    const list = await prepareCampaignList(
+      listOf(
+        JSON.stringify({
+          recordId: 'a',
+          request: {
+            nhsNumber: '9434765919',
+            dob: '1980-01-01',
+            mesage: {},
+            booking: { appointmentTypeId: '1', locationId: '5', fromDate: 'x' },
+            message: { type: 'sms', text: 'hi {booking_link}' },
+          },
+        }),
+        JSON.stringify({ x: 1 }),
+      ),
+      {},
+    );
+    assert.deepEqual(
+      list.invalid.map((i) => i.reason),
+      [
+        'request.booking.fromDate: must be a real calendar date written YYYY-MM-DD; request.mesage: unknown field; did you mean "message"?',
+        'recordId: Invalid input: expected nonoptional, received undefined; request: must be an object (the outreach request); x: unknown field',
+      ],
+    );
+  });
+
+  it("counts a template's unknown fields past the fifth, and names only the patient data of a template that is otherwise a whole request", () => {
+    assert.throws(
+      () => checkTemplate(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, i]))),
+      (err: unknown) =>
+        err instanceof CampaignFileError &&
+        err.message ===
+          'the template cannot be used:\n  - k0: unknown field\n  - k1: unknown field\n  - k2: unknown field\n  - k3: unknown field\n  - k4: unknown field\n  - (template): 25 more unknown fields',
+    );
+    assert.throws(
+      () =>
+        checkTemplate({
+          nhsNumber: '9434765919',
+          dob: '1980-01-01',
+          booking: { appointmentTypeId: '1', locationId: '5' },
+          message: { type: 'sms', text: 'hi {booking_link}' },
+        }),
+      (err: unknown) =>
+        err instanceof CampaignFileError &&
+        err.message ===
+          'the template cannot be used:\n  - (template).nhsNumber: patient data belongs on each line, not in the template\n  - (template).dob: patient data belongs on each line, not in the template',
+    );
+  });
+
   it('refuses an empty list with what a line should be', async () => {
     await assert.rejects(
       prepareCampaignList(listOf(''), {}),
