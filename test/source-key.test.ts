@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { distIsCurrent, distKey, distKeyFile, ROOT, sourceKey } from '../tools/source-key';
+import { ROOT } from '../tools/processes';
+import { distIsCurrent, distKey, distKeyFile, sourceKey } from '../tools/source-key';
 
 /**
  * `npm test` builds dist/ only when it was not built from the sources as they are (tools/source-key.ts):

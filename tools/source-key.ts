@@ -9,8 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-
-export const ROOT = path.resolve(__dirname, '..');
+import { ROOT } from './processes';
 
 /** Every file under `dir`, sorted, so the key does not depend on the order the disk lists them in. */
 function filesUnder(dir: string): string[] {

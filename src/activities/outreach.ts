@@ -190,6 +190,10 @@ export function createActivities(hero: HeroClient | HeroClients, collaborators: 
     });
   }
 
+  /** The booking link's state: checkBookingLink's call, and a reminder's read just before its send. */
+  const readLink = (input: { bookingLinkId: string } & PracticeGroupScoped): Promise<BookingLinkState> =>
+    scoped('get_booking_link', true, input, (hero, req, signal) => hero.getBookingLink(req.bookingLinkId, { signal }));
+
   return {
     /** Traces the patient on PDS through Hero: a patient id, or a login URL for identity verification. */
     async tracePatient(input: TraceRequest & PracticeGroupScoped): Promise<TraceResult> {
@@ -222,10 +226,7 @@ export function createActivities(hero: HeroClient | HeroClients, collaborators: 
         const { practiceGroupId, shortLinkId } = send;
         let uses: number;
         try {
-          const link = await scoped('get_booking_link', true, { practiceGroupId, shortLinkId }, (hero, req, signal) =>
-            hero.getBookingLink(req.shortLinkId, { signal }),
-          );
-          uses = link.numberOfUses;
+          uses = (await readLink({ practiceGroupId, bookingLinkId: shortLinkId })).numberOfUses;
         } catch (err) {
           const { attempt } = Context.current().info;
           Context.current().heartbeat({ phase: 'not_processed', attempt } satisfies SendProgress);
@@ -245,9 +246,7 @@ export function createActivities(hero: HeroClient | HeroClients, collaborators: 
 
     /** How often the booking link was used: the fallback when no webhook says the patient booked. */
     async checkBookingLink(input: { bookingLinkId: string } & PracticeGroupScoped): Promise<BookingLinkState> {
-      return scoped('get_booking_link', true, input, (hero, req, signal) =>
-        hero.getBookingLink(req.bookingLinkId, { signal }),
-      );
+      return readLink(input);
     },
 
     /** A message's delivery status (docs/hero-api.md §3.2). */

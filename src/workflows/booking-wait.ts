@@ -163,22 +163,16 @@ export async function awaitBooking(
           }
           return !appointment;
         };
-        let usesKnownAtSend = cancelledUses;
-        const out = await sendWithReconcile(
-          ctx,
-          'reminder',
-          reminder.text,
-          stillWanted,
-          () => (usesKnownAtSend = cancelledUses),
-        );
+        const out = await sendWithReconcile(ctx, 'reminder', reminder.text, stillWanted, () => cancelledUses);
         if (out.sent === 'skipped') {
           if (out.linkUses !== undefined) {
             // Its link used by the time of the send: booked, as a re-check would have found; unless a
-            // cancellation heard meanwhile accounts for the use, and the reminder is due again.
+            // cancellation heard meanwhile accounts for the use (the send found more uses than were known
+            // cancelled then, so no more than now means more are known now), and the reminder is due again.
             applyEvents();
             if (!appointment && out.linkUses > cancelledUses)
               setBooked({ id: null, confirmedAt: null, startTime: null });
-            else if (!appointment && cancelledUses > usesKnownAtSend) nextReminder--;
+            else if (!appointment) nextReminder--;
           }
           // Skipped after waiting for the sending hours: the run waits for the booking again.
           if (run.status.state === 'awaiting_send_window') run.set(appointment ? 'booked' : 'awaiting_booking');

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { ROOT, sourceKey } from '../../tools/source-key';
+import { ROOT } from '../../tools/processes';
+import { sourceKey } from '../../tools/source-key';
 
 const CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'hero-flow-test-bundles');
 
