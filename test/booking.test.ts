@@ -530,6 +530,61 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
     );
   });
 
+  it('sends the reminder it held back for a booking once that booking is cancelled', async () => {
+    // As above, the patient books between the worker's read and the send; then cancels after the reminder's
+    // day: the one reminder was never sent, so it is due at once (not skipped as given).
+    const p = patientIn(sandbox);
+    const taskQueue = uniqueId('tq');
+    const real = createActivities(
+      new HeroClient({
+        apiKey: sandbox.apiKey,
+        practiceGroupId: sandbox.practiceGroupId,
+        baseUrl: sandbox.url,
+        timeoutMs: 2_000,
+      }),
+    );
+    let appointmentId: string | undefined;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      dataConverter: workerDataConverter(ring),
+      activities: {
+        ...real,
+        checkBookingLink: async (input: Parameters<typeof real.checkBookingLink>[0]) => {
+          const read = await real.checkBookingLink(input);
+          appointmentId ??= sandbox.book(input.bookingLinkId, { notify: false }).id;
+          return read;
+        },
+      },
+    });
+    const result = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(patientOutreachWorkflow, {
+        taskQueue,
+        workflowId: uniqueId('wf'),
+        args: [remindedAtDay3(p)],
+      });
+      await inState(handle, 'awaiting_booking');
+      await env.sleep('3 days');
+      await inState(handle, 'booked');
+      assert.equal(messagesTo(sandbox, p.patientId).length, 1, 'no reminder sent to a booked patient');
+      sandbox.cancelAppointment(appointmentId!, { notify: false });
+      await handle.signal(bookingEventSignal, {
+        event: 'appointment.cancelled',
+        appointmentId: appointmentId!,
+        bookingLinkId: (await status(handle)).bookingLinkId!,
+      });
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'not_booked', JSON.stringify(result));
+    assert.equal(result.outcome === 'not_booked' && result.remindersSent, 1);
+    assert.deepEqual(
+      messagesTo(sandbox, p.patientId).map((m) => m.text.split(':')[0]),
+      ['Book your appointment', 'Reminder'],
+      'the first message, then the reminder once the booking was cancelled',
+    );
+  });
+
   it('still reminds a patient whose only booking was cancelled: the send counts the cancelled use as no booking', async () => {
     const result = await withWorker(sandbox, async (start) => {
       const p = patientIn(sandbox);

@@ -168,11 +168,13 @@ export async function awaitBooking(
           if (out.linkUses !== undefined) {
             // Its link used by the time of the send: booked, as a re-check would have found; unless a
             // cancellation heard meanwhile accounts for the use (the send found more uses than were known
-            // cancelled then, so no more than now means more are known now), and the reminder is due again.
+            // cancelled then, so no more than now means more are known now). Either way the reminder was
+            // not sent, so it stays due: now, or once a cancellation comes, as after a re-check's booking.
             applyEvents();
-            if (!appointment && out.linkUses > cancelledUses)
+            if (!appointment && out.linkUses > cancelledUses) {
               setBooked({ id: null, confirmedAt: null, startTime: null });
-            else if (!appointment) nextReminder--;
+              if (takes('reminderDueAfterLinkUsed')) nextReminder--;
+            } else if (!appointment || takes('reminderDueAfterLinkUsed')) nextReminder--;
           }
           // Skipped after waiting for the sending hours: the run waits for the booking again.
           if (run.status.state === 'awaiting_send_window') run.set(appointment ? 'booked' : 'awaiting_booking');

@@ -30,6 +30,11 @@ export const PATCHES = {
    * that learnt of its booking from the link's use count (id null) ignored it; and no appointment was read.
    */
   appointmentEventsByLink: 'appointment-events-by-link',
+  /**
+   * Without: a reminder whose send found the link used (the patient booked) counted as given, so once that
+   * booking was cancelled the run went on to the next reminder, or to none.
+   */
+  reminderDueAfterLinkUsed: 'reminder-due-after-link-used',
 } as const;
 
 /**

@@ -944,9 +944,23 @@ async function main(): Promise<number> {
         },
       });
     }
+    // The last runs to close, in short: what the suite's wall time waited for.
+    const lastClosers = [];
+    for (const r of [...all].sort((a, b) => (b.closedAt ?? Infinity) - (a.closedAt ?? Infinity)).slice(0, 3)) {
+      lastClosers.push({
+        workflowId: r.spec.workflowId,
+        kind: r.spec.kind,
+        awaitBooking: r.spec.awaitBooking,
+        outcome: r.outcome,
+        closedAt: since(r.closedAt),
+        history: await call((hf) => timeline(hf.client, converter, r.spec.workflowId, t0), 30_000).catch(
+          (err: unknown) => [`(history not read: ${String(err)})`],
+        ),
+      });
+    }
     writeFileSync(
       join(artifacts, `${ARTIFACTS}-failures.json`),
-      JSON.stringify({ seed: SEED, runs: postMortem }, null, 2) + '\n',
+      JSON.stringify({ seed: SEED, runs: postMortem, lastToClose: lastClosers }, null, 2) + '\n',
     );
     process.stdout.write(`\n${formatTable(report)}\n`);
     printFindings(report);
