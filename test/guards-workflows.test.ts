@@ -20,7 +20,9 @@ import { type StartOutreach, withOutreachWorker } from './support/workers';
  * did not start within the SDK's 5 s on a busy machine), with the shortest windows the schema allows, against
  * the sandbox over HTTP.
  */
-describe('guards: cancelled bookings, a decision made twice, an unknown appointment', () => {
+// Every test has its own task queue, workflow IDs and patients, and the two that wait out a 1-minute window
+// set the file's length: all four run side by side.
+describe('guards: cancelled bookings, a decision made twice, an unknown appointment', { concurrency: true }, () => {
   let env: TestWorkflowEnvironment;
   let sandbox: Sandbox;
   /** A sandbox whose sent-messages list answers 404: an uncertain send goes to review. */
@@ -60,7 +62,6 @@ describe('guards: cancelled bookings, a decision made twice, an unknown appointm
   const linkReads = (link: string) =>
     sandbox.requests({ endpoint: 'get_booking_link' }).filter((r) => r.path.endsWith(`/${link}`)).length;
 
-  // Each waits out its 1-minute window: the two run side by side.
   describe('a cancelled booking', { concurrency: true }, () => {
     it('does not count link uses that come only from cancelled appointments as a booking: the run ends not_booked', async () => {
       await withWorker(sandbox, async (start) => {

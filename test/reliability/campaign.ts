@@ -14,14 +14,7 @@ import { campaignRunWorkflowId } from '../../src/shared/campaign-ids';
 import { mulberry32 } from '../../tools/sandbox/faults';
 import { syntheticNhsNumber } from '../support/fixtures';
 import type { CliResult } from './processes';
-import {
-  AWAIT_BOOKING,
-  BOOKING_RECONCILE_AFTER,
-  type Kind,
-  MESSAGE_TEXT,
-  REVIEW_DEADLINE,
-  type RunSpec,
-} from './scenario';
+import { AWAIT_BOOKING, type Kind, MESSAGE_TEXT, RECONCILE_AFTER, REVIEW_DEADLINE, type RunSpec } from './scenario';
 
 export const CAMPAIGN_RECORDS = Number(process.env.RELIABILITY_CAMPAIGN_RECORDS || 200);
 /** Lines that repeat an earlier recordId (left out), and new records of an earlier patient (kept, no run). */
@@ -157,12 +150,12 @@ export function buildCampaign(opts: {
     },
     message: { type: 'sms', text: MESSAGE_TEXT },
     verification: { recheckEvery: '10 seconds', timeout: '10 minutes' },
-    review: { deadline: REVIEW_DEADLINE },
+    review: { deadline: REVIEW_DEADLINE, reconcileAfter: RECONCILE_AFTER },
   };
   const requestOf = (s: RunSpec, nhs = s.nhsNumber.replace(/^(\d{3})(\d{3})(\d{4})$/, '$1 $2 $3')) => ({
     nhsNumber: nhs,
     dob: s.dob,
-    ...(s.awaitBooking && { awaitBooking: AWAIT_BOOKING, review: { reconcileAfter: BOOKING_RECONCILE_AFTER } }),
+    ...(s.awaitBooking && { awaitBooking: AWAIT_BOOKING }),
   });
   const lines: string[] = [];
   const recordIds: CampaignPlan['recordIds'] = new Map();

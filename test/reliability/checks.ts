@@ -13,7 +13,7 @@ import type {
 import type { PatientRecord } from './booking';
 import type { ReliabilityReport } from './report';
 import type { ReviewRecord } from './reviews';
-import { kindOfText, type MessageKind, reconcileAfterMs, type RunRecord, type RunSpec } from './scenario';
+import { kindOfText, type MessageKind, RECONCILE_AFTER_MS, type RunRecord, type RunSpec } from './scenario';
 
 /**
  * Faults after which Hero may have acted on a create/send without hero-flow learning so: a timeout,
@@ -373,7 +373,7 @@ export function check(input: CheckInput): Checked {
     }
     // A review needs an uncertain send behind it: an injected fault, a client timeout, or a crash that cut one off.
     // The send in doubt came the reconciliation delay before the list was read, which may take retries.
-    const reconcileAfter = reconcileAfterMs(spec);
+    const reconcileAfter = RECONCILE_AFTER_MS;
     const sends = sendRequests(pid, openedAt - reconcileAfter + 5_000).filter(
       (q) => q.at >= openedAt - reconcileAfter - 150_000,
     );

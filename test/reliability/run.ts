@@ -79,9 +79,9 @@ import { ReviewOperator } from './reviews';
 import { type ProxyEvent, TcpProxy } from './tcp-proxy';
 import {
   AWAIT_BOOKING,
-  BOOKING_RECONCILE_AFTER,
   type Kind,
   kindOfText,
+  RECONCILE_AFTER,
   REVIEW_DEADLINE,
   type RunRecord,
   type RunSpec,
@@ -93,7 +93,7 @@ const SEED = Number(process.env.RELIABILITY_SEED || Math.floor(Math.random() * 1
 const START_WINDOW_MS = 20_000;
 /**
  * Bounds the wait for the last run (a run still open then is lost). Each uncertain send costs a
- * reconciliation (1 or 2 minutes, scenario.ts) before the run goes on, and the 150 s window opens only
+ * reconciliation (1 minute, scenario.ts) before the run goes on, and the 150 s window opens only
  * once the first message is sent: a first message uncertain three times over, then a reminder
  * reconciled, ends after about 7 minutes. With task-queue priority, a campaign's runs also wait behind the
  * single runs' tasks under the chaos (the last closed at 496-538 s alone), hence 12 minutes.
@@ -247,7 +247,7 @@ async function main(): Promise<number> {
   const taken = new Set(DEFAULT_PATIENTS.map((p) => p.nhsNumber));
   const specs = buildSpecs(taken);
   // The sent-messages list is off for a while: reconciliations then cannot tell, and reviews open. It
-  // covers most first messages' (sent in the first minute, reconciled 1 or 2 minutes later) and the
+  // covers most first messages' (sent in the first minute, reconciled a minute later) and the
   // first reminders' (60 s after the message, reconciled 60 s later). No longer: it holds up the resends
   // that close the suite (130-150 s made each reliability run about 40 s longer).
   const outagePlan = { from: between(60_000, 80_000), length: between(90_000, 110_000) };
@@ -687,7 +687,7 @@ async function main(): Promise<number> {
       const request = {
         ...outreachRequest(spec),
         verification: { recheckEvery: '10 seconds', timeout: '10 minutes' },
-        review: { deadline: REVIEW_DEADLINE, ...(spec.awaitBooking && { reconcileAfter: BOOKING_RECONCILE_AFTER }) },
+        review: { deadline: REVIEW_DEADLINE, reconcileAfter: RECONCILE_AFTER },
         ...(spec.awaitBooking && { awaitBooking: AWAIT_BOOKING }),
       };
       // Starting again with the same ID returns the existing run, so retrying a start is safe.

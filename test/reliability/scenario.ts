@@ -27,14 +27,14 @@ export const AWAIT_BOOKING: { window: string; recheckEvery: string; reminders: {
 export const REVIEW_DEADLINE = '5 minutes';
 
 /**
- * How long after an uncertain send a run asks Hero's sent-messages list. Runs that wait for the booking
- * ask after 60 s (`review.reconcileAfter`), so that a first message uncertain a few times over still
- * leaves its window inside the suite's wall time; the others keep the default, 2 minutes
- * (src/workflows/review.ts RECONCILE_AFTER_MS). Either is far longer than the worker's 2 s HTTP timeout
- * and the sandbox's 3 s 'timeout' fault, after which a request still lands.
+ * How long after an uncertain send a run asks Hero's sent-messages list (`review.reconcileAfter`), for
+ * every run of the suite: 60 s, so that a send uncertain a few times over still closes inside the suite's
+ * wall time (the default, 2 minutes in src/workflows/review.ts RECONCILE_AFTER_MS, made the suite's last
+ * runs up to 3 minutes later). Far longer than the worker's 2 s HTTP timeout and the sandbox's 3 s
+ * 'timeout' fault, after which a request still lands.
  */
-export const BOOKING_RECONCILE_AFTER = '60 seconds';
-export const reconcileAfterMs = (spec: { awaitBooking: boolean }) => (spec.awaitBooking ? 60_000 : 120_000);
+export const RECONCILE_AFTER = '60 seconds';
+export const RECONCILE_AFTER_MS = 60_000;
 
 export type MessageKind = 'message' | 'reminder1' | 'reminder2';
 export const MESSAGE_KINDS: readonly MessageKind[] = ['message', 'reminder1', 'reminder2'];
