@@ -481,60 +481,11 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
       },
     });
 
-  it('sends no reminder to a patient who booked after the read before it: the send reads the link again', async () => {
-    // The worker's read before the reminder answers "unused", and the patient books just after it (as when a
-    // worker is cut off from Temporal between the read and the send): the reminder's own read must see it.
-    const p = patientIn(sandbox);
-    const taskQueue = uniqueId('tq');
-    const real = createActivities(
-      new HeroClient({
-        apiKey: sandbox.apiKey,
-        practiceGroupId: sandbox.practiceGroupId,
-        baseUrl: sandbox.url,
-        timeoutMs: 2_000,
-      }),
-    );
-    let bookedAfterRead = false;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: bundle,
-      dataConverter: workerDataConverter(ring),
-      activities: {
-        ...real,
-        checkBookingLink: async (input: Parameters<typeof real.checkBookingLink>[0]) => {
-          const read = await real.checkBookingLink(input);
-          if (!bookedAfterRead) {
-            bookedAfterRead = true;
-            sandbox.book(input.bookingLinkId, { notify: false });
-          }
-          return read;
-        },
-      },
-    });
-    const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(patientOutreachWorkflow, {
-        taskQueue,
-        workflowId: uniqueId('wf'),
-        args: [remindedAtDay3(p)],
-      });
-      return handle.result();
-    });
-    assert.ok(bookedAfterRead, 'the patient booked after the read');
-    assert.equal(result.outcome, 'booked', JSON.stringify(result));
-    assert.equal(result.outcome === 'booked' && result.remindersSent, 0);
-    assert.deepEqual(
-      messagesTo(sandbox, p.patientId).map((m) => m.text.split(':')[0]),
-      ['Book your appointment'],
-      'the first message only',
-    );
-  });
-
-  it('sends the reminder it held back for a booking once that booking is cancelled', async () => {
-    // As above, the patient books between the worker's read and the send; then cancels after the reminder's
-    // day: the one reminder was never sent, so it is due at once (not skipped as given).
-    const p = patientIn(sandbox);
-    const taskQueue = uniqueId('tq');
+  /**
+   * A worker whose booking-link reads answer first and then have the patient book through Hero (no webhook),
+   * once: as when a worker is cut off from Temporal between the run's read before a reminder and the send.
+   */
+  const workerBookingAfterFirstRead = async (taskQueue: string) => {
     const real = createActivities(
       new HeroClient({
         apiKey: sandbox.apiKey,
@@ -558,20 +509,48 @@ describe('booking, reminders, delivery status and reviews (time-skipping)', () =
         },
       },
     });
+    return { worker, bookedAppointment: () => appointmentId };
+  };
+  const startRemindedAtDay3 = (taskQueue: string, p: { nhsNumber: string; dob: string }) =>
+    env.client.workflow.start(patientOutreachWorkflow, {
+      taskQueue,
+      workflowId: uniqueId('wf'),
+      args: [remindedAtDay3(p)],
+    });
+
+  it('sends no reminder to a patient who booked after the read before it: the send reads the link again', async () => {
+    // The worker's read before the reminder answers "unused", and the patient books just after it: the
+    // reminder's own read must see it.
+    const p = patientIn(sandbox);
+    const taskQueue = uniqueId('tq');
+    const { worker, bookedAppointment } = await workerBookingAfterFirstRead(taskQueue);
+    const result = await worker.runUntil(async () => (await startRemindedAtDay3(taskQueue, p)).result());
+    assert.ok(bookedAppointment(), 'the patient booked after the read');
+    assert.equal(result.outcome, 'booked', JSON.stringify(result));
+    assert.equal(result.outcome === 'booked' && result.remindersSent, 0);
+    assert.deepEqual(
+      messagesTo(sandbox, p.patientId).map((m) => m.text.split(':')[0]),
+      ['Book your appointment'],
+      'the first message only',
+    );
+  });
+
+  it('sends the reminder it held back for a booking once that booking is cancelled', async () => {
+    // As above, the patient books between the worker's read and the send; then cancels after the reminder's
+    // day: the one reminder was never sent, so it is due at once (not skipped as given).
+    const p = patientIn(sandbox);
+    const taskQueue = uniqueId('tq');
+    const { worker, bookedAppointment } = await workerBookingAfterFirstRead(taskQueue);
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(patientOutreachWorkflow, {
-        taskQueue,
-        workflowId: uniqueId('wf'),
-        args: [remindedAtDay3(p)],
-      });
+      const handle = await startRemindedAtDay3(taskQueue, p);
       await inState(handle, 'awaiting_booking');
       await env.sleep('3 days');
       await inState(handle, 'booked');
       assert.equal(messagesTo(sandbox, p.patientId).length, 1, 'no reminder sent to a booked patient');
-      sandbox.cancelAppointment(appointmentId!, { notify: false });
+      sandbox.cancelAppointment(bookedAppointment()!, { notify: false });
       await handle.signal(bookingEventSignal, {
         event: 'appointment.cancelled',
-        appointmentId: appointmentId!,
+        appointmentId: bookedAppointment()!,
         bookingLinkId: (await status(handle)).bookingLinkId!,
       });
       return handle.result();
