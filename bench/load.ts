@@ -24,6 +24,7 @@
  *   BENCH_RATE           R, Hero's limit in requests/s (default 20)
  *   BENCH_LATENCY_MS     sandbox latency per /v1 call (default 50)
  *   PRODUCTION_HISTORY_SHARDS  the production-shaped server's history shards (default 512, as test:production)
+ *   HERO_MAX_CACHED_WORKFLOWS  the worker's workflow cache (default: hero-flow's, as a deployment has it)
  *
  * Prints the figures side by side with their goals, writes bench/results/load-<topology>.json. Exits 1
  * only if a run is lost (a record or single invite without its first message) or a patient gets a second
@@ -48,6 +49,7 @@ import { Client, Connection } from '@temporalio/client';
 import { HeroFlowClient } from '../src/client';
 import { keyFingerprintsWithRing } from '../src/client/fingerprint';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../src/codec';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../src/config/worker';
 import { practiceGroupKeyVariable } from '../src/hero/config';
 import { cpuSeconds, freePort, peakRssMiB, ROOT } from '../tools/processes';
 import { devServerTuningArgs, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '../tools/provision';
@@ -67,6 +69,10 @@ const HISTORY_SHARDS = positiveEnv('PRODUCTION_HISTORY_SHARDS', 512);
 const RECORDS = { a: Math.max(1, Math.round(10_000 * SCALE)), b: Math.max(1, Math.round(2_000 * SCALE)) };
 const B_DELAY_MS = 60_000 * SCALE;
 const SINGLE_EVERY_MS = 1000;
+/** The worker's workflow cache: hero-flow's default unless HERO_MAX_CACHED_WORKFLOWS is set for the bench. */
+const WORKER_CACHE = process.env.HERO_MAX_CACHED_WORKFLOWS?.trim()
+  ? `${process.env.HERO_MAX_CACHED_WORKFLOWS.trim()} runs (HERO_MAX_CACHED_WORKFLOWS)`
+  : `${DEFAULT_MAX_CACHED_WORKFLOWS} runs (hero-flow's default)`;
 /** How long without progress before a wait is given up (the side then reports what it reached). */
 const STALL_MS = 3 * 60_000;
 /** The share of calls is counted per minute at full size; per scaled minute (at least 10 s) below it. */
@@ -810,7 +816,8 @@ async function main(): Promise<number> {
   say(
     `scale ${SCALE}: campaign A ${RECORDS.a} records, campaign B ${RECORDS.b} records ${(B_DELAY_MS / 1000).toFixed(1)} s later, ` +
       `a single invite a second; R = ${RATE}/s, latency ${LATENCY_MS} ms; weights A ${WEIGHTS.a}, B ${WEIGHTS.b}; ` +
-      `topologies ${TOPOLOGIES.join(', ')}; sides ${SIDES.map((s) => (s ? 'on' : 'off')).join(', ')}`,
+      `topologies ${TOPOLOGIES.join(', ')}; sides ${SIDES.map((s) => (s ? 'on' : 'off')).join(', ')}; ` +
+      `worker cache ${WORKER_CACHE}`,
   );
   let bad = 0;
   try {
@@ -835,6 +842,7 @@ async function main(): Promise<number> {
           latencyMs: LATENCY_MS,
           bucketSeconds: BUCKET_MS / 1000,
           weights: WEIGHTS,
+          workerCache: WORKER_CACHE,
           groups: GROUPS,
           goals: GOALS,
           ...(topology === 'production' && { historyShards: HISTORY_SHARDS }),
@@ -844,7 +852,7 @@ async function main(): Promise<number> {
       writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
       process.stdout.write(
         `\nbench:load, ${sides[0]?.topology ?? topology}, scale ${SCALE} (A ${RECORDS.a}, B ${RECORDS.b} records), ` +
-          `R = ${RATE}/s\n${table(rows(sides))}\nWritten: bench/results/load-${topology}.json\n\n`,
+          `R = ${RATE}/s, worker cache ${WORKER_CACHE}\n${table(rows(sides))}\nWritten: bench/results/load-${topology}.json\n\n`,
       );
     }
   } finally {
