@@ -60,7 +60,7 @@ import { Patients } from '../test/reliability/booking';
 import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
 import { AWAIT_BOOKING, kindOfText, MESSAGE_TEXT } from '../test/reliability/scenario';
 import { outreachRequest } from '../test/support/fixtures';
-import { HERO_ENDPOINTS, machine, positiveEnv, quantile, syntheticPatients } from './shared';
+import { BENCH_RECORDED_REQUESTS, heroCallsOf, machine, positiveEnv, quantile, syntheticPatients } from './shared';
 import { benchmarksFile } from './topology';
 
 const RECORDS = positiveEnv('BENCH_CAMPAIGN_RECORDS', 10_000);
@@ -235,6 +235,7 @@ async function main(): Promise<number> {
     patients: specs.map(sandboxPatient),
     rateLimit: { capacity: RATE, refillPerSecond: RATE, retryAfter: 'seconds' },
     latencyMs: LATENCY_MS,
+    maxRecordedRequests: BENCH_RECORDED_REQUESTS,
   });
   const workers: WorkerProcess[] = [];
   const connections: Connection[] = [];
@@ -566,7 +567,7 @@ async function runSide(o: {
   }
 
   // The sandbox's log: calls, 429s, first messages, duplicates.
-  const calls = sandbox.requests().filter((r) => HERO_ENDPOINTS.has(r.endpoint));
+  const calls = heroCallsOf(sandbox);
   const firstCallAt = Math.min(...calls.map((r) => r.at));
   const lastCallAt = Math.max(...calls.map((r) => r.at));
   const kinds = new Map<string, Map<string, number>>();

@@ -59,7 +59,15 @@ import { outreachRequest } from '../test/support/fixtures';
 import { externalTemporalServer } from '../test/production/external';
 import { ProductionStack } from '../test/production/stack';
 import { treeCpuSeconds } from './cpu';
-import { HERO_ENDPOINTS, machine, positiveEnv, quantile, syntheticDob, syntheticNhsNumbers } from './shared';
+import {
+  BENCH_RECORDED_REQUESTS,
+  heroCallsOf,
+  machine,
+  positiveEnv,
+  quantile,
+  syntheticDob,
+  syntheticNhsNumbers,
+} from './shared';
 import type { TopologyKey } from './topology';
 
 const SCALE = positiveEnv('BENCH_LOAD_SCALE', 1);
@@ -324,6 +332,7 @@ async function runSide(
     // One bucket for every key: Hero's limit is taken to be per partner (the stricter reading).
     rateLimit: { capacity: RATE, refillPerSecond: RATE, retryAfter: 'seconds' },
     latencyMs: LATENCY_MS,
+    maxRecordedRequests: BENCH_RECORDED_REQUESTS,
   });
   const taskQueue = `bench-load-${priorityFairness ? 'on' : 'off'}-${process.pid}`;
   // A log per side: its worker says at start whether the server honours task-queue priority.
@@ -547,7 +556,7 @@ async function drive(o: {
   const load1 = loadavg()[0]!;
 
   const figured = figures({
-    calls: sandbox.requests().filter((r) => HERO_ENDPOINTS.has(r.endpoint)),
+    calls: heroCallsOf(sandbox),
     messages: sandbox.messages(),
     specs,
     singles,

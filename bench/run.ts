@@ -60,7 +60,7 @@ import { devServerTuningArgs, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '.
 import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../tools/sandbox';
 import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
 import { outreachRequest } from '../test/support/fixtures';
-import { HERO_ENDPOINTS, machine, quantile, syntheticPatients } from './shared';
+import { BENCH_RECORDED_REQUESTS, heroCallsOf, machine, quantile, syntheticPatients } from './shared';
 import { naiveOutreach } from './naive';
 import {
   formatMarkdown,
@@ -198,7 +198,7 @@ function buildSpecs(n: number, offset: number, verifyShare: number): Spec[] {
 const digits = (s: unknown) => String(s ?? '').replace(/\D/g, '');
 
 function heroCalls(sandbox: Sandbox): RecordedRequest[] {
-  return sandbox.requests().filter((r) => HERO_ENDPOINTS.has(r.endpoint));
+  return heroCallsOf(sandbox);
 }
 
 function perSecond(calls: RecordedRequest[], from: number, pick: (r: RecordedRequest) => boolean): number[] {
@@ -275,6 +275,7 @@ async function main(): Promise<number> {
     patients: [...specs, ...overheadSpecs].map(({ index: _i, ...p }) => p),
     rateLimit,
     latencyMs: LATENCY_MS,
+    maxRecordedRequests: BENCH_RECORDED_REQUESTS,
   });
   const workers: WorkerProcess[] = [];
   const connections: Connection[] = [];

@@ -5,6 +5,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { syntheticNhsNumber } from '../test/support/fixtures';
+import type { RecordedRequest, Sandbox } from '../tools/sandbox';
 
 /** The sandbox's endpoints that are Hero's /v1 API calls (not the sandbox's own admin routes). */
 export const HERO_ENDPOINTS: ReadonlySet<string> = new Set([
@@ -14,6 +15,26 @@ export const HERO_ENDPOINTS: ReadonlySet<string> = new Set([
   'send_message',
   'get_message',
 ]);
+
+/**
+ * How many requests a bench's sandbox keeps (its `maxRecordedRequests`): far above any bench's calls (a
+ * 10,000-record campaign makes about 50,000), where the sandbox's default, 10,000, dropped the first ones.
+ */
+export const BENCH_RECORDED_REQUESTS = 2_000_000;
+
+/**
+ * Every Hero call the sandbox recorded, in order.
+ * @throws Error if the sandbox dropped any (more calls than it keeps): every figure counted from them
+ * (first call, shares, 429s) would be wrong.
+ */
+export function heroCallsOf(sandbox: Sandbox): RecordedRequest[] {
+  if (sandbox.requestsDropped > 0)
+    throw new Error(
+      `the sandbox dropped its ${sandbox.requestsDropped} oldest requests (it keeps ${BENCH_RECORDED_REQUESTS}): ` +
+        'figures counted from its log would be wrong; raise BENCH_RECORDED_REQUESTS in bench/shared.ts',
+    );
+  return sandbox.requests().filter((r) => HERO_ENDPOINTS.has(r.endpoint));
+}
 
 /** The nearest-rank quantile `q` (0-1) of `values`; NaN when there are none. */
 export function quantile(values: number[], q: number): number {

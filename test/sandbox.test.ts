@@ -131,6 +131,28 @@ void describe('sandbox: auth and recording', () => {
     assert.deepEqual(sb.requests(), []);
   });
 
+  void it('keeps its maxRecordedRequests latest requests, and counts those it dropped until reset()', async () => {
+    const small = await startSandbox({ maxRecordedRequests: 3 });
+    try {
+      for (let i = 0; i < 5; i++) await registerPds(small, PLAIN.nhs, PLAIN.dob);
+      assert.deepEqual(
+        small.requests().map((r) => r.seq),
+        [3, 4, 5],
+      );
+      assert.equal(small.requestsDropped, 2);
+      small.reset();
+      assert.equal(small.requestsDropped, 0);
+    } finally {
+      await small.close();
+    }
+    assert.equal(sb.requestsDropped, 0, 'the default keeps 10,000');
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      await assert.rejects(
+        startSandbox({ maxRecordedRequests: bad }),
+        /maxRecordedRequests must be a positive whole number/,
+      );
+  });
+
   void it('never writes the request log or patient data to stdout', async () => {
     const written: string[] = [];
     const original = process.stdout.write.bind(process.stdout);

@@ -22,7 +22,7 @@ import { MessageStore } from './messages';
 import { DEFAULT_PATIENTS, PatientStore } from './patients';
 import { rateLimitOptionsSchema, TokenBucket } from './rate-limit';
 import { classify, isApiPath, type Route } from './routes';
-import { recordBySeq, wakeableSleep } from './shared';
+import { DEFAULT_MAX_RECORDED, recordBySeq, wakeableSleep } from './shared';
 import type {
   AppointmentEventType,
   AppointmentSummary,
@@ -91,6 +91,8 @@ class SandboxServer implements Sandbox {
   #faultCounts = new Map<string, number>();
   #bucket: TokenBucket | undefined;
   #log: RecordedRequest[] = [];
+  readonly #maxRecorded: number;
+  #dropped = 0;
   #seq = 0;
   /** Bumped by reset() and close(): requests in flight across it are abandoned unrecorded. */
   #generation = 0;
@@ -101,6 +103,9 @@ class SandboxServer implements Sandbox {
     this.practiceGroupId = opts.practiceGroupId ?? '1';
     this.#now = opts.now ?? Date.now;
     this.#latencyMs = opts.latencyMs ?? 0;
+    this.#maxRecorded = opts.maxRecordedRequests ?? DEFAULT_MAX_RECORDED;
+    if (!Number.isSafeInteger(this.#maxRecorded) || this.#maxRecorded < 1)
+      throw new RangeError('maxRecordedRequests must be a positive whole number');
     if (!Number.isFinite(this.#latencyMs) || this.#latencyMs < 0) throw new RangeError('latencyMs must be >= 0');
     this.#initialRateLimit = opts.rateLimit && rateLimitOptionsSchema.parse(opts.rateLimit);
     this.practiceGroups = Object.freeze({ ...opts.practiceGroups, [this.practiceGroupId]: this.apiKey });
@@ -144,6 +149,10 @@ class SandboxServer implements Sandbox {
     const address = this.#server.address() as AddressInfo;
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
     this.url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`;
+  }
+
+  get requestsDropped(): number {
+    return this.#dropped;
   }
 
   requests(filter: { endpoint?: SandboxEndpoint } = {}): RecordedRequest[] {
@@ -246,6 +255,7 @@ class SandboxServer implements Sandbox {
     this.#wakeSleepers();
     this.#dispatcher.reset();
     this.#log = [];
+    this.#dropped = 0;
     this.#seq = 0;
     this.#links.reset();
     this.#messages.reset();
@@ -508,7 +518,7 @@ class SandboxServer implements Sandbox {
   }
 
   #record(r: RecordedRequest): void {
-    recordBySeq(this.#log, r);
+    this.#dropped += recordBySeq(this.#log, r, this.#maxRecorded);
   }
 
   /** A timer that reset() and close() cut short. */

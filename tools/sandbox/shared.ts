@@ -1,17 +1,19 @@
 /** What the sandbox server (server.ts) and its webhook dispatcher (webhooks.ts) both need. */
 
-/** The oldest records are dropped beyond this, so a long-running sandbox stays small. */
-const MAX_RECORDED = 10_000;
+/** The oldest records are dropped beyond this (by default), so a long-running sandbox stays small. */
+export const DEFAULT_MAX_RECORDED = 10_000;
 
 /**
  * Adds `r` to `log`, kept sorted by seq: work finishes out of order (delays, concurrent deliveries). Drops
- * the oldest beyond MAX_RECORDED.
+ * the oldest beyond `max`; returns how many it dropped.
  */
-export function recordBySeq<T extends { seq: number }>(log: T[], r: T): void {
+export function recordBySeq<T extends { seq: number }>(log: T[], r: T, max = DEFAULT_MAX_RECORDED): number {
   let i = log.length;
   while (i > 0 && (log[i - 1] as T).seq > r.seq) i--;
   log.splice(i, 0, r);
-  if (log.length > MAX_RECORDED) log.splice(0, log.length - MAX_RECORDED);
+  const over = log.length - max;
+  if (over > 0) log.splice(0, over);
+  return Math.max(0, over);
 }
 
 /** Waits `ms`. Meanwhile its wake-up is in `wakes`, for the owner's reset() and close() to cut the wait short. */

@@ -151,6 +151,11 @@ export interface SandboxOptions {
   webhookDelivery?: WebhookDeliveryOptions;
   /** Default: no random webhook faults. */
   webhookFaultRates?: WebhookFaultRates;
+  /**
+   * How many requests `requests()` keeps: the oldest are dropped beyond it (`requestsDropped` counts them).
+   * A positive whole number; default 10,000. A benchmark that counts every call sets it above its calls.
+   */
+  maxRecordedRequests?: number;
 }
 
 export interface MessageStatusOptions {
@@ -283,6 +288,8 @@ export interface Sandbox {
   /** Every group served and its key, `practiceGroupId` with `apiKey` included. */
   readonly practiceGroups: Readonly<Record<string, string>>;
   requests(filter?: { endpoint?: SandboxEndpoint }): RecordedRequest[];
+  /** Requests dropped from `requests()` since the start (or reset()) because more than `maxRecordedRequests` came. */
+  readonly requestsDropped: number;
   /** Adds a patient, or replaces the one with the same NHS number (its verification token is kept). */
   addPatient(p: SandboxPatient): void;
   markVerified(nhsNumber: string): void;
