@@ -373,6 +373,9 @@ async function main(): Promise<number> {
       serverCpuSeconds: heroFlow.serverCpuSeconds,
       databaseCpuSeconds: heroFlow.databaseCpuSeconds,
       workerCpuSeconds: heroFlow.workerCpuSeconds,
+      workerCache: process.env.HERO_MAX_CACHED_WORKFLOWS?.trim()
+        ? `${process.env.HERO_MAX_CACHED_WORKFLOWS.trim()} runs (HERO_MAX_CACHED_WORKFLOWS)`
+        : `${DEFAULT_MAX_CACHED_WORKFLOWS} runs (hero-flow's default)`,
       workerPeakRssMiB: heroFlow.peakRssMiB,
       loadAverage: [load0, loadavg()[0]!],
     };

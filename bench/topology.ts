@@ -41,6 +41,8 @@ export interface TopologyRow extends Pick<
   databaseCpuSeconds?: number;
   workerCpuSeconds: number;
   workerPeakRssMiB?: number;
+  /** The worker's workflow cache as it ran, e.g. "1000 runs (HERO_MAX_CACHED_WORKFLOWS)". */
+  workerCache?: string;
   /** The machine's 1-minute load average as the N runs started and as they ended: other work slows wall time. */
   loadAverage?: [number, number];
 }
@@ -94,6 +96,7 @@ export function topologySection(rows: Partial<Record<TopologyKey, TopologyRow>>)
     ),
     row('worker CPU-ms per run', (r) => perRun(r.workerCpuSeconds, r.runs)),
     row('worker peak RSS (MiB)', (r) => String(r.workerPeakRssMiB ?? '–')),
+    row('worker workflow cache', (r) => r.workerCache ?? '–'),
     row('machine load average (1 min), start / end', (r) =>
       r.loadAverage ? `${r.loadAverage[0].toFixed(1)} / ${r.loadAverage[1].toFixed(1)}` : '–',
     ),
