@@ -171,10 +171,9 @@ export async function awaitBooking(
             // cancelled then, so no more than now means more are known now). Either way the reminder was
             // not sent, so it stays due: now, or once a cancellation comes, as after a re-check's booking.
             applyEvents();
-            if (!appointment && out.linkUses > cancelledUses) {
+            if (!appointment && out.linkUses > cancelledUses)
               setBooked({ id: null, confirmedAt: null, startTime: null });
-              if (takes('reminderDueAfterLinkUsed')) nextReminder--;
-            } else if (!appointment || takes('reminderDueAfterLinkUsed')) nextReminder--;
+            if (!appointment || takes('reminderDueAfterLinkUsed')) nextReminder--;
           }
           // Skipped after waiting for the sending hours: the run waits for the booking again.
           if (run.status.state === 'awaiting_send_window') run.set(appointment ? 'booked' : 'awaiting_booking');

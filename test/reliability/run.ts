@@ -874,6 +874,8 @@ async function main(): Promise<number> {
     const { failedRuns, ...figures } = checked;
     figures.globalFailures.push(...operator.failures.map((f) => `the review operator's tick failed: ${f}`));
     figures.globalFailures.push(...campaign.failures);
+    /** The last runs to close: what the suite's wall time waited for. */
+    const lastThree = [...all].sort((a, b) => (b.closedAt ?? Infinity) - (a.closedAt ?? Infinity)).slice(0, 3);
     const report: ReliabilityReport = {
       seed: SEED,
       runs: all.length,
@@ -912,16 +914,18 @@ async function main(): Promise<number> {
         bookingEvents,
       },
       requestLogTruncated: (requests[0]?.seq ?? 1) !== 1,
-      lastToClose: [...all]
-        .sort((a, b) => (b.closedAt ?? Infinity) - (a.closedAt ?? Infinity))
-        .slice(0, 3)
-        .map((r) => `${r.spec.workflowId} ${r.outcome} ${since(r.closedAt)}`),
+      lastToClose: lastThree.map((r) => `${r.spec.workflowId} ${r.outcome} ${since(r.closedAt)}`),
       duplicatesNote: DUPLICATES_NOTE,
       wallTimeSeconds: (Date.now() - t0) / 1000,
       passed: all.length - failedRuns.size,
       failed: failedRuns.size,
     };
     writeFileSync(join(artifacts, `${ARTIFACTS}.json`), JSON.stringify(report, null, 2) + '\n');
+    /** A run's history in short (post-mortem.ts), or why it could not be read. */
+    const historyOf = (workflowId: string) =>
+      call((hf) => timeline(hf.client, converter, workflowId, t0), 30_000).catch((err: unknown) => [
+        `(history not read: ${String(err)})`,
+      ]);
     // For each failing run (the first 30): its result, its history in short, and what the sandbox holds.
     const postMortem = [];
     for (const workflowId of [...failedRuns].slice(0, 30)) {
@@ -934,9 +938,7 @@ async function main(): Promise<number> {
         plan: rec.spec.awaitBooking ? rec.spec.booking : undefined,
         outcome: rec.outcome,
         result: rec.result,
-        history: await call((hf) => timeline(hf.client, converter, workflowId, t0), 30_000).catch((err: unknown) => [
-          `(history not read: ${String(err)})`,
-        ]),
+        history: await historyOf(workflowId),
         sandbox: {
           links: sandbox
             .bookingLinks()
@@ -953,18 +955,16 @@ async function main(): Promise<number> {
         },
       });
     }
-    // The last runs to close, in short: what the suite's wall time waited for.
+    // The last runs to close, their histories in short.
     const lastClosers = [];
-    for (const r of [...all].sort((a, b) => (b.closedAt ?? Infinity) - (a.closedAt ?? Infinity)).slice(0, 3)) {
+    for (const r of lastThree) {
       lastClosers.push({
         workflowId: r.spec.workflowId,
         kind: r.spec.kind,
         awaitBooking: r.spec.awaitBooking,
         outcome: r.outcome,
         closedAt: since(r.closedAt),
-        history: await call((hf) => timeline(hf.client, converter, r.spec.workflowId, t0), 30_000).catch(
-          (err: unknown) => [`(history not read: ${String(err)})`],
-        ),
+        history: await historyOf(r.spec.workflowId),
       });
     }
     writeFileSync(

@@ -1,3 +1,4 @@
+import { parseDuration } from '../../src/shared/duration';
 import type { OutreachResult } from '../../src/workflows/schemas';
 
 /**
@@ -34,7 +35,7 @@ export const REVIEW_DEADLINE = '5 minutes';
  * 'timeout' fault, after which a request still lands.
  */
 export const RECONCILE_AFTER = '60 seconds';
-export const RECONCILE_AFTER_MS = 60_000;
+export const RECONCILE_AFTER_MS = parseDuration(RECONCILE_AFTER);
 
 export type MessageKind = 'message' | 'reminder1' | 'reminder2';
 export const MESSAGE_KINDS: readonly MessageKind[] = ['message', 'reminder1', 'reminder2'];
