@@ -9,6 +9,7 @@ import { heroDataConverter, parseKeyRing, workerDataConverter } from '../src/cod
 import { loadFairnessWeights } from '../src/config/priority';
 import { HeroClient } from '../src/hero/client';
 import { noopWorkflowSinks } from '../src/observability/tracing';
+import { campaignWorkflowId } from '../src/shared/campaign-ids';
 import { ConfigError } from '../src/shared/errors';
 import { checkRunPriority, PRIORITY } from '../src/shared/priority';
 import { createHeroWorker, type HeroWorkerOptions } from '../src/worker/create-worker';
@@ -264,8 +265,9 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
     assert.ok(fifo >= 3, `FIFO served ${fifo} of the 4 queued reads first`);
   });
 
-  it("a campaign's pages and runs carry its priority, and its own workflow 1, with the practice group (the fairness key) and its weight", async () => {
-    // The campaign's pages are started with them; each run, a page's child, inherits them.
+  it("a campaign's runs carry its priority, and its own workflow and pages 1, with the practice group (the fairness key) and its weight", async () => {
+    // The campaign's pages are started with them; each run, a page's child, gets the campaign's key (4 here,
+    // not the default) with the page's fairness key and weight.
     const taskQueue = uniqueId('tq-priority');
     const client = new HeroFlowClient(on.client, taskQueue, 'campaign-secret', { fairnessWeights: { 'pg-a': 2 } });
     const patients = [newPatient(), newPatient()];
@@ -286,6 +288,7 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
           campaignId,
           practiceGroupId: 'pg-a',
           sendWindow: null,
+          priority: PRIORITY.lowest,
           list: (async function* () {
             yield Buffer.from(list);
           })(),
@@ -308,8 +311,8 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
       assert.deepEqual(
         { priorityKey: p.priorityKey, fairnessKey: p.fairnessKey, fairnessWeight: p.fairnessWeight },
         {
-          // The campaign's own workflow answers the hand-off and pause: ahead of every run.
-          priorityKey: p.type === 'campaignWorkflow' ? PRIORITY.campaignControl : PRIORITY.campaign,
+          // The campaign's own workflow answers the hand-off and pause, its pages start the runs: ahead of every run.
+          priorityKey: p.type === 'patientOutreachWorkflow' ? PRIORITY.lowest : PRIORITY.campaignControl,
           fairnessKey: 'pg-a',
           fairnessWeight: 2,
         },
@@ -321,6 +324,77 @@ describe('task-queue priority and fairness (dev servers with them on and off)', 
         .getHandle(r.workflowId)
         .terminate('test over')
         .catch(() => undefined);
+  });
+
+  it("starts a campaign's runs while runs queued before it wait: its pages are not held behind that backlog", async () => {
+    // Ten runs at the campaign's key queued with no worker polling, then a one-slot worker and a campaign
+    // of three: how many of the ten has Hero traced by the time the campaign's last run has started?
+    sandbox.reset();
+    const taskQueue = uniqueId('tq-pages');
+    const client = new HeroFlowClient(on.client, taskQueue, 'pages-secret');
+    const backlog = [];
+    const queued = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const p = newPatient();
+      sandbox.addPatient(p);
+      queued.add(p.nhsNumber);
+      backlog.push((await client.start(outreachRequest(p), { priority: PRIORITY.campaign })).workflowId);
+    }
+    await eventually(async () => (await backlogOf(on, taskQueue, 'workflow')) >= 10, 15_000, 'the backlog queued');
+    const listed = Array.from({ length: 3 }, (_, i) => {
+      const p = newPatient();
+      sandbox.addPatient(p);
+      return JSON.stringify({ recordId: `r${i}`, request: outreachRequest(p) });
+    });
+    const campaignId = uniqueId('c-pages');
+    const runsOf = async () => {
+      const runs = [];
+      const query = `HeroCampaignId = "${campaignId}" AND WorkflowType = "patientOutreachWorkflow"`;
+      for await (const r of on.client.workflow.list({ query })) runs.push(r);
+      return runs;
+    };
+    const worker = await heroWorker(on, taskQueue, {
+      maxConcurrentWorkflowTaskExecutions: 1,
+      maxConcurrentActivityTaskExecutions: 1,
+    });
+    let started: Awaited<ReturnType<typeof runsOf>> = [];
+    try {
+      await worker.runUntil(async () => {
+        await within(
+          client.campaigns().start({
+            campaignId,
+            sendWindow: null,
+            list: (async function* () {
+              yield Buffer.from(listed.join('\n'));
+            })(),
+          }),
+          60_000,
+          'the hand-off',
+        );
+        await eventually(async () => (started = await runsOf()).length >= 3, 60_000, "the campaign's runs started");
+      });
+    } finally {
+      for (const id of [...backlog, ...started.map((r) => r.workflowId)])
+        await on.client.workflow
+          .getHandle(id)
+          .terminate('test over')
+          .catch(() => undefined);
+    }
+    // From the campaign's start (the one-slot worker served the queue meanwhile) to its last run's start.
+    const campaignStart = (await on.client.workflow.getHandle(campaignWorkflowId(campaignId)).describe()).startTime;
+    const lastStart = Math.max(...started.map((r) => r.startTime.getTime()));
+    const backlogTraces = sandbox
+      .requests({ endpoint: 'register_pds' })
+      .filter(
+        (r) =>
+          r.at >= campaignStart.getTime() &&
+          r.at < lastStart &&
+          queued.has(String((r.body as { nhs_number?: string }).nhs_number).replace(/\s/g, '')),
+      ).length;
+    assert.ok(
+      backlogTraces <= 5,
+      `${backlogTraces} of the 10 queued runs traced between the campaign's start and its last run's`,
+    );
   });
 
   it('answers within its time limit when the server accepts its calls but never answers them', async () => {

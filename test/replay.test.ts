@@ -36,6 +36,7 @@ describe('replay of committed workflow histories', () => {
       'booking-event',
       'send-window',
       'campaign-run',
+      'campaign-page',
     ]) {
       assert.ok(
         files.some((f) => f.startsWith(`${shape}-`)),

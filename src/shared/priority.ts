@@ -12,13 +12,14 @@ export const PRIORITY = {
   /** The most urgent a caller can ask for. */
   urgent: 1,
   /**
-   * A campaign's own workflow (not its pages or runs): it answers the hand-off the caller waits on, and
-   * pause, resume and cancel, in a few cheap tasks that must not queue behind the runs.
+   * A campaign's own workflow and its pages (not its runs): they answer the hand-off the caller waits on,
+   * pause, resume and cancel, and start the runs, in a few tasks per hundred runs that must not queue
+   * behind the runs (a page waiting behind its runs' backlog started them minutes late).
    */
   campaignControl: 1,
   /** A run started on its own (`start`, `startMany`, the CLI, a booking event). @default for those */
   single: 2,
-  /** A campaign's runs (and its pages). @default for campaigns */
+  /** A campaign's runs. @default for campaigns */
   campaign: 3,
   /** The lowest a caller can ask for: still ahead of bookkeeping. */
   lowest: 4,

@@ -9,7 +9,9 @@ import {
   setCurrentDetails,
   setHandler,
   startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
+import type { Priority } from '@temporalio/common';
 import { campaignWorkflowId } from '../shared/campaign-ids';
 import { FailureType } from '../shared/failure-types';
 import { describeProblems } from '../shared/problems';
@@ -83,10 +85,14 @@ type ParsedPage = Omit<ReturnType<typeof pageInputSchema.parse>, 'records'> & {
 class CampaignPage {
   readonly #input: ParsedPage;
   readonly #status: PageRecordStatus[];
+  /** The runs' priority: the page's practice-group fairness at the campaign's key (undefined: inherit the page's). */
+  readonly #runPriority: Priority | undefined;
   #control: PageControl | undefined;
 
   constructor(input: ParsedPage) {
     this.#input = input;
+    this.#runPriority =
+      input.runPriority === undefined ? undefined : { ...workflowInfo().priority, priorityKey: input.runPriority };
     this.#status = input.records.map((r) => (r.duplicateOf !== undefined ? 'duplicate' : 'pending'));
     setHandler(pageControlSignal, (p) => this.#onControl(p));
     setHandler(pageRecordsQuery, () => this.records);
@@ -157,6 +163,7 @@ class CampaignPage {
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // A closed run counts too: a patient's run in this campaign is started once, ever.
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        ...(this.#runPriority && { priority: this.#runPriority }),
         typedSearchAttributes: [
           { key: HERO_CAMPAIGN_ID, value: campaignId },
           { key: HERO_RECORD_ID, value: record.recordId },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { campaignIdSchema, practiceGroupIdSchema, recordIdSchema } from '../shared/campaign-ids';
+import { runPrioritySchema } from '../shared/priority';
 import { acceptedSendWindowSchema } from '../shared/send-window';
 import { outreachInputSchema } from './schemas';
 
@@ -203,6 +204,12 @@ export const pageInputSchema = z.strictObject({
   sendWindow: acceptedSendWindowSchema.nullable().optional(),
   spreadOver: spreadOverSchema.optional(),
   spreadStart: epochMsSchema.optional(),
+  /**
+   * The priority key of the page's runs (the campaign's); the page itself runs ahead of them, so that its
+   * starts do not queue behind its own runs' tasks. Absent (a page from an older client): its runs inherit
+   * the page's own priority.
+   */
+  runPriority: runPrioritySchema.optional(),
   records: z.array(pageRecordSchema).min(1).max(MAX_PAGE_RECORDS),
 });
 export type PageInput = z.input<typeof pageInputSchema>;

@@ -24,6 +24,7 @@ import {
   resumeCampaignUpdate,
 } from '../../src/workflows/campaign-definitions';
 import type { PageRecord } from '../../src/workflows/campaign-schemas';
+import { PRIORITY } from '../../src/shared/priority';
 import { eventually, newPatient, outreachRequest, uniqueId } from './fixtures';
 import { bundleWorkflows, quietRuntime, sandboxWorker } from './temporal';
 
@@ -70,6 +71,8 @@ async function main() {
               startIndex: 0,
               total: list.length,
               records: list,
+              // As the client starts pages since v2: the runs' key in the input, the page's own ahead of it.
+              runPriority: PRIORITY.campaign,
               ...(spread && { spreadOver: 3600_000, spreadStart: Date.now() }),
             },
           ],

@@ -512,6 +512,7 @@ export class CampaignClient {
             ...(window && { sendWindow: window }),
             ...(settings.spreadOver !== undefined && { spreadOver: settings.spreadOver }),
             ...(answer.spreadStart !== undefined && { spreadStart: answer.spreadStart }),
+            runPriority: settings.priorityKey,
             records,
           };
           try {
@@ -522,8 +523,9 @@ export class CampaignClient {
               workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
               workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
               typedSearchAttributes: [{ key: HERO_CAMPAIGN_ID, value: settings.campaignId }],
-              // The page's runs are its children: they inherit its priority and practice-group fairness.
-              priority: this.#priority(settings),
+              // Ahead of its runs, so that starting them never queues behind their tasks; the runs (its
+              // children) get the campaign's key with the page's practice-group fairness (runPriority).
+              priority: this.#priority({ ...settings, priorityKey: PRIORITY.campaignControl }),
               staticSummary: `Campaign ${settings.campaignId}, page ${page}: ${records.length} records`,
             });
           } catch (err) {
