@@ -188,9 +188,10 @@ async function reliability() {
     ? (JSON.parse(readFileSync(reportFile, 'utf8')) as Record<string, unknown>)
     : {};
   const ranHere = runs >= RELIABILITY_RUNS && restarts >= 1;
+  const why = code === 0 ? '' : `; ${reliabilityFailures(report)}`;
   const detail = ranHere
-    ? `exit ${code}; ${runs} runs on this server, ${restarts} restart(s) of it; report: test-artifacts/production-reliability.json`
-    : `exit ${code}, but the suite did not run against this server (${runs} of ${RELIABILITY_RUNS} runs in its ` +
+    ? `exit ${code}; ${runs} runs on this server, ${restarts} restart(s) of it; report: test-artifacts/production-reliability.json${why}`
+    : `exit ${code}${why}, but the suite did not run against this server (${runs} of ${RELIABILITY_RUNS} runs in its ` +
       `visibility, ${restarts} restarts through its control endpoint): test/reliability/run.ts must take the server ` +
       'from HERO_TEST_TEMPORAL_ADDRESS (test/production/external.ts)';
   const pick = (k: string) => report[k];
@@ -210,6 +211,21 @@ async function reliability() {
       wallTimeSeconds: pick('wallTimeSeconds'),
     },
   };
+}
+
+/** What failed, from the suite's report: kept short, for the summary that ends the output (all CI keeps). */
+function reliabilityFailures(report: Record<string, unknown>): string {
+  const lost = (report.lostRuns as { workflowId: string; expected: string; got: string }[] | undefined) ?? [];
+  const global = (report.globalFailures as string[] | undefined) ?? [];
+  const last = (report.lastToClose as string[] | undefined) ?? [];
+  const parts = [
+    `${String(report.failed ?? '?')} of ${String(report.runs ?? '?')} runs failed`,
+    ...lost.slice(0, 5).map((l) => `lost ${l.workflowId}: expected ${l.expected}, got ${l.got}`),
+    ...(lost.length > 5 ? [`${lost.length - 5} more lost`] : []),
+    ...global.slice(0, 5),
+    ...(last.length ? [`last to close: ${last.join(', ')}`] : []),
+  ];
+  return parts.join('; ');
 }
 
 async function bench() {
@@ -297,6 +313,8 @@ async function main(): Promise<number> {
         `CPU: server ${r.serverCpuSeconds.toFixed(1)} s, PostgreSQL ${r.postgresCpuSeconds.toFixed(1)} s; ` +
         `memory: server peak RSS ${r.serverPeakRssMiB ?? '–'} MiB, PostgreSQL ${r.postgresPssMiB ?? '–'} MiB\n`,
     );
+    // Why, under the line: CI keeps only the end of the output.
+    if (!r.ok) process.stdout.write(`      ${r.detail}\n`);
   }
   const failed = results.filter((r) => !r.ok).length;
   process.stdout.write(

@@ -96,9 +96,10 @@ const START_WINDOW_MS = 20_000;
  * reconciliation (1 minute, scenario.ts) before the run goes on, and the 150 s window opens only
  * once the first message is sent: a first message uncertain three times over, then a reminder
  * reconciled, ends after about 7 minutes. With task-queue priority, a campaign's runs also wait behind the
- * single runs' tasks under the chaos (the last closed at 496-538 s alone), hence 12 minutes.
+ * single runs' tasks under the chaos: on the production-shaped server the last closed at 492-622 s in
+ * three runs, and a fourth (the CI of stop 26) failed after waiting out the 12 minutes this bound had then.
  */
-const MAX_WAIT_MS = 12 * 60_000;
+const MAX_WAIT_MS = 16 * 60_000;
 /** What its files in test-artifacts/ are named after (RELIABILITY_ARTIFACTS). */
 const ARTIFACTS = process.env.RELIABILITY_ARTIFACTS || 'reliability';
 if (!/^[A-Za-z0-9_.-]{1,64}$/.test(ARTIFACTS))
