@@ -416,6 +416,28 @@ describe('campaign list at its edges', () => {
     );
   });
 
+  it('names the first 19 problems of a line with over 20, then how many more, not as a request field', async () => {
+    const bad = { after: 1, text: 1 };
+    const request = {
+      nhsNumber: 1,
+      dob: 1,
+      message: { type: 1, text: 1 },
+      booking: { appointmentTypeId: 1, locationId: 1, fromDate: 1, toDate: 1 },
+      awaitBooking: { window: 1, recheckEvery: 1, reminders: [bad, bad, bad] },
+      review: { deadline: 1, reconcileAfter: 1 },
+      verification: { recheckEvery: 1, timeout: 1 },
+      practiceGroupId: 1,
+    };
+    const list = await prepareCampaignList(listOf(JSON.stringify({ recordId: 'a', request })), {});
+    const problems = list.invalid[0]!.reason.split('; ');
+    assert.equal(problems.length, 20);
+    assert.ok(
+      problems.slice(0, 19).every((p) => p.startsWith('request.')),
+      problems.join('\n'),
+    );
+    assert.equal(problems[19], '... and 2 more problems');
+  });
+
   it("counts a template's unknown fields past the fifth, and names only the patient data of a template that is otherwise a whole request", () => {
     assert.throws(
       () => checkTemplate(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, i]))),
