@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { parseKeyRing } from '../src/codec';
 import { campaignPageWorkflowId, campaignWorkflowId } from '../src/shared/campaign-ids';
 import { CAMPAIGN_DEFAULT_SEND_WINDOW, nextOpening, sendWindowSchema } from '../src/shared/send-window';
@@ -309,6 +309,32 @@ describe('hero-flow campaign (dev server, worker, sandbox)', () => {
       assert.equal(late.code, 1);
       assert.match(late.stderr, new RegExp(`campaign ${cid}: (it has ended|.*is cancelled; it cannot be resumed)`));
       await stack.env.client.workflow.getHandle(aRun.workflowId).terminate('test over');
+    },
+  );
+
+  it(
+    'starts a failed page again on the same command again, so its records are not lost',
+    { timeout: 180_000 },
+    async () => {
+      const cid = `fp-${letters(8)}`;
+      const [a, b] = [patient(), patient()];
+      const list = file(`failed-page-${cid}.jsonl`, [line('f1', a), line('f2', b)].join('\n'));
+      // Page 0 failed before: an input its worker refuses (as an older worker refuses a newer client's page),
+      // under the ID the hand-off gives that page.
+      const refused = await stack.env.client.workflow.start('campaignPageWorkflow', {
+        taskQueue: worker.taskQueue,
+        workflowId: campaignPageWorkflowId(cid, 0),
+        args: [{ campaignId: cid, runPriority: 9 }],
+      });
+      await assert.rejects(refused.result(), WorkflowFailedError);
+      const args = ['campaign', 'start', '--input', list, '--template', template(), '--campaign-id', cid];
+      const start = await cli([...args, '--send-anytime'], env);
+      assert.equal(start.code, 0, start.stderr);
+      await eventually(async () => messagesTo([a, b]) === 2, 90_000, "both records' messages sent");
+      const page = await stack.env.client.workflow.getHandle(campaignPageWorkflowId(cid, 0)).describe();
+      assert.equal(page.status.name, 'COMPLETED');
+      // A page evicted from a busy worker's cache replays for seconds: 60 s per task, not the default 10.
+      assert.equal(Number(page.raw.executionConfig?.defaultWorkflowTaskTimeout?.seconds), 60);
     },
   );
 

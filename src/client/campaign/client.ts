@@ -80,6 +80,13 @@ import type { ReportRow } from './report';
 
 /** Page workflows started at once during a hand-off. */
 export const PAGE_START_CONCURRENCY = 8;
+/**
+ * A page's workflow task timeout (Temporal's default is 10 s). A page evicted from a busy worker's cache
+ * replays its whole history on its next task: for 500 records, 2.6 s on an idle core (1,569 events) and
+ * 9.8 s spread (7,012 events). Under load that passed 10 s, so each task timed out, was retried and
+ * replayed again, and the page started nothing more (bench:load, scale 0.25, cache 25).
+ */
+export const PAGE_WORKFLOW_TASK_TIMEOUT = '60 seconds';
 /** Runs cancelled at once by `cancel`. */
 export const RUN_CANCEL_CONCURRENCY = 16;
 /** Workflow IDs per visibility list while reporting (the query names each). */
@@ -345,7 +352,7 @@ export class CampaignClient {
    * workflows (8 at a time; each holds its records durably and starts their runs) and returns once the
    * campaign has answered that the list is complete. From then on the caller may go: every record is
    * processed once. The same list again adds nothing (`alreadyHandedOver`); another list is refused
-   * unless `append`. A re-run after a crash starts only the pages that are missing.
+   * unless `append`. A re-run after a crash starts only the pages that are missing or failed.
    * @throws {InvalidCampaignOptionsError} @throws {CampaignFileError} no line, no valid record, or an
    * unusable template (nothing started). @throws {CampaignKeyError} @throws {CampaignSettingsConflictError}
    * @throws {CampaignListRefusedError}
@@ -480,7 +487,7 @@ export class CampaignClient {
     return payloads.length ? fromPayloadsAtIndex<CampaignInput>(converter.payloadConverter, 0, payloads) : undefined;
   }
 
-  /** Starts every page of the list that is not there yet (a closed page is done: never started again). */
+  /** Starts every page of the list that is not there yet, or that failed (a completed page is never started again). */
   async #startPages(
     settings: ReturnType<typeof checkCampaignSettings>,
     list: PreparedCampaignList,
@@ -521,7 +528,10 @@ export class CampaignClient {
               workflowId: campaignPageWorkflowId(settings.campaignId, page),
               args: [input],
               workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-              workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+              // A page that completed did its work; one that failed or was terminated (refused by an older
+              // worker, say) is started again: its runs that started already are found, not repeated.
+              workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+              workflowTaskTimeout: PAGE_WORKFLOW_TASK_TIMEOUT,
               typedSearchAttributes: [{ key: HERO_CAMPAIGN_ID, value: settings.campaignId }],
               // Ahead of its runs, so that starting them never queues behind their tasks; the runs (its
               // children) get the campaign's key with the page's practice-group fairness (runPriority).
@@ -529,7 +539,7 @@ export class CampaignClient {
               staticSummary: `Campaign ${settings.campaignId}, page ${page}: ${records.length} records`,
             });
           } catch (err) {
-            // Closed: the page did its work before (a re-run of the hand-off).
+            // Completed: the page did its work before (a re-run of the hand-off).
             if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
           }
           onPage(++started);
