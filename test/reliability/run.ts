@@ -97,7 +97,7 @@ const START_WINDOW_MS = 20_000;
  * once the first message is sent: a first message uncertain three times over, then a reminder
  * reconciled, ends after about 7 minutes. With task-queue priority, a campaign's runs also wait behind the
  * single runs' tasks under the chaos: on the production-shaped server the last closed at 492-622 s in
- * three runs, and a fourth (the CI of stop 26) failed after waiting out the 12 minutes this bound had then.
+ * three runs, and a fourth (a CI run, 2026-12-07) failed after waiting out the 12 minutes this bound had then.
  */
 const MAX_WAIT_MS = 16 * 60_000;
 /** What its files in test-artifacts/ are named after (RELIABILITY_ARTIFACTS). */
