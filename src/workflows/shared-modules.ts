@@ -19,6 +19,7 @@ import * as campaignIds from '../shared/campaign-ids';
 import * as duration from '../shared/duration';
 import * as nhsNumber from '../shared/nhs-number';
 import * as patientData from '../shared/patient-data';
+import * as priority from '../shared/priority';
 import * as sendWindow from '../shared/send-window';
 import * as campaignSchemas from './campaign-schemas';
 import * as schemas from './schemas';
@@ -35,6 +36,7 @@ export const SHARED_MODULES = {
   'shared/duration': duration,
   'shared/nhs-number': nhsNumber,
   'shared/patient-data': patientData,
+  'shared/priority': priority,
   'shared/send-window': sendWindow,
   'workflows/campaign-schemas': campaignSchemas,
   'workflows/schemas': schemas,
