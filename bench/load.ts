@@ -49,7 +49,6 @@ import { Client, Connection } from '@temporalio/client';
 import { HeroFlowClient } from '../src/client';
 import { keyFingerprintsWithRing } from '../src/client/fingerprint';
 import { generateKeySpec, heroDataConverter, parseKeyRing } from '../src/codec';
-import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../src/config/worker';
 import { practiceGroupKeyVariable } from '../src/hero/config';
 import { cpuSeconds, freePort, peakRssMiB, ROOT } from '../tools/processes';
 import { devServerTuningArgs, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '../tools/provision';
@@ -67,6 +66,7 @@ import {
   quantile,
   syntheticDob,
   syntheticNhsNumbers,
+  WORKER_CACHE,
 } from './shared';
 import type { TopologyKey } from './topology';
 
@@ -77,10 +77,6 @@ const HISTORY_SHARDS = positiveEnv('PRODUCTION_HISTORY_SHARDS', 512);
 const RECORDS = { a: Math.max(1, Math.round(10_000 * SCALE)), b: Math.max(1, Math.round(2_000 * SCALE)) };
 const B_DELAY_MS = 60_000 * SCALE;
 const SINGLE_EVERY_MS = 1000;
-/** The worker's workflow cache: hero-flow's default unless HERO_MAX_CACHED_WORKFLOWS is set for the bench. */
-const WORKER_CACHE = process.env.HERO_MAX_CACHED_WORKFLOWS?.trim()
-  ? `${process.env.HERO_MAX_CACHED_WORKFLOWS.trim()} runs (HERO_MAX_CACHED_WORKFLOWS)`
-  : `${DEFAULT_MAX_CACHED_WORKFLOWS} runs (hero-flow's default)`;
 /** How long without progress before a wait is given up (the side then reports what it reached). */
 const STALL_MS = 3 * 60_000;
 /** The share of calls is counted per minute at full size; per scaled minute (at least 10 s) below it. */

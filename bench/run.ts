@@ -60,7 +60,7 @@ import { devServerTuningArgs, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '.
 import { type RecordedRequest, type Sandbox, type SandboxPatient, startSandbox } from '../tools/sandbox';
 import { runScript, sandboxWorkerEnv, TemporalDevServer, WorkerProcess } from '../test/reliability/processes';
 import { outreachRequest } from '../test/support/fixtures';
-import { BENCH_RECORDED_REQUESTS, heroCallsOf, machine, quantile, syntheticPatients } from './shared';
+import { BENCH_RECORDED_REQUESTS, heroCallsOf, machine, quantile, syntheticPatients, WORKER_CACHE } from './shared';
 import { naiveOutreach } from './naive';
 import {
   formatMarkdown,
@@ -373,9 +373,7 @@ async function main(): Promise<number> {
       serverCpuSeconds: heroFlow.serverCpuSeconds,
       databaseCpuSeconds: heroFlow.databaseCpuSeconds,
       workerCpuSeconds: heroFlow.workerCpuSeconds,
-      workerCache: process.env.HERO_MAX_CACHED_WORKFLOWS?.trim()
-        ? `${process.env.HERO_MAX_CACHED_WORKFLOWS.trim()} runs (HERO_MAX_CACHED_WORKFLOWS)`
-        : `${DEFAULT_MAX_CACHED_WORKFLOWS} runs (hero-flow's default)`,
+      workerCache: WORKER_CACHE,
       workerPeakRssMiB: heroFlow.peakRssMiB,
       loadAverage: [load0, loadavg()[0]!],
     };

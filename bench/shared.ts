@@ -5,6 +5,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { syntheticNhsNumber } from '../test/support/fixtures';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../src/config/worker';
 import type { RecordedRequest, Sandbox } from '../tools/sandbox';
 
 /** The sandbox's endpoints that are Hero's /v1 API calls (not the sandbox's own admin routes). */
@@ -109,3 +110,8 @@ export function syntheticPatients(n: number, opts: { seed: number; patientIdBase
     patientId: String(opts.patientIdBase + index),
   }));
 }
+
+/** The bench worker's workflow cache, as printed: hero-flow's default unless HERO_MAX_CACHED_WORKFLOWS is set. */
+export const WORKER_CACHE = process.env.HERO_MAX_CACHED_WORKFLOWS?.trim()
+  ? `${process.env.HERO_MAX_CACHED_WORKFLOWS.trim()} runs (HERO_MAX_CACHED_WORKFLOWS)`
+  : `${DEFAULT_MAX_CACHED_WORKFLOWS} runs (hero-flow's default)`;

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import { type Priority, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   ApplicationFailure,
   condition,
@@ -11,7 +11,6 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Priority } from '@temporalio/common';
 import { campaignWorkflowId } from '../shared/campaign-ids';
 import { FailureType } from '../shared/failure-types';
 import { describeProblems } from '../shared/problems';

@@ -26,6 +26,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { KEEP_TAIL, peakRssMiB, Proc, ROOT } from '../../tools/processes';
+import type { ReliabilityReport } from '../reliability/report';
 import { ServerControl } from './control';
 import { externalTemporalServer } from './external';
 import { NAMESPACE, ProductionStack, secondsSince } from './stack';
@@ -188,7 +189,7 @@ async function reliability() {
     ? (JSON.parse(readFileSync(reportFile, 'utf8')) as Record<string, unknown>)
     : {};
   const ranHere = runs >= RELIABILITY_RUNS && restarts >= 1;
-  const why = code === 0 ? '' : `; ${reliabilityFailures(report)}`;
+  const why = code === 0 ? '' : `; ${reliabilityFailures(report as Partial<ReliabilityReport>)}`;
   const detail = ranHere
     ? `exit ${code}; ${runs} runs on this server, ${restarts} restart(s) of it; report: test-artifacts/production-reliability.json${why}`
     : `exit ${code}${why}, but the suite did not run against this server (${runs} of ${RELIABILITY_RUNS} runs in its ` +
@@ -214,12 +215,10 @@ async function reliability() {
 }
 
 /** What failed, from the suite's report: kept short, for the summary that ends the output (all CI keeps). */
-function reliabilityFailures(report: Record<string, unknown>): string {
-  const lost = (report.lostRuns as { workflowId: string; expected: string; got: string }[] | undefined) ?? [];
-  const global = (report.globalFailures as string[] | undefined) ?? [];
-  const last = (report.lastToClose as string[] | undefined) ?? [];
+function reliabilityFailures(report: Partial<ReliabilityReport>): string {
+  const { lostRuns: lost = [], globalFailures: global = [], lastToClose: last = [] } = report;
   const parts = [
-    `${String(report.failed ?? '?')} of ${String(report.runs ?? '?')} runs failed`,
+    `${report.failed ?? '?'} of ${report.runs ?? '?'} runs failed`,
     ...lost.slice(0, 5).map((l) => `lost ${l.workflowId}: expected ${l.expected}, got ${l.got}`),
     ...(lost.length > 5 ? [`${lost.length - 5} more lost`] : []),
     ...global.slice(0, 5),
